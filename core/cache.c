@@ -1,0 +1,137 @@
+/*
+ * cache.c: path construction for the cache dir layout (see cache.h) and the read-only opening
+ * of a cached object. Every path is built with snprintf into a caller's buffer and checked for
+ * truncation; nothing here writes object data or maps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "io.h"
+
+static int
+fmt_ok(int n, size_t outlen)
+{
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+int
+ms_cache_area(const struct ms_config *cfg, const struct ms_mount *m, enum ms_cache_area a,
+    char *out, size_t outlen)
+{
+	return fmt_ok(snprintf(out, outlen, "%s/tenants/%s/%s/%s", cfg->cache_dir, m->tenant,
+	    m->name, a == MS_AREA_TREE ? "tree" : "state"), outlen);
+}
+
+int
+ms_cache_object_path(const struct ms_config *cfg, const struct ms_mount *m, enum ms_cache_area a,
+    const char *key, char *out, size_t outlen)
+{
+	return fmt_ok(snprintf(out, outlen, "%s/tenants/%s/%s/%s/%s", cfg->cache_dir, m->tenant,
+	    m->name, a == MS_AREA_TREE ? "tree" : "state", key), outlen);
+}
+
+int
+ms_cache_file_path(const struct ms_config *cfg, const char *name, char *out, size_t outlen)
+{
+	return fmt_ok(snprintf(out, outlen, "%s/%s", cfg->cache_dir, name), outlen);
+}
+
+int
+ms_cache_socket_path(const struct ms_config *cfg, char *out, size_t outlen)
+{
+	/* sun_path holds 108 bytes: refuse a longer path here rather than truncate it later. */
+	size_t cap = outlen < 108 ? outlen : 108;
+
+	return fmt_ok(snprintf(out, cap, "%s/daemon.sock", cfg->cache_dir), cap);
+}
+
+int
+ms_cache_tmp_path(const struct ms_config *cfg, char *out, size_t outlen)
+{
+	return fmt_ok(snprintf(out, outlen, "%s/tmp/%d.%08x%08x", cfg->cache_dir, (int)getpid(),
+	    arc4random(), arc4random()), outlen);
+}
+
+int
+ms_cache_init(const struct ms_config *cfg)
+{
+	char path[MS_PATH_MAX + 32];
+	int rc;
+
+	rc = ms_mkdirs(cfg->cache_dir, 0700, 0);
+	if (rc < 0)
+		return rc;
+	if (mkdir(cfg->cache_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	rc = ms_cache_file_path(cfg, "tmp", path, sizeof path);
+	if (rc == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	if (rc == 0)
+		rc = ms_cache_file_path(cfg, "tenants", path, sizeof path);
+	if (rc == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	return rc;
+}
+
+int
+ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
+    const char *key)
+{
+	char path[MS_PATH_MAX * 2 + 64];
+	struct stat st;
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->data_fd = -1;
+	c->map.fd = -1;
+	rc = ms_cache_object_path(cfg, m, MS_AREA_TREE, key, path, sizeof path);
+	if (rc < 0)
+		return rc;
+	c->data_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (c->data_fd < 0)
+		return -errno;
+	if (fstat(c->data_fd, &st) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		goto fail;
+	c->ino = (unsigned long long)st.st_ino;
+	rc = ms_cache_object_path(cfg, m, MS_AREA_STATE, key, path, sizeof path);
+	if (rc < 0)
+		goto fail;
+	rc = ms_map_open(&c->map, path, false);
+	if (rc == -ENOENT || rc == -EBADMSG)
+		rc = -ESTALE;
+	if (rc < 0)
+		goto fail;
+	if (c->map.hdr.data_ino != (uint64_t)st.st_ino || c->map.hdr.size != (uint64_t)st.st_size) {
+		rc = -ESTALE;
+		goto fail;
+	}
+	if (!ms_map_same_boot(&c->map)) {
+		memset(c->map.bits, 0, ((size_t)c->map.hdr.nchunks + 7) / 8);
+		c->map.present = 0;
+	}
+	return 0;
+fail:
+	ms_cached_close(c);
+	return rc;
+}
+
+void
+ms_cached_close(struct ms_cached *c)
+{
+	if (c->data_fd >= 0)
+		close(c->data_fd);
+	c->data_fd = -1;
+	if (c->map.fd >= 0 || c->map.bits != NULL)
+		ms_map_close(&c->map);
+}

@@ -1,0 +1,56 @@
+/*
+ * cache.h: the layout of a cache dir, and opening one cached object for reading.
+ *
+ *   DIR/daemon.sock  DIR/daemon.pid  DIR/daemon.log  DIR/tmp/ (staging for atomic renames)
+ *   DIR/tenants/TENANT/MOUNT/tree/KEY   sparse data file: the object's size and mtime
+ *   DIR/tenants/TENANT/MOUNT/state/KEY  its presence map (map.h)
+ *
+ * Never writes object bytes; never trusts a map that does not describe the tree file beside it.
+ */
+#ifndef MS_CACHE_H
+#define MS_CACHE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "map.h"
+
+enum ms_cache_area { MS_AREA_TREE, MS_AREA_STATE };
+
+/* DIR/tenants/TENANT/MOUNT/{tree,state} */
+int ms_cache_area(const struct ms_config *cfg, const struct ms_mount *m, enum ms_cache_area a,
+    char *out, size_t outlen) __attribute__((warn_unused_result));
+
+/* DIR/tenants/TENANT/MOUNT/{tree,state}/KEY */
+int ms_cache_object_path(const struct ms_config *cfg, const struct ms_mount *m,
+    enum ms_cache_area a, const char *key, char *out, size_t outlen) __attribute__((warn_unused_result));
+
+int ms_cache_socket_path(const struct ms_config *cfg, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
+int ms_cache_file_path(const struct ms_config *cfg, const char *name, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
+
+/* A fresh unique name in DIR/tmp for staging a file before rename(2). */
+int ms_cache_tmp_path(const struct ms_config *cfg, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
+
+/* Creates DIR (0700), DIR/tmp and DIR/tenants if missing. */
+int ms_cache_init(const struct ms_config *cfg) __attribute__((warn_unused_result));
+
+/* One object opened for reading: its data file and its map, checked against each other. */
+struct ms_cached {
+	int data_fd;
+	struct ms_map map;
+	unsigned long long ino;
+};
+
+/*
+ * Opens KEY of mount M: -ENOENT if not imported, -ESTALE if the map does not describe the data
+ * file (an import was interrupted: re-import). A map from before a reboot is loaded with no chunk
+ * present, so that every range goes through the daemon, which verifies checksums.
+ */
+int ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
+    const char *key) __attribute__((warn_unused_result));
+void ms_cached_close(struct ms_cached *c);
+
+#endif

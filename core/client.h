@@ -1,0 +1,47 @@
+/*
+ * client.h: the client side of the daemon protocol, used by the CLI and the shim: connect
+ * (starting the daemon if asked), demand fills that wait, prefetch hints that do not, status.
+ * Blocking calls on one socket; one struct ms_client per thread or under the caller's lock.
+ */
+#ifndef MS_CLIENT_H
+#define MS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "proto.h"
+
+struct ms_client {
+	int fd;
+	uint64_t next_id;
+};
+
+/* Connects to the daemon of CFG's cache dir. -ENOENT / -ECONNREFUSED when none is running. */
+int ms_client_connect(struct ms_client *cl, const struct ms_config *cfg) __attribute__((warn_unused_result));
+
+/*
+ * Connects, starting "EXE daemon --config FILE" (detached, output to DIR/daemon.log) if no daemon
+ * answers, and waits up to 10 s for it. Several callers racing here end up with one daemon.
+ */
+int ms_client_connect_or_start(struct ms_client *cl, const struct ms_config *cfg, const char *exe)
+	__attribute__((warn_unused_result));
+
+void ms_client_close(struct ms_client *cl);
+
+/*
+ * Asks for bytes [off, off + len) of KEY in MOUNT and waits until they are present. INO is the
+ * st_ino of the tree file the caller reads (0: any). Returns 0 or the daemon's -errno with its
+ * message in ERR (-EIO with a message if the daemon went away).
+ */
+int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
+    uint64_t len, uint64_t ino, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Same request, no wait and no reply. */
+int ms_client_prefetch(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
+    uint64_t len, uint64_t ino) __attribute__((warn_unused_result));
+
+int ms_client_status(struct ms_client *cl, struct ms_msg_status_reply *out)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,716 @@
+/*
+ * config.c: reads and validates the modelshim INI file into a struct ms_config, parses sizes and
+ * durations, and maps virtual paths to mounts. It never reads credentials, never touches the cache,
+ * never prints (errors go back in the caller's buffer as "FILE:LINE: [section] key: ...") and never
+ * exits. The shim calls it inside host processes, so it allocates nothing it does not free.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+
+/* Longest line accepted, newline included (inih's own default, 200, is too short for paths). */
+#define CONFIG_LINE_MAX 4096
+
+/*
+ * Debian's libinih takes its limits from globals. Widen the line buffer once, at load time while
+ * the process is still single-threaded, rather than racing on it from ms_config_load().
+ */
+__attribute__((constructor)) static void
+config_ini_init(void)
+{
+	if (ini_max_line < CONFIG_LINE_MAX)
+		ini_max_line = CONFIG_LINE_MAX;
+}
+
+enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT };
+
+/* State of one ms_config_load(): inih calls read_line() and on_key() with it. */
+struct parse {
+	struct ms_config *cfg;
+	FILE *f;
+	char *err;
+	size_t errlen;
+	int rc;                 /* first error (-errno), 0 while none */
+	int lineno;             /* lines read so far */
+	enum sect sect;         /* section of the line being parsed */
+	struct ms_mount *mount; /* when sect == SECT_MOUNT */
+	unsigned seen;          /* one bit per key of keys[] seen in the current section */
+	int cache_line;         /* line of [cache], 0 if none yet */
+	int path_line[MS_MAX_MOUNTS];
+	char why[512];          /* what is wrong with the value being set */
+};
+
+/*
+ * Records the first error as "FILE:LINE: message" (LINE 0: "FILE: message") with p->rc -EINVAL;
+ * callers with another errno set p->rc after. Returns p->rc.
+ */
+static int __attribute__((format(printf, 3, 4)))
+fail(struct parse *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->rc)
+		return p->rc;
+	p->rc = -EINVAL;
+	if (!p->err || !p->errlen)
+		return p->rc;
+	if (line > 0)
+		n = snprintf(p->err, p->errlen, "%s:%d: ", p->cfg->file, line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", p->cfg->file);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return p->rc;
+}
+
+/* Says in p->why what is wrong with a value; on_key() adds file, line, section and key. */
+static int __attribute__((format(printf, 2, 3)))
+bad(struct parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->why, sizeof p->why, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* "[cache]" or "[mount "NAME"]": the current section as messages show it. */
+static const char *
+sect_label(const struct parse *p, char *buf, size_t len)
+{
+	if (p->sect == SECT_CACHE)
+		return "[cache]";
+	snprintf(buf, len, "[mount \"%s\"]", p->mount->name);
+	return buf;
+}
+
+static bool
+valid_name(const char *s, size_t len)
+{
+	if (len < 1 || len >= MS_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+/* Bucket names: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit, no "..". */
+static bool
+valid_bucket(const char *s, size_t len)
+{
+	if (len < 3 || len > 63 || !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[len - 1]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+		    s[i] != '.' && s[i] != '-') || (s[i] == '.' && s[i + 1] == '.'))
+			return false;
+	return true;
+}
+
+/* Normalises absolute path IN into OUT[MS_PATH_MAX]: "//" collapsed, no trailing '/', no "." or "..". */
+static int
+norm_path(struct parse *p, const char *in, char *out)
+{
+	const char *s = in;
+	size_t o = 0, n;
+
+	if (*s != '/')
+		return bad(p, "'%.64s' is not an absolute path", in);
+	for (;;) {
+		while (*s == '/')
+			s++;
+		if (!*s)
+			break;
+		n = strcspn(s, "/");
+		if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			return bad(p, "'%.64s': '.' and '..' components are not allowed", in);
+		if (o + 1 + n + 1 > MS_PATH_MAX)
+			return bad(p, "path too long (max %d characters)", MS_PATH_MAX - 1);
+		out[o++] = '/';
+		memcpy(out + o, s, n);
+		o += n;
+		s += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/* Decimal digits only (strtoull alone would accept "-1", " 1" and "+1"). */
+static int
+parse_u64(const char *s, uint64_t *out, const char **end)
+{
+	unsigned long long v;
+	char *e;
+
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &e, 10);
+	if (errno)
+		return -EINVAL;
+	*out = v;
+	*end = e;
+	return 0;
+}
+
+int
+ms_parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	unsigned shift = 0;
+	uint64_t n;
+
+	if (!s || parse_u64(s, &n, &end))
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	}
+	if (shift)
+		end++;
+	if (end[0] == 'B')
+		end++;
+	else if (shift && end[0] == 'i' && end[1] == 'B')
+		end += 2;
+	if (*end || n > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = n << shift;
+	return 0;
+}
+
+int
+ms_parse_duration_ms(const char *s, unsigned *out)
+{
+	const char *end;
+	uint64_t n, mult;
+
+	if (!s || parse_u64(s, &n, &end))
+		return -EINVAL;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		mult = 1000;
+	else if (!strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "m"))
+		mult = 60 * 1000;
+	else if (!strcmp(end, "h"))
+		mult = 3600 * 1000;
+	else
+		return -EINVAL;
+	if (n > UINT_MAX / mult)
+		return -EINVAL;
+	*out = (unsigned)(n * mult);
+	return 0;
+}
+
+static int
+check_dir(struct parse *p, const char *v)
+{
+	(void)v;
+	return strcmp(p->cfg->cache_dir, "/") ? 0 : bad(p, "the cache dir must not be /");
+}
+
+static int
+set_chunk_size(struct parse *p, const char *v)
+{
+	uint64_t n;
+
+	if (ms_parse_size(v, &n) || n < (64u << 10) || n > (256u << 20) || (n & (n - 1)))
+		return bad(p, "'%.64s' is not a power of two from 64K to 256M", v);
+	p->cfg->chunk_size = (uint32_t)n;
+	return 0;
+}
+
+static int
+check_path(struct parse *p, const char *v)
+{
+	(void)v;
+	if (!strcmp(p->mount->path, "/"))
+		return bad(p, "a mount cannot cover /");
+	p->path_line[p->mount - p->cfg->mounts] = p->lineno;
+	return 0;
+}
+
+static int
+set_source(struct parse *p, const char *v)
+{
+	struct ms_mount *m = p->mount;
+	const char *b = v + 5, *pre;
+	size_t blen, plen;
+
+	if (strncmp(v, "s3://", 5))
+		return bad(p, "'%.64s' is not s3://BUCKET[/PREFIX]", v);
+	blen = strcspn(b, "/");
+	if (!valid_bucket(b, blen))
+		return bad(p, "invalid bucket name '%.*s' (3-63 of a-z 0-9 . -, starting and ending "
+		    "with a letter or digit)", (int)(blen > 64 ? 64 : blen), b);
+	pre = b[blen] == '/' ? b + blen + 1 : b + blen;
+	plen = strlen(pre);
+	if (*pre == '/')
+		return bad(p, "the prefix in '%.64s' must not start with '/'", v);
+	for (size_t i = 0; i < plen; i++)
+		if (iscntrl((unsigned char)pre[i]))
+			return bad(p, "control character in the prefix");
+	if (plen + 2 > sizeof m->prefix)
+		return bad(p, "prefix too long (max %zu characters)", sizeof m->prefix - 2);
+	memcpy(m->bucket, b, blen);
+	m->bucket[blen] = '\0';
+	memcpy(m->prefix, pre, plen + 1);
+	if (plen && pre[plen - 1] != '/')
+		strlcat(m->prefix, "/", sizeof m->prefix);
+	return 0;
+}
+
+/* http[s]://HOST[:PORT] with HOST a name, an IPv4 address or [IPv6]; trailing '/' dropped. */
+static int
+set_endpoint(struct parse *p, const char *v)
+{
+	struct ms_mount *m = p->mount;
+	const char *h, *end, *s, *pend;
+	size_t len = strlen(v);
+	uint64_t port;
+
+	if (!strncmp(v, "http://", 7))
+		h = v + 7;
+	else if (!strncmp(v, "https://", 8))
+		h = v + 8;
+	else
+		return bad(p, "'%.64s' must start with http:// or https://", v);
+	while (len > (size_t)(h - v) && v[len - 1] == '/')
+		len--;
+	end = v + len;
+	s = h;
+	if (*s == '[') {
+		while (++s < end && (isxdigit((unsigned char)*s) || *s == ':' || *s == '.'))
+			;
+		if (s == end || *s != ']' || s == h + 1)
+			return bad(p, "'%.64s': bad [IPv6] host", v);
+		s++;
+	} else {
+		while (s < end && (isalnum((unsigned char)*s) || *s == '.' || *s == '-'))
+			s++;
+	}
+	if (s == h)
+		return bad(p, "'%.64s' has no host", v);
+	if (s < end && *s == ':') {
+		if (parse_u64(s + 1, &port, &pend) || pend != end || port < 1 || port > 65535)
+			return bad(p, "'%.64s': port must be 1 to 65535", v);
+		s = end;
+	}
+	if (s != end)
+		return bad(p, "'%.64s' must be http[s]://HOST[:PORT], with no path", v);
+	if (len >= sizeof m->endpoint)
+		return bad(p, "too long (max %zu characters)", sizeof m->endpoint - 1);
+	memcpy(m->endpoint, v, len);
+	m->endpoint[len] = '\0';
+	return 0;
+}
+
+static int
+set_addressing(struct parse *p, const char *v)
+{
+	if (strcmp(v, "path") && strcmp(v, "virtual"))
+		return bad(p, "'%.64s' is neither path nor virtual", v);
+	p->mount->virtual_hosted = !strcmp(v, "virtual");
+	return 0;
+}
+
+/*
+ * How a key's value is stored in its field (at OFF in struct ms_config for [cache], in struct
+ * ms_mount for [mount]): by type, then FN if any; V_FN leaves it all to FN.
+ */
+enum vtype { V_FN, V_SIZE, V_UINT, V_MS, V_NAME, V_PATH };
+
+struct key {
+	enum sect sect;
+	const char *name;
+	enum vtype type;
+	size_t off;
+	unsigned min, max; /* V_UINT */
+	int (*fn)(struct parse *p, const char *v);
+};
+
+#define C(f) offsetof(struct ms_config, f)
+#define M(f) offsetof(struct ms_mount, f)
+
+/* At most 32 entries: p->seen has one bit per entry. */
+static const struct key keys[] = {
+	{ SECT_CACHE, "dir", V_PATH, C(cache_dir), 0, 0, check_dir },
+	{ SECT_CACHE, "size", V_SIZE, C(cache_size), 0, 0, NULL },
+	{ SECT_CACHE, "chunk_size", V_FN, 0, 0, 0, set_chunk_size },
+	{ SECT_CACHE, "connections", V_UINT, C(connections), 1, 256, NULL },
+	{ SECT_CACHE, "readahead", V_SIZE, C(readahead), 0, 0, NULL },
+	{ SECT_CACHE, "timeout", V_MS, C(timeout_ms), 0, 0, NULL },
+	{ SECT_CACHE, "retries", V_UINT, C(retries), 1, 100, NULL },
+	{ SECT_MOUNT, "path", V_PATH, M(path), 0, 0, check_path },
+	{ SECT_MOUNT, "source", V_FN, 0, 0, 0, set_source },
+	{ SECT_MOUNT, "endpoint", V_FN, 0, 0, 0, set_endpoint },
+	{ SECT_MOUNT, "region", V_NAME, M(region), 0, 0, NULL },
+	{ SECT_MOUNT, "tenant", V_NAME, M(tenant), 0, 0, NULL },
+	{ SECT_MOUNT, "credentials", V_PATH, M(credentials), 0, 0, NULL },
+	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
+	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
+};
+
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+static int
+set_value(struct parse *p, const struct key *k, const char *v)
+{
+	char *f = (k->sect == SECT_CACHE ? (char *)p->cfg : (char *)p->mount) + k->off;
+	const char *end;
+	uint64_t n;
+
+	switch (k->type) {
+	case V_FN:
+		break;
+	case V_SIZE:
+		if (ms_parse_size(v, (uint64_t *)(void *)f))
+			return bad(p, "'%.64s' is not a size (like 200G or 64M; 0 for none)", v);
+		break;
+	case V_UINT:
+		if (parse_u64(v, &n, &end) || *end || n < k->min || n > k->max)
+			return bad(p, "'%.64s' is not a whole number from %u to %u", v, k->min, k->max);
+		*(unsigned *)(void *)f = (unsigned)n;
+		break;
+	case V_MS:
+		if (ms_parse_duration_ms(v, (unsigned *)(void *)f) || !*(unsigned *)(void *)f)
+			return bad(p, "'%.64s' is not a duration above zero (like 30s, 500ms, 2m)", v);
+		break;
+	case V_NAME:
+		if (!valid_name(v, strlen(v)))
+			return bad(p, "'%.64s' is not 1-63 of A-Z a-z 0-9 . _ -", v);
+		strlcpy(f, v, MS_NAME_MAX);
+		break;
+	case V_PATH:
+		if (norm_path(p, v, f))
+			return -EINVAL;
+		break;
+	}
+	return k->fn ? k->fn(p, v) : 0;
+}
+
+/* inih handler: one "name = value" line of the current section. Returns 1 to go on. */
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	char buf[MS_NAME_MAX + 16];
+	const char *label;
+	unsigned i;
+
+	(void)section; /* truncated by inih at 49 characters: read_line() tracks sections */
+	if (p->rc)
+		return 0;
+	if (p->sect == SECT_NONE)
+		return !fail(p, p->lineno, "%.64s: key outside any section", name);
+	for (i = 0; i < NKEYS; i++)
+		if (keys[i].sect == p->sect && !strcmp(keys[i].name, name))
+			break;
+	label = sect_label(p, buf, sizeof buf);
+	if (i == NKEYS)
+		fail(p, p->lineno, "%s %.64s: unknown key", label, name);
+	else if (p->seen & (1u << i))
+		fail(p, p->lineno, "%s %s: duplicate key", label, name);
+	else if (!*value)
+		fail(p, p->lineno, "%s %s: empty value", label, name);
+	else if (set_value(p, &keys[i], value))
+		fail(p, p->lineno, "%s %s: %s", label, name, p->why);
+	p->seen |= 1u << i;
+	return p->rc == 0;
+}
+
+/* A "[...]" line (leading blanks already gone): [cache] or [mount "NAME"]. */
+static int
+begin_section(struct parse *p, const char *line)
+{
+	struct ms_config *cfg = p->cfg;
+	const char *in = line + 1, *close = strchr(line, ']'), *rest, *name;
+	size_t len, nlen;
+
+	if (!close)
+		return fail(p, p->lineno, "section header without ']'");
+	rest = close + 1 + strspn(close + 1, " \t\r\n");
+	if (*rest && *rest != ';' && *rest != '#')
+		return fail(p, p->lineno, "unexpected text after the section header");
+	in += strspn(in, " \t");
+	len = (size_t)(close - in);
+	while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+		len--;
+	p->seen = 0;
+	if (len == 5 && !strncmp(in, "cache", 5)) {
+		if (p->cache_line)
+			return fail(p, p->lineno, "[cache]: duplicate section (first at line %d)",
+			    p->cache_line);
+		p->sect = SECT_CACHE;
+		p->cache_line = p->lineno;
+		return 0;
+	}
+	if (len < 5 || strncmp(in, "mount", 5) || !strchr(" \t\"", in[5]))
+		return fail(p, p->lineno, "[%.*s]: unknown section (expected [cache] or "
+		    "[mount \"NAME\"])", (int)(len > 64 ? 64 : len), in);
+	name = in + 5 + strspn(in + 5, " \t");
+	if (name >= in + len || *name != '"' || in[len - 1] != '"' || name == in + len - 1)
+		return fail(p, p->lineno, "[%.*s]: expected [mount \"NAME\"]",
+		    (int)(len > 64 ? 64 : len), in);
+	name++;
+	nlen = (size_t)(in + len - 1 - name);
+	if (!valid_name(name, nlen))
+		return fail(p, p->lineno, "[mount \"%.*s\"]: mount name must be 1-63 of A-Z a-z "
+		    "0-9 . _ -", (int)(nlen > 64 ? 64 : nlen), name);
+	for (unsigned i = 0; i < cfg->nmounts; i++)
+		if (strlen(cfg->mounts[i].name) == nlen && !strncmp(cfg->mounts[i].name, name, nlen))
+			return fail(p, p->lineno, "[mount \"%s\"]: duplicate mount name (first at "
+			    "line %d)", cfg->mounts[i].name, cfg->mounts[i].line);
+	if (cfg->nmounts == MS_MAX_MOUNTS)
+		return fail(p, p->lineno, "[mount \"%.*s\"]: too many mounts (max %d)", (int)nlen,
+		    name, MS_MAX_MOUNTS);
+	p->mount = &cfg->mounts[cfg->nmounts++];
+	memcpy(p->mount->name, name, nlen);
+	p->mount->name[nlen] = '\0';
+	strlcpy(p->mount->region, "us-east-1", sizeof p->mount->region);
+	strlcpy(p->mount->tenant, "default", sizeof p->mount->tenant);
+	strlcpy(p->mount->profile, "default", sizeof p->mount->profile);
+	p->mount->line = p->lineno;
+	p->sect = SECT_MOUNT;
+	return 0;
+}
+
+/*
+ * inih reader: one whole line into BUF, counting lines (Debian's inih has no line numbers) and
+ * catching what inih would mishandle: over-long lines, NUL bytes, section names over 49
+ * characters, and indented lines (inih would glue them to the previous value). NULL stops.
+ */
+static char *
+read_line(char *buf, int num, void *stream)
+{
+	struct parse *p = stream;
+	char label[MS_NAME_MAX + 16];
+	size_t n = 0, lead;
+	int c;
+
+	if (p->rc || num < 3)
+		return NULL;
+	while ((c = getc(p->f)) != EOF) {
+		if (c == '\0') {
+			fail(p, p->lineno + 1, "NUL byte in line");
+			return NULL;
+		}
+		if (n + 2 > (size_t)num) {
+			fail(p, p->lineno + 1, "line too long (max %d characters)", num - 2);
+			return NULL;
+		}
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (ferror(p->f)) {
+		fail(p, 0, "read error");
+		p->rc = -EIO;
+		return NULL;
+	}
+	if (n == 0)
+		return NULL;
+	buf[n] = '\0';
+	p->lineno++;
+	if (p->lineno == 1 && !strncmp(buf, "\xEF\xBB\xBF", 3))
+		memmove(buf, buf + 3, n - 2);
+	lead = 0;
+	while (isspace((unsigned char)buf[lead]))
+		lead++;
+	memmove(buf, buf + lead, strlen(buf + lead) + 1);
+	if (buf[0] == '[') {
+		if (begin_section(p, buf))
+			return NULL;
+	} else if (buf[0] && !strchr(";#", buf[0]) && !buf[strcspn(buf, "=:")]) {
+		fail(p, p->lineno, "%s%sexpected 'key = value'",
+		    p->sect == SECT_NONE ? "" : sect_label(p, label, sizeof label),
+		    p->sect == SECT_NONE ? "" : ": ");
+		return NULL;
+	}
+	return buf;
+}
+
+/* A is B or below it (whole components). */
+static bool
+path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+/* Checks made once the whole file is read: required keys, cache dir and mount overlaps. */
+static int
+finish(struct parse *p)
+{
+	struct ms_config *cfg = p->cfg;
+
+	if (!p->cache_line)
+		return fail(p, 0, "[cache] dir: required key missing (no [cache] section)");
+	if (!cfg->cache_dir[0])
+		return fail(p, p->cache_line, "[cache] dir: required key missing");
+	if (cfg->nmounts == 0)
+		return fail(p, 0, "no [mount \"NAME\"] section: at least one mount is required");
+	for (unsigned i = 0; i < cfg->nmounts; i++) {
+		const struct ms_mount *m = &cfg->mounts[i];
+		const char *missing = !m->path[0] ? "path" : !m->bucket[0] ? "source" :
+		    !m->endpoint[0] ? "endpoint" : NULL;
+		int line = p->path_line[i];
+
+		if (missing)
+			return fail(p, m->line, "[mount \"%s\"] %s: required key missing", m->name,
+			    missing);
+		if (path_within(m->path, cfg->cache_dir))
+			return fail(p, line, "[mount \"%s\"] path: %s is inside the cache dir %s",
+			    m->name, m->path, cfg->cache_dir);
+		if (path_within(cfg->cache_dir, m->path))
+			return fail(p, line, "[mount \"%s\"] path: %s contains the cache dir %s",
+			    m->name, m->path, cfg->cache_dir);
+		for (unsigned j = 0; j < i; j++) {
+			const struct ms_mount *o = &cfg->mounts[j];
+			const char *how = path_within(m->path, o->path) ? "is inside" :
+			    path_within(o->path, m->path) ? "contains" : NULL;
+
+			if (!strcmp(m->path, o->path))
+				return fail(p, line, "[mount \"%s\"] path: %s is also the path of "
+				    "[mount \"%s\"] (line %d)", m->name, m->path, o->name,
+				    p->path_line[j]);
+			if (how)
+				return fail(p, line, "[mount \"%s\"] path: %s %s %s of [mount \"%s\"] "
+				    "(line %d)", m->name, m->path, how, o->path, o->name,
+				    p->path_line[j]);
+		}
+	}
+	return 0;
+}
+
+int
+ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen)
+{
+	struct parse p = { .cfg = cfg, .err = err, .errlen = errlen };
+	struct stat st;
+	int r;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (err && errlen)
+		strlcpy(err, "config: no file name given", errlen);
+	if (!file || !*file)
+		return -EINVAL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (strlcpy(cfg->file, file, sizeof cfg->file) >= sizeof cfg->file) {
+		fail(&p, 0, "file name too long");
+		p.rc = -ENAMETOOLONG;
+		goto out;
+	}
+	cfg->chunk_size = MS_DEFAULT_CHUNK_SIZE;
+	cfg->connections = MS_DEFAULT_CONNECTIONS;
+	cfg->readahead = 64u << 20;
+	cfg->timeout_ms = 30 * 1000;
+	cfg->retries = 5;
+	p.f = fopen(file, "re");
+	if (!p.f) {
+		r = -errno;
+		fail(&p, 0, "%s", strerror(-r));
+		p.rc = r;
+		goto out;
+	}
+	if (fstat(fileno(p.f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fail(&p, 0, "is a directory");
+		p.rc = -EISDIR;
+		goto out;
+	}
+	r = ini_parse_stream(read_line, &p, on_key, &p);
+	if (r > 0)
+		fail(&p, r, "syntax error");
+	else if (r < 0 && !p.rc) {
+		fail(&p, 0, "out of memory");
+		p.rc = -ENOMEM;
+	}
+	if (!p.rc)
+		finish(&p);
+out:
+	if (p.f)
+		fclose(p.f);
+	if (p.rc) {
+		memset(cfg, 0, sizeof *cfg);
+		return p.rc;
+	}
+	ms_debug("config %s: %u mount(s), cache %s", cfg->file, cfg->nmounts, cfg->cache_dir);
+	return 0;
+}
+
+int
+ms_config_path(const char *explicit_path, char *out, size_t outlen)
+{
+	const char *s = explicit_path;
+
+	if (!s || !*s)
+		s = getenv("MODELSHIM_CONFIG");
+	if (!s || !*s)
+		return -ENOENT;
+	if (strlen(s) >= outlen)
+		return -ENAMETOOLONG;
+	strlcpy(out, s, outlen);
+	return 0;
+}
+
+const struct ms_mount *
+ms_config_mount_for_path(const struct ms_config *cfg, const char *path, const char **rel)
+{
+	const struct ms_mount *best = NULL;
+	size_t bestlen = 0;
+
+	if (!cfg || !path || path[0] != '/')
+		return NULL;
+	for (unsigned i = 0; i < cfg->nmounts; i++) {
+		const struct ms_mount *m = &cfg->mounts[i];
+		size_t n = strlen(m->path);
+
+		if (n > bestlen && path_within(path, m->path)) {
+			best = m;
+			bestlen = n;
+		}
+	}
+	if (best && rel) {
+		const char *r = path + bestlen;
+
+		while (*r == '/')
+			r++;
+		*rel = r;
+	}
+	return best;
+}
+
+const struct ms_mount *
+ms_config_mount_by_name(const struct ms_config *cfg, const char *name)
+{
+	if (!cfg || !name)
+		return NULL;
+	for (unsigned i = 0; i < cfg->nmounts; i++)
+		if (!strcmp(cfg->mounts[i].name, name))
+			return &cfg->mounts[i];
+	return NULL;
+}

@@ -1,0 +1,71 @@
+/*
+ * config.h: the modelshim INI file ([cache] and [mount "NAME"] sections), parsed and validated.
+ * Owns the in-memory config only; it never reads credentials (creds.h) and never touches the cache.
+ */
+#ifndef MS_CONFIG_H
+#define MS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MS_MAX_MOUNTS 64
+#define MS_PATH_MAX 1024
+#define MS_NAME_MAX 64
+
+#define MS_DEFAULT_CHUNK_SIZE (4u << 20)
+#define MS_DEFAULT_CONNECTIONS 16
+
+struct ms_mount {
+	char name[MS_NAME_MAX];        /* NAME of [mount "NAME"]: [A-Za-z0-9._-]+ */
+	char path[MS_PATH_MAX];        /* virtual path: absolute, normalised, no trailing '/' */
+	char bucket[MS_NAME_MAX];      /* from source = s3://BUCKET/PREFIX */
+	char prefix[MS_PATH_MAX];      /* key prefix: "" or ending in '/' */
+	char endpoint[512];            /* scheme://host[:port], no trailing '/' */
+	char region[MS_NAME_MAX];      /* default us-east-1 */
+	char tenant[MS_NAME_MAX];      /* default "default": [A-Za-z0-9._-]+ */
+	char credentials[MS_PATH_MAX]; /* AWS shared-credentials file; "" = environment */
+	char profile[MS_NAME_MAX];     /* section of the credentials file, default "default" */
+	bool virtual_hosted;           /* addressing = virtual (default: path) */
+	int line;                      /* line of the section header, for messages */
+};
+
+struct ms_config {
+	char file[MS_PATH_MAX];      /* the file it was read from */
+	char cache_dir[MS_PATH_MAX]; /* [cache] dir, absolute */
+	uint64_t cache_size;         /* [cache] size: quota in bytes (0 = unlimited) */
+	uint32_t chunk_size;         /* [cache] chunk_size, power of two, 64K..256M */
+	unsigned connections;        /* [cache] connections: parallel GETs (1..256, default 16) */
+	uint64_t readahead;          /* [cache] readahead: max sequential readahead bytes (default 64M) */
+	unsigned timeout_ms;         /* [cache] timeout: per-request stall timeout (default 30s) */
+	unsigned retries;            /* [cache] retries: attempts per request (default 5) */
+	unsigned nmounts;
+	struct ms_mount mounts[MS_MAX_MOUNTS];
+};
+
+/*
+ * Loads and validates FILE. Returns 0, or -errno with a message "FILE:LINE: key: what is wrong"
+ * (or "FILE: ..." for whole-file problems) in err. Sizes accept K, M, G, T suffixes (powers of 1024).
+ */
+int ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Resolves the config path: explicit (--config) first, then $MODELSHIM_CONFIG. -ENOENT if neither. */
+int ms_config_path(const char *explicit_path, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
+
+/* Parses "200G", "4M", "4096", "512K" into bytes. -EINVAL on anything else or overflow. */
+int ms_parse_size(const char *s, uint64_t *out) __attribute__((warn_unused_result));
+
+/* Parses a duration "30s", "500ms", "2m", or plain seconds. -EINVAL on anything else. */
+int ms_parse_duration_ms(const char *s, unsigned *out) __attribute__((warn_unused_result));
+
+/*
+ * The mount whose virtual path is PATH or a parent of it; *rel points into PATH at the part after
+ * the mount path ("" for the mount root, else without a leading '/'). NULL if none.
+ */
+const struct ms_mount *ms_config_mount_for_path(const struct ms_config *cfg, const char *path,
+    const char **rel);
+const struct ms_mount *ms_config_mount_by_name(const struct ms_config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,343 @@
+/*
+ * creds.c: one mount's S3 credentials, from its AWS shared-credentials file or the AWS_*
+ * environment variables. It holds secrets only in the caller's struct ms_creds (wiped on every
+ * failure), never puts a secret in a message or a log line, never prints and never exits.
+ * Only the daemon and the CLI call it; the shim never does.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "creds.h"
+
+/* Longest line accepted, newline included: session tokens run to a couple of kilobytes. */
+#define CREDS_LINE_MAX 4096
+
+/* Debian's libinih reads its line limit from a global: widen it once, while single-threaded. */
+__attribute__((constructor)) static void
+creds_ini_init(void)
+{
+	if (ini_max_line < CREDS_LINE_MAX)
+		ini_max_line = CREDS_LINE_MAX;
+}
+
+enum { K_ACCESS = 1, K_SECRET = 2, K_TOKEN = 4 };
+
+/* State of one credentials-file parse: inih calls read_line() and on_key() with it. */
+struct cparse {
+	const struct ms_mount *m;
+	const char *path;
+	const char *profile;
+	FILE *f;
+	struct ms_creds *c;
+	char *err;
+	size_t errlen;
+	int rc;           /* first error (-errno), 0 while none */
+	int lineno;       /* lines read so far */
+	bool in_profile;  /* the current section is [PROFILE] */
+	int profile_line; /* line of [PROFILE], 0 if not seen */
+	unsigned seen;    /* K_* bits */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct cparse *p, int rc, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Records the first error as "PATH:LINE: message" (LINE 0: "PATH: message"). Returns p->rc. */
+static int
+fail(struct cparse *p, int rc, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->rc)
+		return p->rc;
+	p->rc = rc;
+	if (!p->err || !p->errlen)
+		return rc;
+	if (line > 0)
+		n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", p->path);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* inih handler: keeps the three keys of [PROFILE]; other sections and keys are not ours. */
+static int
+on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct cparse *p = user;
+	char *dst;
+	size_t cap;
+	unsigned bit;
+
+	(void)section; /* truncated by inih at 49 characters: read_line() tracks sections */
+	if (p->rc)
+		return 0;
+	if (!p->in_profile)
+		return 1;
+	if (!strcmp(name, "aws_access_key_id")) {
+		bit = K_ACCESS;
+		dst = p->c->access_key;
+		cap = sizeof p->c->access_key;
+	} else if (!strcmp(name, "aws_secret_access_key")) {
+		bit = K_SECRET;
+		dst = p->c->secret_key;
+		cap = sizeof p->c->secret_key;
+	} else if (!strcmp(name, "aws_session_token")) {
+		bit = K_TOKEN;
+		dst = p->c->session_token;
+		cap = sizeof p->c->session_token;
+	} else {
+		return 1; /* region, output, ...: not ours */
+	}
+	if (p->seen & bit)
+		fail(p, -EINVAL, p->lineno, "[%s] %s: duplicate key", p->profile, name);
+	else if (!*value && bit != K_TOKEN)
+		fail(p, -EINVAL, p->lineno, "[%s] %s: empty value", p->profile, name);
+	else if (strlcpy(dst, value, cap) >= cap)
+		fail(p, -EINVAL, p->lineno, "[%s] %s: value too long (max %zu characters)",
+		    p->profile, name, cap - 1);
+	p->seen |= bit;
+	return p->rc == 0;
+}
+
+/* A "[NAME]" line (leading blanks already gone): notes whether it opens the wanted profile. */
+static int
+begin_section(struct cparse *p, const char *line)
+{
+	const char *in = line + 1, *close = strchr(line, ']');
+	size_t len;
+
+	if (!close)
+		return fail(p, -EINVAL, p->lineno, "section header without ']'");
+	in += strspn(in, " \t");
+	len = (size_t)(close - in);
+	while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
+		len--;
+	p->in_profile = len == strlen(p->profile) && !strncmp(in, p->profile, len);
+	if (p->in_profile && p->profile_line)
+		return fail(p, -EINVAL, p->lineno, "[%s]: duplicate section (first at line %d)",
+		    p->profile, p->profile_line);
+	if (p->in_profile)
+		p->profile_line = p->lineno;
+	return 0;
+}
+
+/*
+ * inih reader: one whole line into BUF, counting lines (Debian's inih has no line numbers),
+ * refusing over-long lines and NUL bytes, tracking sections itself (inih truncates their names)
+ * and dropping indentation (inih would glue an indented line to the previous value).
+ * Never copies the line anywhere else, and wipes inih's line buffer (BUF) when it returns NULL,
+ * which ends the parse: nothing of the file stays behind on inih's stack.
+ */
+static char *
+read_line(char *buf, int num, void *stream)
+{
+	struct cparse *p = stream;
+	size_t n = 0, lead;
+	int c;
+
+	if (num <= 0)
+		return NULL;
+	if (p->rc || num < 3)
+		goto stop;
+	while ((c = getc(p->f)) != EOF) {
+		if (c == '\0') {
+			fail(p, -EINVAL, p->lineno + 1, "NUL byte in line");
+			goto stop;
+		}
+		if (n + 2 > (size_t)num) {
+			fail(p, -EINVAL, p->lineno + 1, "line too long (max %d characters)", num - 2);
+			goto stop;
+		}
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (ferror(p->f)) {
+		fail(p, -EIO, 0, "read error");
+		goto stop;
+	}
+	if (n == 0)
+		goto stop;
+	buf[n] = '\0';
+	p->lineno++;
+	if (p->lineno == 1 && !strncmp(buf, "\xEF\xBB\xBF", 3))
+		memmove(buf, buf + 3, n - 2);
+	lead = 0;
+	while (isspace((unsigned char)buf[lead]))
+		lead++;
+	memmove(buf, buf + lead, strlen(buf + lead) + 1);
+	if (buf[0] == '[' && begin_section(p, buf))
+		goto stop;
+	return buf;
+stop:
+	explicit_bzero(buf, (size_t)num);
+	return NULL;
+}
+
+/* Opens PATH safely (no blocking on a FIFO) and checks it is a private regular file. */
+static int
+open_private(struct cparse *p, int *fdp)
+{
+	const char *name = p->m->name;
+	struct stat st;
+	int fd, rc;
+
+	fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		if (rc == -ENOENT)
+			return fail(p, rc, 0, "credentials file of mount \"%s\" does not exist", name);
+		return fail(p, rc, 0, "cannot open credentials file of mount \"%s\": %s", name,
+		    strerror(-rc));
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		return fail(p, rc, 0, "cannot stat credentials file: %s", strerror(-rc));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(p, -EINVAL, 0, "credentials file of mount \"%s\" is not a regular file",
+		    name);
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		return fail(p, -EACCES, 0, "credentials file is open to group or others (mode %04o); "
+		    "run: chmod 600 %s", (unsigned)(st.st_mode & 07777), p->path);
+	}
+	*fdp = fd;
+	return 0;
+}
+
+static int
+load_file(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen)
+{
+	struct cparse p = {
+		.m = m, .path = m->credentials, .c = c, .err = err, .errlen = errlen,
+		.profile = m->profile[0] ? m->profile : "default",
+	};
+	char iobuf[BUFSIZ]; /* stdio's buffer holds secrets: ours, so it can be wiped */
+	int fd = -1, r;
+
+	if (open_private(&p, &fd))
+		return p.rc;
+	p.f = fdopen(fd, "r");
+	if (!p.f) {
+		r = -errno;
+		close(fd);
+		return fail(&p, r, 0, "fdopen: %s", strerror(-r));
+	}
+	setvbuf(p.f, iobuf, _IOFBF, sizeof iobuf);
+	r = ini_parse_stream(read_line, &p, on_key, &p);
+	if (r > 0)
+		fail(&p, -EINVAL, r, "syntax error");
+	else if (r < 0)
+		fail(&p, -ENOMEM, 0, "out of memory");
+	fclose(p.f);
+	explicit_bzero(iobuf, sizeof iobuf);
+	if (p.rc)
+		return p.rc;
+	if (!p.profile_line)
+		return fail(&p, -ENOENT, 0, "profile [%s] (mount \"%s\") not found", p.profile,
+		    m->name);
+	if (!(p.seen & K_ACCESS))
+		return fail(&p, -EINVAL, p.profile_line, "[%s] aws_access_key_id: missing",
+		    p.profile);
+	if (!(p.seen & K_SECRET))
+		return fail(&p, -EINVAL, p.profile_line, "[%s] aws_secret_access_key: missing",
+		    p.profile);
+	return 0;
+}
+
+/* Copies environment variable VAR into DST; -EINVAL if too long (the value is not quoted). */
+static int
+from_env(const char *var, char *dst, size_t cap, char *err, size_t errlen)
+{
+	const char *v = getenv(var);
+
+	if (!v || !*v)
+		return 0;
+	if (strlcpy(dst, v, cap) >= cap) {
+		set_err(err, errlen, "%s: value too long (max %zu characters)", var, cap - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+load_env(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen)
+{
+	const char *id = getenv("AWS_ACCESS_KEY_ID"), *key = getenv("AWS_SECRET_ACCESS_KEY");
+	bool have_id = id && *id, have_key = key && *key;
+
+	if (!have_id && !have_key) {
+		set_err(err, errlen, "mount \"%s\": no credentials file configured and "
+		    "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY are not set", m->name);
+		return -ENOENT;
+	}
+	if (!have_id || !have_key) {
+		set_err(err, errlen, "mount \"%s\": %s is set but %s is not", m->name,
+		    have_id ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
+		    have_id ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+		return -EINVAL;
+	}
+	if (from_env("AWS_ACCESS_KEY_ID", c->access_key, sizeof c->access_key, err, errlen) ||
+	    from_env("AWS_SECRET_ACCESS_KEY", c->secret_key, sizeof c->secret_key, err, errlen) ||
+	    from_env("AWS_SESSION_TOKEN", c->session_token, sizeof c->session_token, err, errlen))
+		return -EINVAL;
+	return 0;
+}
+
+int
+ms_creds_load(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	ms_creds_wipe(c);
+	if (m->credentials[0])
+		rc = load_file(m, c, err, errlen);
+	else
+		rc = load_env(m, c, err, errlen);
+	if (rc)
+		ms_creds_wipe(c);
+	return rc;
+}
+
+void
+ms_creds_wipe(struct ms_creds *c)
+{
+	if (c)
+		explicit_bzero(c, sizeof *c);
+}

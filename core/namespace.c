@@ -1,0 +1,403 @@
+/*
+ * namespace.c: import of a bucket listing into a mount's tenant tree (namespace.h). The listing
+ * is read whole, validated and sorted; then files that are no longer listed are removed, and
+ * new or changed objects get a fresh sparse file and map, staged in DIR/tmp and renamed into
+ * place so that no reader ever sees a half-made file. Never writes outside the cache dir.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "io.h"
+#include "keys.h"
+#include "map.h"
+#include "namespace.h"
+
+#define LIST_MAX_OBJECTS (64u << 20) /* a hard cap on one listing held in memory */
+
+struct entry {
+	char *key;
+	uint64_t size;
+	int64_t mtime;
+	char etag[MS_ETAG_MAX];
+	int rejected;
+};
+
+struct import {
+	const struct ms_config *cfg;
+	const struct ms_mount *m;
+	const struct ms_import_hooks *hooks;
+	struct ms_import_report *rep;
+	struct entry *v;
+	size_t n, cap;
+	char tree[MS_PATH_MAX + 128];
+	char state[MS_PATH_MAX + 128];
+};
+
+static void
+reject(struct import *im, const char *key, size_t len, const char *why)
+{
+	im->rep->rejected++;
+	if (im->hooks != NULL && im->hooks->reject != NULL)
+		im->hooks->reject(im->hooks->arg, key, len, why);
+}
+
+static void
+progress(struct import *im, const char *phase)
+{
+	if (im->hooks != NULL && im->hooks->progress != NULL)
+		im->hooks->progress(im->hooks->arg, phase, im->rep);
+}
+
+static int
+on_listed(void *arg, const struct ms_s3_object *o)
+{
+	struct import *im = arg;
+	size_t len = strlen(o->key);
+	enum ms_key_verdict v;
+	struct entry *e;
+
+	im->rep->listed++;
+	if (im->rep->listed % 1000 == 0)
+		progress(im, "listing");
+	v = ms_key_check(o->key, len);
+	if (v == MS_KEY_DIR_MARKER) {
+		im->rep->folders++;
+		return 0;
+	}
+	if (v != MS_KEY_OK) {
+		reject(im, o->key, len, ms_key_verdict_str(v));
+		return 0;
+	}
+	if (im->n == im->cap) {
+		size_t cap = im->cap == 0 ? 1024 : im->cap * 2;
+		struct entry *nv;
+
+		if (cap > LIST_MAX_OBJECTS)
+			return -EFBIG;
+		nv = reallocarray(im->v, cap, sizeof *nv);
+		if (nv == NULL)
+			return -ENOMEM;
+		im->v = nv;
+		im->cap = cap;
+	}
+	e = &im->v[im->n];
+	memset(e, 0, sizeof *e);
+	e->key = strdup(o->key);
+	if (e->key == NULL)
+		return -ENOMEM;
+	e->size = o->size;
+	e->mtime = o->mtime;
+	strlcpy(e->etag, o->etag, sizeof e->etag);
+	im->n++;
+	return 0;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->key, ((const struct entry *)b)->key);
+}
+
+static struct entry *
+find(struct import *im, const char *key)
+{
+	struct entry k = { .key = (char *)key };
+
+	return bsearch(&k, im->v, im->n, sizeof *im->v, entry_cmp);
+}
+
+/* A key that is also a directory prefix of another ("a" and "a/b"): the directory wins. */
+static void
+reject_conflicts(struct import *im)
+{
+	char prefix[MS_KEY_PATH_MAX + 1];
+	struct entry *e;
+	size_t i, j;
+
+	for (i = 0; i < im->n; i++) {
+		const char *k = im->v[i].key;
+
+		for (j = 0; k[j] != '\0'; j++) {
+			if (k[j] != '/')
+				continue;
+			memcpy(prefix, k, j);
+			prefix[j] = '\0';
+			e = find(im, prefix);
+			if (e != NULL && !e->rejected) {
+				e->rejected = 1;
+				reject(im, e->key, strlen(e->key),
+				    "is both an object and a directory prefix of other objects");
+			}
+		}
+	}
+}
+
+static int
+tree_rel_listed(struct import *im, const char *rel)
+{
+	struct entry *e = find(im, rel);
+
+	return e != NULL && !e->rejected;
+}
+
+static int
+remove_object(struct import *im, const char *rel)
+{
+	char path[MS_PATH_MAX * 2 + 64];
+	int rc;
+
+	rc = ms_cache_object_path(im->cfg, im->m, MS_AREA_STATE, rel, path, sizeof path);
+	if (rc == 0 && unlink(path) < 0 && errno != ENOENT && errno != EISDIR)
+		rc = -errno;
+	if (rc == 0)
+		rc = ms_cache_object_path(im->cfg, im->m, MS_AREA_TREE, rel, path, sizeof path);
+	if (rc == 0 && unlink(path) < 0 && errno != ENOENT)
+		rc = -errno;
+	return rc;
+}
+
+static int
+is_dir(DIR *dir, const struct dirent *de)
+{
+	struct stat st;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	return fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Walks AREA below REL ("" for the root), removing files not in the listing and directories
+ * left empty. Depth is bounded by the key length checks (at most 512 components).
+ */
+static int
+prune_walk(struct import *im, const char *root, const char *rel, int is_tree)
+{
+	char dirpath[MS_PATH_MAX * 2 + 64], child[MS_KEY_PATH_MAX + 2];
+	struct dirent *de;
+	DIR *dir;
+	int rc = 0;
+
+	if (snprintf(dirpath, sizeof dirpath, "%s%s%s", root, rel[0] ? "/" : "", rel) >=
+	    (int)sizeof dirpath)
+		return -ENAMETOOLONG;
+	dir = opendir(dirpath);
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* Longer than any key we accept: not ours to interpret, left alone. */
+		if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
+		    (int)sizeof child)
+			continue;
+		if (is_dir(dir, de)) {
+			rc = prune_walk(im, root, child, is_tree);
+			if (rc == 0 && snprintf(dirpath, sizeof dirpath, "%s/%s", root, child) <
+			    (int)sizeof dirpath && rmdir(dirpath) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+				rc = -errno;
+			continue;
+		}
+		if (tree_rel_listed(im, child))
+			continue;
+		if (is_tree)
+			im->rep->deleted++;
+		rc = remove_object(im, child);
+	}
+	closedir(dir);
+	return rc;
+}
+
+/* Creates an empty sparse file of E's size and mtime in tmp/ and renames it to TREE/KEY. */
+static int
+make_data_file(struct import *im, const struct entry *e, const char *dst, uint64_t *ino)
+{
+	struct timespec times[2];
+	char tmp[MS_PATH_MAX + 64];
+	struct stat st;
+	int fd, rc;
+
+	rc = ms_cache_tmp_path(im->cfg, tmp, sizeof tmp);
+	if (rc < 0)
+		return rc;
+	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	times[0].tv_sec = times[1].tv_sec = e->mtime;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	if (ftruncate(fd, (off_t)e->size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	close(fd);
+	*ino = (uint64_t)st.st_ino;
+	rc = ms_mkdirs(dst, 0755, 0);
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+static int
+make_map(struct import *im, const struct entry *e, const char *dst, uint64_t ino)
+{
+	char tmp[MS_PATH_MAX + 64];
+	int rc;
+
+	rc = ms_cache_tmp_path(im->cfg, tmp, sizeof tmp);
+	if (rc == 0)
+		rc = ms_map_create(tmp, e->size, im->cfg->chunk_size, ino, e->mtime, e->etag);
+	if (rc < 0)
+		return rc;
+	rc = ms_mkdirs(dst, 0755, 0);
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* True if TREE/KEY and its map still describe E: its cached bytes stay. */
+static int
+is_unchanged(const struct entry *e, const char *tree, const char *state)
+{
+	struct ms_map map;
+	struct stat st;
+	int same;
+
+	if (stat(tree, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if (ms_map_open(&map, state, false) < 0)
+		return 0;
+	same = map.hdr.data_ino == (uint64_t)st.st_ino && map.hdr.size == e->size &&
+	    (uint64_t)st.st_size == e->size && strcmp(map.hdr.etag, e->etag) == 0;
+	ms_map_close(&map);
+	if (same && st.st_mtim.tv_sec != e->mtime) {
+		struct timespec times[2] = { { e->mtime, 0 }, { e->mtime, 0 } };
+		utimensat(AT_FDCWD, tree, times, 0);
+	}
+	return same;
+}
+
+static int
+apply_entry(struct import *im, const struct entry *e)
+{
+	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
+	struct stat st;
+	uint64_t ino = 0;
+	int rc, existed;
+
+	rc = ms_cache_object_path(im->cfg, im->m, MS_AREA_TREE, e->key, tree, sizeof tree);
+	if (rc == 0)
+		rc = ms_cache_object_path(im->cfg, im->m, MS_AREA_STATE, e->key, state, sizeof state);
+	if (rc < 0)
+		return rc;
+	if (is_unchanged(e, tree, state)) {
+		im->rep->unchanged++;
+		return 0;
+	}
+	existed = lstat(tree, &st) == 0;
+	/* The map goes first: a data file without its map is never trusted (ESTALE). */
+	if (unlink(state) < 0 && errno != ENOENT)
+		return -errno;
+	rc = make_data_file(im, e, tree, &ino);
+	if (rc == 0)
+		rc = make_map(im, e, state, ino);
+	if (rc == 0) {
+		if (existed)
+			im->rep->changed++;
+		else
+			im->rep->added++;
+	}
+	return rc;
+}
+
+static int
+lock_mount(struct import *im, int *lockfd)
+{
+	char path[MS_PATH_MAX + 256];
+
+	if (snprintf(path, sizeof path, "%s/tenants/%s/%s/import.lock", im->cfg->cache_dir,
+	    im->m->tenant, im->m->name) >= (int)sizeof path)
+		return -ENAMETOOLONG;
+	int rc = ms_mkdirs(path, 0700, 0);
+	if (rc < 0)
+		return rc;
+	*lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*lockfd < 0)
+		return -errno;
+	if (flock(*lockfd, LOCK_EX) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s3 *s3,
+    const struct ms_import_hooks *hooks, struct ms_import_report *rep, char *err, size_t errlen)
+{
+	struct import im;
+	int rc, lockfd = -1;
+	size_t i;
+
+	memset(&im, 0, sizeof im);
+	memset(rep, 0, sizeof *rep);
+	im.cfg = cfg;
+	im.m = m;
+	im.hooks = hooks;
+	im.rep = rep;
+	rc = ms_cache_init(cfg);
+	if (rc == 0)
+		rc = lock_mount(&im, &lockfd);
+	if (rc < 0) {
+		snprintf(err, errlen, "cache dir %s: %s", cfg->cache_dir, strerror(-rc));
+		goto out;
+	}
+	rc = ms_s3_list(s3, on_listed, &im, err, errlen);
+	if (rc < 0) {
+		if (rc == -EFBIG)
+			snprintf(err, errlen, "listing of s3://%s/%s has more than %u objects", m->bucket,
+			    m->prefix, LIST_MAX_OBJECTS);
+		goto out;
+	}
+	qsort(im.v, im.n, sizeof *im.v, entry_cmp);
+	reject_conflicts(&im);
+	progress(&im, "pruning");
+	if ((rc = ms_cache_area(cfg, m, MS_AREA_TREE, im.tree, sizeof im.tree)) < 0 ||
+	    (rc = ms_cache_area(cfg, m, MS_AREA_STATE, im.state, sizeof im.state)) < 0 ||
+	    (rc = ms_mkdirs(im.tree, 0755, 1)) < 0 || (rc = ms_mkdirs(im.state, 0755, 1)) < 0 ||
+	    (rc = prune_walk(&im, im.tree, "", 1)) < 0 || (rc = prune_walk(&im, im.state, "", 0)) < 0) {
+		snprintf(err, errlen, "pruning %s: %s", im.tree, strerror(-rc));
+		goto out;
+	}
+	for (i = 0; i < im.n; i++) {
+		if (im.v[i].rejected)
+			continue;
+		rc = apply_entry(&im, &im.v[i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "importing %s/%s: %s", m->path, im.v[i].key, strerror(-rc));
+			goto out;
+		}
+		rep->bytes += im.v[i].size;
+		if (i % 1000 == 999)
+			progress(&im, "importing");
+	}
+	progress(&im, "done");
+out:
+	for (i = 0; i < im.n; i++)
+		free(im.v[i].key);
+	free(im.v);
+	if (lockfd >= 0)
+		close(lockfd);
+	return rc;
+}

@@ -1,0 +1,44 @@
+/*
+ * plan.c: coalescing of absent chunks into GET-sized runs and the readahead window. No I/O.
+ */
+#include "plan.h"
+
+unsigned
+ms_plan_runs(const uint8_t *state, uint32_t first, uint32_t end, uint32_t max_run,
+    struct ms_run *runs, unsigned cap)
+{
+	unsigned n = 0;
+	uint32_t i = first;
+
+	if (max_run == 0)
+		max_run = 1;
+	while (i < end && n < cap) {
+		uint32_t start;
+
+		while (i < end && state[i] != MS_CHUNK_ABSENT)
+			i++;
+		if (i >= end)
+			break;
+		start = i;
+		while (i < end && state[i] == MS_CHUNK_ABSENT && i - start < max_run)
+			i++;
+		runs[n].first = start;
+		runs[n].end = i;
+		n++;
+	}
+	return n;
+}
+
+uint32_t
+ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end, uint32_t initial,
+    uint32_t max)
+{
+	if (first == ra->next) {
+		uint32_t w = ra->window == 0 ? initial : ra->window * 2;
+		ra->window = w > max ? max : w;
+	} else {
+		ra->window = 0;
+	}
+	ra->next = end;
+	return ra->window;
+}

@@ -1,0 +1,606 @@
+/*
+ * s3.c: the S3 client of one mount: SigV4-signed ListObjectsV2 and HEAD on one reusable easy
+ * handle (blocking, retried with backoff), GET set-up for the daemon's multi handle, and the
+ * verdict table every transfer is judged by. It never touches the cache, and never logs or keeps
+ * credentials anywhere but its own struct (wiped on free).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h> /* arc4random_uniform, through libbsd's overlay */
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+#include "s3.h"
+
+#define S3_ERRBODY_MAX (16u << 10) /* kept of an error body: enough for <Code> and <Message> */
+#define S3_TOKEN_MAX 2048          /* NextContinuationToken */
+#define S3_LASTMOD_MAX 64
+#define S3_DEFAULT_TIMEOUT_MS 30000u
+
+struct s3_body {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool too_big;  /* a 2xx body went past MS_LIST_BODY_MAX */
+	bool nomem;
+};
+
+/* What a HEAD response said, from its headers. */
+struct s3_head {
+	bool have_size;
+	bool bad;      /* a header we need was malformed or over its cap */
+	uint64_t size;
+	char etag[MS_ETAG_MAX];
+	char lastmod[S3_LASTMOD_MAX];
+};
+
+/*
+ * list and head share EASY (connection reuse): one caller at a time. prepare_get reads only
+ * what ms_s3_new set and may run on any thread, concurrently with list or head.
+ */
+struct ms_s3 {
+	struct ms_mount m;
+	struct ms_creds creds;
+	char sigv4[MS_NAME_MAX + 16];
+	char where[MS_NAME_MAX + MS_PATH_MAX + 8]; /* "s3://BUCKET/PREFIX", for messages */
+	unsigned timeout_ms;
+	unsigned attempts;
+	CURL *easy;
+	char curl_err[CURL_ERROR_SIZE];
+	struct s3_body body;
+	struct s3_head head;
+	char url[MS_URL_MAX];
+};
+
+static void __attribute__((format(printf, 3, 4)))
+set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+struct ms_s3 *
+ms_s3_new(const struct ms_config *cfg, const struct ms_mount *m, const struct ms_creds *c)
+{
+	struct ms_s3 *s = calloc(1, sizeof *s);
+
+	if (s == NULL)
+		return NULL;
+	s->easy = curl_easy_init();
+	if (s->easy == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->m = *m;
+	s->creds = *c;
+	snprintf(s->sigv4, sizeof s->sigv4, "aws:amz:%s:s3", m->region[0] ? m->region : "us-east-1");
+	snprintf(s->where, sizeof s->where, "s3://%s/%s", m->bucket, m->prefix);
+	s->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : S3_DEFAULT_TIMEOUT_MS;
+	s->attempts = cfg->retries ? cfg->retries : 1;
+	return s;
+}
+
+void
+ms_s3_free(struct ms_s3 *s)
+{
+	if (s == NULL)
+		return;
+	curl_easy_cleanup(s->easy);
+	free(s->body.p);
+	explicit_bzero(s, sizeof *s);
+	free(s);
+}
+
+/* Wipes header values (the session token) before freeing a header list. */
+static void
+free_headers(struct curl_slist *h)
+{
+	for (struct curl_slist *l = h; l != NULL; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(h);
+}
+
+static int
+add_header(struct curl_slist **h, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*h, line);
+
+	if (n == NULL)
+		return -ENOMEM;
+	*h = n;
+	return 0;
+}
+
+/*
+ * Everything a signed request to URL needs on E, set unconditionally so a reused handle needs
+ * no curl_easy_reset: method (GET, or HEAD when HEAD), SigV4, the header list (into *HDRS, which
+ * the caller frees after the transfer), timeouts. RANGE and ETAG may be NULL.
+ */
+static int
+s3_setup(const struct ms_s3 *s, CURL *e, const char *url, bool head, const char *range,
+    const char *etag, struct curl_slist **hdrs)
+{
+	char line[sizeof s->creds.session_token + 32];
+	char userpwd[sizeof s->creds.access_key + sizeof s->creds.secret_key + 2];
+	struct curl_slist *h = NULL;
+	CURLcode cc = CURLE_OK;
+	int rc;
+
+	*hdrs = NULL;
+	rc = add_header(&h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	if (rc == 0 && s->creds.session_token[0] != '\0') {
+		snprintf(line, sizeof line, "x-amz-security-token: %s", s->creds.session_token);
+		rc = add_header(&h, line);
+		explicit_bzero(line, sizeof line);
+	}
+	if (rc == 0 && range != NULL)
+		rc = add_header(&h, range);
+	if (rc == 0 && etag != NULL) {
+		snprintf(line, sizeof line, "If-Match: %s", etag);
+		rc = add_header(&h, line);
+	}
+	if (rc < 0)
+		goto out;
+
+	snprintf(userpwd, sizeof userpwd, "%s:%s", s->creds.access_key, s->creds.secret_key);
+	cc = curl_easy_setopt(e, CURLOPT_USERPWD, userpwd);
+	explicit_bzero(userpwd, sizeof userpwd);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_URL, url);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_NOBODY, head ? 1L : 0L);
+	if (cc == CURLE_OK) /* keys may hold "." and ".." segments: never squash them */
+		cc = curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_RANGE, NULL);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s->sigv4);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)s->timeout_ms);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((s->timeout_ms + 999) / 1000));
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	if (cc == CURLE_OK)
+		cc = curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (cc != CURLE_OK)
+		rc = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+out:
+	explicit_bzero(line, sizeof line);
+	if (rc < 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+		free_headers(h);
+		return rc;
+	}
+	*hdrs = h;
+	return 0;
+}
+
+int
+ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,
+    const char *etag, struct curl_slist **hdrs)
+{
+	char url[MS_URL_MAX];
+	char range[64];
+	int rc;
+
+	*hdrs = NULL;
+	if (len > 0 && len - 1 > UINT64_MAX - off)
+		return -EINVAL;
+	if (etag != NULL && (strlen(etag) >= MS_ETAG_MAX || strpbrk(etag, "\r\n") != NULL))
+		return -EINVAL;
+	rc = ms_s3_object_url(&s->m, key, url, sizeof url);
+	if (rc < 0)
+		return rc;
+	snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
+	rc = s3_setup(s, easy, url, false, len > 0 ? range : NULL,
+	    etag != NULL && etag[0] != '\0' ? etag : NULL, hdrs);
+	if (rc < 0)
+		return rc;
+	/* Error bodies never reach the caller's write function; the status still classifies. */
+	if (curl_easy_setopt(easy, CURLOPT_FAILONERROR, 1L) != CURLE_OK) {
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		free_headers(*hdrs);
+		*hdrs = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum ms_s3_verdict
+ms_s3_classify(CURLcode cc, long http_status)
+{
+	switch (cc) {
+	case CURLE_OK:
+	case CURLE_HTTP_RETURNED_ERROR: /* CURLOPT_FAILONERROR: the status says what happened */
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return MS_S3_RETRY;
+	default:
+		return MS_S3_FATAL;
+	}
+	if (cc == CURLE_OK && (http_status == 200 || http_status == 206))
+		return MS_S3_OK;
+	if (http_status == 412)
+		return MS_S3_STALE;
+	if (http_status == 401 || http_status == 403)
+		return MS_S3_DENIED;
+	if (http_status == 404)
+		return MS_S3_NOTFOUND;
+	if ((http_status >= 500 && http_status <= 599) || http_status == 429 || http_status == 408)
+		return MS_S3_RETRY;
+	return MS_S3_FATAL;
+}
+
+const char *
+ms_s3_verdict_str(enum ms_s3_verdict v)
+{
+	switch (v) {
+	case MS_S3_OK: return "ok";
+	case MS_S3_RETRY: return "retry";
+	case MS_S3_STALE: return "stale";
+	case MS_S3_DENIED: return "denied";
+	case MS_S3_NOTFOUND: return "not found";
+	case MS_S3_FATAL: return "fatal";
+	}
+	return "unknown";
+}
+
+unsigned
+ms_backoff_ms(unsigned attempt)
+{
+	unsigned cap = 10000;
+
+	if (attempt == 0)
+		attempt = 1;
+	if (attempt <= 7) /* 100 << 7 = 12800 is past the cap already */
+		cap = 100u << (attempt - 1);
+	if (cap > 10000)
+		cap = 10000;
+	return arc4random_uniform(cap + 1);
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Collects a response body: 2xx up to MS_LIST_BODY_MAX (else abort), others the first bytes. */
+static size_t
+body_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct ms_s3 *s = ud;
+	struct s3_body *b = &s->body;
+	size_t n = size * nmemb;
+	long status = 0;
+	size_t max;
+
+	if (n == 0)
+		return 0;
+	curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &status);
+	max = status >= 200 && status < 300 ? MS_LIST_BODY_MAX : S3_ERRBODY_MAX;
+	if (n > max - b->len) {
+		if (max == MS_LIST_BODY_MAX) {
+			b->too_big = true;
+			return 0;
+		}
+		n = max - b->len;
+		if (n == 0)
+			return size * nmemb;
+	}
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 64u << 10;
+		char *p;
+
+		while (cap - b->len < n)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->nomem = true;
+			return 0;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, ptr, n);
+	b->len += n;
+	return size * nmemb;
+}
+
+static bool
+header_is(const char *line, size_t namelen, const char *name)
+{
+	return namelen == strlen(name) && strncasecmp(line, name, namelen) == 0;
+}
+
+/* Picks Content-Length, ETag and Last-Modified out of HEAD response headers. */
+static size_t
+head_header(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct s3_head *h = ud;
+	size_t n = size * nmemb;
+	const char *colon = memchr(buf, ':', n);
+	const char *v;
+	size_t vlen;
+
+	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) { /* a new response: forget the last one */
+		memset(h, 0, sizeof *h);
+		return n;
+	}
+	if (colon == NULL)
+		return n;
+	v = colon + 1;
+	vlen = n - (size_t)(v - buf);
+	while (vlen > 0 && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ' ||
+	    v[vlen - 1] == '\t'))
+		vlen--;
+	if (header_is(buf, (size_t)(colon - buf), "Content-Length")) {
+		uint64_t x = 0;
+		size_t i;
+
+		for (i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && x <= (UINT64_MAX - 9) / 10; i++)
+			x = x * 10 + (uint64_t)(v[i] - '0');
+		if (vlen == 0 || i != vlen)
+			h->bad = true;
+		h->size = x;
+		h->have_size = true;
+	} else if (header_is(buf, (size_t)(colon - buf), "ETag")) {
+		if (vlen >= sizeof h->etag) {
+			h->bad = true;
+		} else {
+			memcpy(h->etag, v, vlen);
+			h->etag[vlen] = '\0';
+		}
+	} else if (header_is(buf, (size_t)(colon - buf), "Last-Modified")) {
+		if (vlen < sizeof h->lastmod) {
+			memcpy(h->lastmod, v, vlen);
+			h->lastmod[vlen] = '\0';
+		}
+	}
+	return n;
+}
+
+/* The outcome of one request on the blocking handle, after retries. */
+struct s3_result {
+	enum ms_s3_verdict verdict;
+	CURLcode cc;
+	long status;
+	unsigned attempts;
+};
+
+/*
+ * Performs a GET (or HEAD) of s->url on s->easy, retrying RETRY verdicts up to s->attempts times.
+ * Returns 0 with the last outcome in R, or -ENOMEM / -EFBIG (body over MS_LIST_BODY_MAX).
+ */
+static int
+s3_perform(struct ms_s3 *s, bool head, const char *what, const char *who, struct s3_result *r)
+{
+	struct curl_slist *hdrs = NULL;
+	int rc = 0;
+
+	for (r->attempts = 1;; r->attempts++) {
+		s->body.len = 0;
+		s->body.too_big = s->body.nomem = false;
+		memset(&s->head, 0, sizeof s->head);
+		s->curl_err[0] = '\0';
+		curl_easy_reset(s->easy); /* keeps the connection cache */
+		rc = s3_setup(s, s->easy, s->url, head, NULL, NULL, &hdrs);
+		if (rc < 0)
+			return rc;
+		curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
+		curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, body_write);
+		curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+		if (head) {
+			curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, head_header);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, &s->head);
+		}
+		r->cc = curl_easy_perform(s->easy);
+		r->status = 0;
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, NULL);
+		free_headers(hdrs);
+		if (s->body.nomem)
+			return -ENOMEM;
+		if (s->body.too_big)
+			return -EFBIG;
+		r->verdict = ms_s3_classify(r->cc, r->status);
+		if (r->verdict != MS_S3_RETRY || r->attempts >= s->attempts)
+			return 0;
+		unsigned ms = ms_backoff_ms(r->attempts);
+		if (r->cc != CURLE_OK && r->cc != CURLE_HTTP_RETURNED_ERROR)
+			ms_debug("%s %s: %s, retry %u/%u in %u ms", what, who,
+			    curl_easy_strerror(r->cc), r->attempts, s->attempts - 1, ms);
+		else
+			ms_debug("%s %s: HTTP %ld, retry %u/%u in %u ms", what, who, r->status,
+			    r->attempts, s->attempts - 1, ms);
+		sleep_ms(ms);
+	}
+}
+
+/*
+ * The message and errno of a request that did not end in MS_S3_OK (NOTFOUND is the caller's).
+ * WHAT names the request, WHO the s3:// resource.
+ */
+static int
+s3_fail(struct ms_s3 *s, const struct s3_result *r, const char *what, const char *who,
+    char *err, size_t errlen)
+{
+	char code[128] = "", msg[256] = "", detail[420] = "", tries[32] = "";
+
+	if (ms_s3_error_parse(s->body.p, s->body.len, code, sizeof code, msg, sizeof msg) == 0)
+		snprintf(detail, sizeof detail, " %s%s%s", code, msg[0] ? ": " : "", msg);
+	if (r->attempts > 1)
+		snprintf(tries, sizeof tries, " (after %u attempts)", r->attempts);
+	if (r->cc != CURLE_OK && r->cc != CURLE_HTTP_RETURNED_ERROR) {
+		set_err(err, errlen, "%s %s: %s%s%s%s%s", what, who, curl_easy_strerror(r->cc),
+		    s->curl_err[0] ? " (" : "", s->curl_err, s->curl_err[0] ? ")" : "", tries);
+		return r->cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+	}
+	if (r->verdict == MS_S3_DENIED) {
+		set_err(err, errlen, "access denied by %s (HTTP %ld%s): check the credentials", who,
+		    r->status, detail);
+		return -EACCES;
+	}
+	set_err(err, errlen, "%s %s: HTTP %ld%s%s", what, who, r->status, detail, tries);
+	return -EIO;
+}
+
+/* Hands objects under the mount prefix to the caller with the prefix stripped. */
+struct strip {
+	const char *prefix;
+	size_t plen;
+	ms_s3_list_fn fn;
+	void *arg;
+	unsigned long skipped;
+};
+
+static int
+strip_prefix(void *arg, const struct ms_s3_object *obj)
+{
+	struct strip *st = arg;
+	struct ms_s3_object rel;
+
+	if (strncmp(obj->key, st->prefix, st->plen) != 0 || obj->key[st->plen] == '\0') {
+		st->skipped++; /* outside the prefix, or the prefix's own "folder" object */
+		return 0;
+	}
+	rel = *obj;
+	rel.key = obj->key + st->plen;
+	return st->fn(st->arg, &rel);
+}
+
+int
+ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errlen)
+{
+	char token[S3_TOKEN_MAX], prev[S3_TOKEN_MAX], perr[MS_KEY_MAX + 256];
+	struct strip st = { .prefix = s->m.prefix, .plen = strlen(s->m.prefix), .fn = fn, .arg = arg };
+	struct s3_result r;
+	unsigned long page;
+	bool truncated = true;
+	int rc = 0;
+
+	token[0] = '\0';
+	for (page = 1; truncated; page++) {
+		rc = ms_s3_list_url(&s->m, token, s->url, sizeof s->url);
+		if (rc < 0) {
+			set_err(err, errlen, "list %s: cannot build the request URL (%s)", s->where,
+			    strerror(-rc));
+			goto out;
+		}
+		rc = s3_perform(s, false, "list", s->where, &r);
+		if (rc == -EFBIG) {
+			set_err(err, errlen, "list %s: page %lu is over %u bytes", s->where, page,
+			    MS_LIST_BODY_MAX);
+			goto out;
+		} else if (rc < 0) {
+			set_err(err, errlen, "list %s: %s", s->where, strerror(-rc));
+			goto out;
+		}
+		if (r.verdict == MS_S3_NOTFOUND) {
+			set_err(err, errlen, "bucket %s not found at %s (HTTP 404)", s->m.bucket,
+			    s->m.endpoint);
+			rc = -ENOENT;
+			goto out;
+		}
+		if (r.verdict != MS_S3_OK) {
+			rc = s3_fail(s, &r, "list", s->where, err, errlen);
+			goto out;
+		}
+		memcpy(prev, token, sizeof prev);
+		perr[0] = '\0';
+		rc = ms_s3_list_parse(s->body.p, s->body.len, strip_prefix, &st, &truncated, token,
+		    sizeof token, perr, sizeof perr);
+		if (rc != 0) {
+			if (perr[0] != '\0') /* else the callback's own value, passed through */
+				set_err(err, errlen, "list %s: page %lu: %s", s->where, page, perr);
+			goto out;
+		}
+		if (truncated && strcmp(token, prev) == 0) {
+			set_err(err, errlen, "list %s: page %lu: the server repeated its continuation token",
+			    s->where, page);
+			rc = -EBADMSG;
+			goto out;
+		}
+	}
+	if (st.skipped > 0)
+		ms_debug("list %s: skipped %lu keys outside the prefix", s->where, st.skipped);
+out:
+	free(s->body.p); /* up to MS_LIST_BODY_MAX: not worth keeping between listings */
+	s->body.p = NULL;
+	s->body.len = s->body.cap = 0;
+	return rc;
+}
+
+int
+ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char *err, size_t errlen)
+{
+	char who[MS_NAME_MAX + MS_PATH_MAX + MS_KEY_MAX + 8];
+	struct s3_result r;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	snprintf(who, sizeof who, "s3://%s/%s%s", s->m.bucket, s->m.prefix, key);
+	rc = ms_s3_object_url(&s->m, key, s->url, sizeof s->url);
+	if (rc < 0) {
+		set_err(err, errlen, "head %s: cannot build the request URL (%s)", who, strerror(-rc));
+		return rc == -ENAMETOOLONG ? rc : -EINVAL;
+	}
+	rc = s3_perform(s, true, "head", who, &r);
+	if (rc < 0) {
+		set_err(err, errlen, "head %s: %s", who, strerror(-rc));
+		return rc;
+	}
+	if (r.verdict == MS_S3_NOTFOUND) {
+		set_err(err, errlen, "%s: no such object (HTTP 404)", who);
+		return -ENOENT;
+	}
+	if (r.verdict != MS_S3_OK)
+		return s3_fail(s, &r, "head", who, err, errlen);
+	if (!s->head.have_size || s->head.bad) {
+		set_err(err, errlen, "head %s: missing or malformed Content-Length or ETag", who);
+		return -EIO;
+	}
+	out->size = s->head.size;
+	memcpy(out->etag, s->head.etag, sizeof out->etag);
+	if (s->head.lastmod[0] != '\0' && ms_parse_time(s->head.lastmod, &out->mtime) < 0) {
+		ms_debug("head %s: unparsable Last-Modified \"%s\"", who, s->head.lastmod);
+		out->mtime = 0;
+	}
+	return 0;
+}

@@ -1,0 +1,128 @@
+/*
+ * s3.h: the object-store client for one mount: canonical URLs, SigV4 through libcurl,
+ * ListObjectsV2 (paginated), HEAD, and ranged GET set-up for the daemon's curl multi handle.
+ * Keys in this API are relative to the mount's prefix; the client adds and strips the prefix.
+ * It never writes to the cache and never logs credentials.
+ */
+#ifndef MS_S3_H
+#define MS_S3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "creds.h"
+
+#define MS_ETAG_MAX 128
+#define MS_KEY_MAX 1024          /* S3's own limit on key length, in bytes */
+#define MS_LIST_BODY_MAX (16u << 20) /* cap on one ListObjectsV2 response body */
+#define MS_URL_MAX 16384 /* fits any object URL, and list URLs with tokens under 2 KiB */
+
+struct ms_s3;
+
+struct ms_s3_object {
+	const char *key;          /* relative to the mount prefix, valid during the callback */
+	uint64_t size;
+	char etag[MS_ETAG_MAX];   /* as the server sent it, quotes included: opaque */
+	int64_t mtime;            /* Last-Modified, seconds since the epoch (UTC) */
+};
+
+/* Called once per listed object; a non-zero return stops the walk and is returned by ms_s3_list. */
+typedef int (*ms_s3_list_fn)(void *arg, const struct ms_s3_object *obj);
+
+/* The client copies what it needs from CFG, M and C. NULL only on allocation failure. */
+struct ms_s3 *ms_s3_new(const struct ms_config *cfg, const struct ms_mount *m, const struct ms_creds *c);
+void ms_s3_free(struct ms_s3 *s);
+
+/*
+ * Lists every object under the mount's prefix (ListObjectsV2, no delimiter, continuation tokens),
+ * with retries on 5xx/429/resets. Keys that do not start with the prefix are skipped.
+ * Returns 0, the callback's non-zero value, or -errno with "what: HTTP status, S3 code" in err;
+ * on error the callback may already have seen part of the listing. The prefix's own key ("dir/"
+ * for prefix "dir/") is skipped too. list and head share one easy handle: one thread at a time.
+ */
+int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* HEAD of KEY into OUT (OUT->key is set to NULL). -ENOENT on 404, -EACCES on 403, else -EIO. */
+int ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/*
+ * Sets up EASY for a GET of [off, off + len) of KEY, conditional on ETAG (If-Match) when ETAG is
+ * not empty. len == 0 asks for the whole object without a Range header. The caller owns EASY and
+ * sets its own CURLOPT_WRITEFUNCTION / WRITEDATA / PRIVATE afterwards; *hdrs receives the header
+ * list, which the caller frees with curl_slist_free_all after the transfer.
+ * Every option it relies on is set on each call, so a reused handle needs no curl_easy_reset; it
+ * never touches WRITEFUNCTION, HEADERFUNCTION or PRIVATE. It sets CURLOPT_FAILONERROR: bodies of
+ * responses >= 400 never reach the write function, the transfer ends in CURLE_HTTP_RETURNED_ERROR
+ * and ms_s3_classify judges it by CURLINFO_RESPONSE_CODE. A 200 (Range ignored) and 3xx bodies do
+ * reach it: check the status. Thread-safe, also against ms_s3_list / ms_s3_head on the same S.
+ * On error *hdrs is NULL and EASY holds no header list.
+ */
+int ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,
+    const char *etag, struct curl_slist **hdrs) __attribute__((warn_unused_result));
+
+enum ms_s3_verdict {
+	MS_S3_OK,        /* 200 or 206 */
+	MS_S3_RETRY,     /* 5xx, 429, resets, timeouts, short bodies: try again after a backoff */
+	MS_S3_STALE,     /* 412: the object changed since import (If-Match failed) */
+	MS_S3_DENIED,    /* 401, 403 */
+	MS_S3_NOTFOUND,  /* 404 */
+	MS_S3_FATAL,     /* anything else */
+};
+enum ms_s3_verdict ms_s3_classify(CURLcode cc, long http_status);
+const char *ms_s3_verdict_str(enum ms_s3_verdict v);
+
+/* Delay before attempt ATTEMPT (1-based): exponential from 100 ms, capped at 10 s, full jitter. */
+unsigned ms_backoff_ms(unsigned attempt);
+
+/* Pure helpers, exposed for unit tests. */
+
+/*
+ * Percent-encodes IN (INLEN bytes): every byte outside A-Za-z0-9-_.~ (and '/' when KEEP_SLASH)
+ * becomes %XX (upper-case hex). Returns the output length, or -ENAMETOOLONG if OUT is too small.
+ */
+int ms_uri_encode(const char *in, size_t inlen, bool keep_slash, char *out, size_t outlen);
+
+/*
+ * Parses one ListObjectsV2 response body, calling FN per <Contents> with keys as the server sent
+ * them (full keys, not stripped). Sets *truncated and copies NextContinuationToken into TOKEN.
+ * Returns 0, the callback's non-zero value, or -EBADMSG with a message for malformed XML,
+ * a missing field, a size that is not a number, or a field over its cap.
+ */
+int ms_s3_list_parse(const char *xml, size_t len, ms_s3_list_fn fn, void *arg, bool *truncated,
+    char *token, size_t tokenlen, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Canonical URL of object KEY (relative to M's prefix) in OUT: ENDPOINT/BUCKET/ENC(PREFIX KEY)
+ * path-style, SCHEME://BUCKET.HOST[:PORT]/ENC(PREFIX KEY) virtual-hosted; ENC keeps '/'.
+ * Returns 0, -EINVAL (empty key, endpoint without "scheme://"), or -ENAMETOOLONG (prefix + key
+ * over MS_KEY_MAX bytes, or OUT too small).
+ */
+int ms_s3_object_url(const struct ms_mount *m, const char *key, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
+
+/*
+ * Canonical URL of one ListObjectsV2 page of M's prefix: parameters sorted and fully encoded,
+ * "?continuation-token=T&list-type=2&max-keys=1000&prefix=P", without continuation-token when
+ * TOKEN is NULL or "" and without prefix when M's prefix is "". Returns 0, -EINVAL or -ENAMETOOLONG.
+ */
+int ms_s3_list_url(const struct ms_mount *m, const char *token, char *out, size_t outlen)
+	__attribute__((warn_unused_result));
+
+/*
+ * Extracts <Code> and <Message> of an S3 error body (possibly cut short by a cap) into CODE and
+ * MSG, truncated to fit, bytes outside printable ASCII replaced by '?'. Either may be NULL.
+ * Returns 0 when a <Code> was found, else -EBADMSG (CODE and MSG then hold "").
+ */
+int ms_s3_error_parse(const char *xml, size_t len, char *code, size_t codelen, char *msg,
+    size_t msglen);
+
+/* Parses an HTTP date or ISO 8601 timestamp ("2026-11-25T16:28:57.000Z") to epoch seconds. */
+int ms_parse_time(const char *s, int64_t *out) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * cmd.c: what every subcommand shares: the common options and loading the config.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+
+int
+cmd_usage(const struct cmd_entry *e)
+{
+	fprintf(stderr, "usage: modelshim %s %s\n", e->name, e->usage);
+	return 2;
+}
+
+int
+cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_config *cfg)
+{
+	const char *explicit_path = NULL;
+	char path[MS_PATH_MAX], err[1024];
+	int i, out = 1, rc;
+
+	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < *argc) {
+			explicit_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			explicit_path = argv[i] + 9;
+		} else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
+			ms_log_init("modelshim", MS_LOG_DEBUG);
+		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+			ms_log_init("modelshim", MS_LOG_ERROR);
+		} else if (strcmp(argv[i], "--config") == 0) {
+			cmd_usage(e);
+			return -1;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	*argc = out;
+	argv[out] = NULL;
+	rc = ms_config_path(explicit_path, path, sizeof path);
+	if (rc < 0) {
+		fprintf(stderr, "modelshim %s: no config file: use --config FILE or set MODELSHIM_CONFIG\n",
+		    e->name);
+		return -1;
+	}
+	rc = ms_config_load(cfg, path, err, sizeof err);
+	if (rc < 0) {
+		fprintf(stderr, "modelshim %s: %s\n", e->name, err);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * cmd.h: the table of `modelshim` subcommands. Each cmd_*.c file exports one struct cmd_entry;
+ * main.c lists them and only dispatches. Commands return the process exit status.
+ */
+#ifndef MS_CMD_H
+#define MS_CMD_H
+
+#include "config.h"
+
+struct cmd_entry {
+	const char *name;
+	const char *usage;   /* arguments after the name */
+	const char *summary; /* one line for `modelshim help` */
+	int (*exec)(int argc, char **argv);
+};
+
+extern const struct cmd_entry cmd_daemon_entry;
+extern const struct cmd_entry cmd_import_entry;
+extern const struct cmd_entry cmd_cat_entry;
+extern const struct cmd_entry cmd_status_entry;
+
+/*
+ * Parses the common options (--config F, --quiet, --verbose) out of ARGV in place and loads the
+ * config; on failure prints the error and returns -1. *ARGC and ARGV keep the other arguments.
+ */
+int cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_config *cfg);
+
+/* Prints "usage: modelshim NAME USAGE" to stderr and returns 2. */
+int cmd_usage(const struct cmd_entry *e);
+
+#endif

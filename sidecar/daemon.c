@@ -1,0 +1,240 @@
+/*
+ * daemon.c: `modelshim daemon`: one per cache dir (a locked pid file), a SOCK_SEQPACKET socket in
+ * the cache dir, and the single-threaded loop that drives clients, curl transfers, io_uring write
+ * completions and signals. Owns all network access and all credentials of the node's fills;
+ * credentials are wiped from memory once the clients per mount are built.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libutil.h>
+
+#include "cache.h"
+#include "cmd.h"
+#include "creds.h"
+#include "daemon.h"
+#include "log.h"
+
+#define MAX_POLL_FDS 1024
+
+uint64_t
+daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+listen_socket(struct daemon *d)
+{
+	struct sockaddr_un sa;
+	int rc;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	rc = ms_cache_socket_path(&d->cfg, sa.sun_path, sizeof sa.sun_path);
+	if (rc < 0) {
+		ms_error("cache dir path too long for a unix socket: %s", d->cfg.cache_dir);
+		return rc;
+	}
+	/* We hold the pid file lock: a socket file left here is stale. */
+	unlink(sa.sun_path);
+	d->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->listen_fd < 0)
+		return -errno;
+	if (bind(d->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    chmod(sa.sun_path, 0600) < 0 || listen(d->listen_fd, 128) < 0) {
+		rc = -errno;
+		ms_error("listening on %s: %s", sa.sun_path, strerror(errno));
+		return rc;
+	}
+	return 0;
+}
+
+static int
+signals_setup(struct daemon *d)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	d->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return d->signal_fd < 0 ? -errno : 0;
+}
+
+static int
+mounts_setup(struct daemon *d)
+{
+	struct ms_creds creds;
+	char err[512];
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < d->cfg.nmounts; i++) {
+		rc = ms_creds_load(&d->cfg.mounts[i], &creds, err, sizeof err);
+		if (rc < 0) {
+			ms_error("mount %s: %s", d->cfg.mounts[i].name, err);
+			return rc;
+		}
+		d->s3[i] = ms_s3_new(&d->cfg, &d->cfg.mounts[i], &creds);
+		ms_creds_wipe(&creds);
+		if (d->s3[i] == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+read_signals(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	while (read(d->signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		ms_info("signal %u: stopping", si.ssi_signo);
+		d->stopping = true;
+	}
+}
+
+static void
+loop_once(struct daemon *d)
+{
+	struct curl_waitfd fds[MAX_POLL_FDS];
+	struct client *cls[MAX_POLL_FDS];
+	struct client *cl;
+	unsigned n = 0, i;
+	CURLMsg *msg;
+	int running, left;
+
+	fds[n++] = (struct curl_waitfd){ .fd = d->listen_fd, .events = CURL_WAIT_POLLIN };
+	fds[n++] = (struct curl_waitfd){ .fd = d->signal_fd, .events = CURL_WAIT_POLLIN };
+	fds[n++] = (struct curl_waitfd){ .fd = d->ring_efd, .events = CURL_WAIT_POLLIN };
+	TAILQ_FOREACH(cl, &d->clients, link) {
+		if (n == MAX_POLL_FDS)
+			break;
+		cls[n] = cl;
+		fds[n++] = (struct curl_waitfd){ .fd = client_fd(cl), .events = CURL_WAIT_POLLIN };
+	}
+	curl_multi_poll(d->multi, fds, n, fetch_next_timeout_ms(d), NULL);
+
+	if (fds[1].revents != 0)
+		read_signals(d);
+	if (fds[0].revents != 0 && clients_accept(d) < 0)
+		ms_warn("accepting a client: %s", strerror(errno));
+	for (i = 3; i < n; i++) {
+		if (fds[i].revents == 0)
+			continue;
+		client_readable(d, cls[i]);
+	}
+	fetch_reap_writes(d);
+	fetch_start_due(d);
+	curl_multi_perform(d->multi, &running);
+	while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE)
+			fetch_finished(d, msg);
+	fetch_start_due(d);
+}
+
+static void
+daemon_shutdown(struct daemon *d)
+{
+	char path[MS_PATH_MAX];
+	struct client *cl;
+	unsigned i;
+
+	fetch_cancel_all(d);
+	while ((cl = TAILQ_FIRST(&d->clients)) != NULL)
+		client_drop(d, cl);
+	objs_close_all(d);
+	fetch_fini(d);
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		if (ms_cache_socket_path(&d->cfg, path, sizeof path) == 0)
+			unlink(path);
+	}
+	if (d->signal_fd >= 0)
+		close(d->signal_fd);
+	for (i = 0; i < d->cfg.nmounts; i++)
+		ms_s3_free(d->s3[i]);
+}
+
+static int
+cmd_daemon_exec(int argc, char **argv)
+{
+	char pidpath[MS_PATH_MAX + 16];
+	struct pidfh *pfh;
+	struct daemon *d;
+	pid_t other = 0;
+	int rc, status = 1;
+
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return 1;
+	d->listen_fd = d->signal_fd = d->ring_efd = -1;
+	TAILQ_INIT(&d->clients);
+	RB_INIT(&d->objs);
+	TAILQ_INIT(&d->idle);
+	TAILQ_INIT(&d->detached);
+	if (cmd_load_config(&cmd_daemon_entry, &argc, argv, &d->cfg) < 0)
+		goto out_free;
+	if (argc != 1) {
+		status = cmd_usage(&cmd_daemon_entry);
+		goto out_free;
+	}
+	ms_log_init("modelshim daemon", MS_LOG_INFO);
+	rc = ms_cache_init(&d->cfg);
+	if (rc == 0)
+		rc = ms_cache_file_path(&d->cfg, "daemon.pid", pidpath, sizeof pidpath);
+	if (rc < 0) {
+		ms_error("cache dir %s: %s", d->cfg.cache_dir, strerror(-rc));
+		goto out_free;
+	}
+	pfh = pidfile_open(pidpath, 0600, &other);
+	if (pfh == NULL) {
+		if (errno == EEXIST)
+			ms_error("a daemon already serves %s (pid %d)", d->cfg.cache_dir, (int)other);
+		else
+			ms_error("%s: %s", pidpath, strerror(errno));
+		goto out_free;
+	}
+	d->started_ms = daemon_now_ms();
+	if (mounts_setup(d) < 0 || signals_setup(d) < 0 || listen_socket(d) < 0 ||
+	    (rc = fetch_init(d)) < 0) {
+		ms_error("start-up failed");
+		goto out;
+	}
+	pidfile_write(pfh);
+	ms_info("serving %s with %u mounts, %u connections, chunk %u bytes", d->cfg.cache_dir,
+	    d->cfg.nmounts, d->cfg.connections, d->cfg.chunk_size);
+	while (!d->stopping)
+		loop_once(d);
+	status = 0;
+out:
+	daemon_shutdown(d);
+	pidfile_remove(pfh);
+out_free:
+	free(d);
+	return status;
+}
+
+const struct cmd_entry cmd_daemon_entry = {
+	.name = "daemon",
+	.usage = "[--config FILE]",
+	.summary = "serve fills for the cache dir (one per cache dir; SIGTERM stops it)",
+	.exec = cmd_daemon_exec,
+};

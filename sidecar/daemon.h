@@ -1,0 +1,147 @@
+/*
+ * daemon.h: the state of `modelshim daemon`, shared by its parts: the loop and socket
+ * (daemon.c), clients and requests (daemon_client.c), objects, chunk states and waiters
+ * (daemon_object.c), and fetching into the cache (daemon_fetch.c). Single-threaded: everything
+ * runs in the loop, so nothing here takes a lock.
+ */
+#ifndef MS_DAEMON_H
+#define MS_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#ifndef __unused
+#define __unused __attribute__((__unused__)) /* for libbsd's RB_GENERATE_STATIC */
+#endif
+#include <sys/tree.h>
+
+#include <curl/curl.h>
+#include <liburing.h>
+
+#include "config.h"
+#include "map.h"
+#include "plan.h"
+#include "proto.h"
+#include "s3.h"
+
+/* A connected client; freed when dropped and no waiter holds it any more. */
+struct client {
+	TAILQ_ENTRY(client) link;
+	int fd;        /* -1 once dropped */
+	unsigned refs; /* the client list's own, plus one per waiter */
+};
+
+/* One request of one client waiting for chunks [first, end) of an object. */
+struct waiter {
+	TAILQ_ENTRY(waiter) link;
+	struct client *cl;  /* held with client_ref; replies are dropped once it has gone */
+	uint64_t id;
+	uint32_t first, end;
+	uint32_t pending;   /* chunks still being fetched */
+	int status;         /* first error seen, 0 if none */
+	char msg[256];
+};
+TAILQ_HEAD(waiter_list, waiter);
+
+/* One object the daemon is serving: its open data file, writable map and chunk states. */
+struct obj {
+	RB_ENTRY(obj) node;
+	TAILQ_ENTRY(obj) idle_link; /* on d->idle while refs == 0, on d->detached once detached */
+	unsigned mount_idx;
+	char *key;
+	int data_fd;
+	uint64_t ino;
+	struct ms_map map;
+	uint8_t *state;             /* enum ms_chunk_state per chunk */
+	struct waiter_list waiters;
+	unsigned refs;              /* waiters + jobs + writes in flight */
+	bool detached;              /* replaced by a re-import: on the detached list until unused */
+	struct ms_readahead ra;
+};
+RB_HEAD(obj_tree, obj);
+TAILQ_HEAD(obj_list, obj);
+
+/* One GET of chunks [first, end) of an object; chunks before NEXT were received already. */
+struct job {
+	TAILQ_ENTRY(job) link;
+	struct daemon *d;
+	struct obj *o;
+	uint32_t first, end, next;
+	unsigned attempt;
+	bool demand;
+	uint64_t not_before_ms;     /* for retries with backoff */
+	CURL *easy;
+	struct curl_slist *hdrs;
+	uint8_t *buf;               /* the chunk being received */
+	uint32_t buf_fill;
+	uint64_t received;          /* body bytes taken into chunks */
+	int fail_status;            /* set by the callbacks: -ESTALE, -EPROTO... when a response is refused */
+	bool checked;               /* the response's status, range and ETag were checked */
+	bool have_range;
+	uint64_t range_start, range_total;
+	char resp_etag[MS_ETAG_MAX];
+	char errbody[512];          /* start of an error response body */
+	size_t errbody_len;
+};
+TAILQ_HEAD(job_list, job);
+
+struct daemon {
+	struct ms_config cfg;
+	struct ms_s3 *s3[MS_MAX_MOUNTS];
+	int listen_fd;
+	int signal_fd;
+	bool stopping;
+	uint64_t started_ms;
+
+	TAILQ_HEAD(, client) clients;
+	unsigned nclients;
+
+	struct obj_tree objs;
+	struct obj_list idle;
+	struct obj_list detached;
+	unsigned nobjs;
+
+	CURLM *multi;
+	struct job_list demand_q, prefetch_q, retry_q, active;
+	unsigned nactive;
+
+	struct io_uring ring;
+	int ring_efd;
+	unsigned writes_inflight;
+	uint8_t **free_bufs;
+	unsigned nfree_bufs, cap_free_bufs;
+
+	struct ms_msg_status_reply stats;
+};
+
+uint64_t daemon_now_ms(void);
+
+/* daemon_client.c */
+int clients_accept(struct daemon *d);
+void client_readable(struct daemon *d, struct client *cl);
+void client_drop(struct daemon *d, struct client *cl);
+void client_ref(struct client *cl);
+void client_unref(struct daemon *d, struct client *cl);
+int client_fd(const struct client *cl);
+void client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
+
+/* daemon_object.c */
+int obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino, struct obj **out,
+    char *err, size_t errlen);
+void obj_unref(struct daemon *d, struct obj *o);
+int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
+    uint64_t len, bool demand);
+void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
+void objs_close_all(struct daemon *d);
+
+/* daemon_fetch.c */
+int fetch_init(struct daemon *d);
+void fetch_fini(struct daemon *d);
+void fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand);
+void fetch_start_due(struct daemon *d);
+void fetch_finished(struct daemon *d, CURLMsg *msg);
+void fetch_reap_writes(struct daemon *d);
+int fetch_next_timeout_ms(struct daemon *d);
+void fetch_cancel_all(struct daemon *d);
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * daemon_client.c: the daemon's clients: accepting connections, decoding their requests, and
+ * sending replies. Every request is decoded strictly and its key validated before it reaches
+ * an object; a client that sends garbage is dropped, never trusted. Replies to a client that has
+ * gone are dropped silently.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "keys.h"
+#include "log.h"
+
+int
+client_fd(const struct client *cl)
+{
+	return cl->fd;
+}
+
+void
+client_ref(struct client *cl)
+{
+	cl->refs++;
+}
+
+void
+client_unref(struct daemon *d, struct client *cl)
+{
+	(void)d;
+	if (--cl->refs == 0)
+		free(cl);
+}
+
+int
+clients_accept(struct daemon *d)
+{
+	struct client *cl;
+	int fd;
+
+	for (;;) {
+		fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		cl = calloc(1, sizeof *cl);
+		if (cl == NULL) {
+			close(fd);
+			return -ENOMEM;
+		}
+		cl->fd = fd;
+		cl->refs = 1;
+		TAILQ_INSERT_TAIL(&d->clients, cl, link);
+		d->nclients++;
+	}
+}
+
+void
+client_drop(struct daemon *d, struct client *cl)
+{
+	if (cl->fd < 0)
+		return;
+	close(cl->fd);
+	cl->fd = -1;
+	TAILQ_REMOVE(&d->clients, cl, link);
+	d->nclients--;
+	client_unref(d, cl);
+}
+
+static void
+client_send(struct daemon *d, struct client *cl, const void *buf, int len)
+{
+	ssize_t n;
+
+	if (cl->fd < 0 || len < 0)
+		return;
+	do
+		n = send(cl->fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		/* A client that does not read its replies, or has gone: let it go. */
+		client_drop(d, cl);
+	}
+}
+
+void
+client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg)
+{
+	char buf[MS_MSG_MAX];
+
+	if (status < 0)
+		d->stats.errors++;
+	client_send(d, cl, buf, ms_proto_fill_done(buf, sizeof buf, id, status, msg));
+}
+
+static int
+find_mount(const struct daemon *d, const char *name, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < d->cfg.nmounts; i++)
+		if (strlen(d->cfg.mounts[i].name) == len && memcmp(d->cfg.mounts[i].name, name, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
+{
+	bool demand = msg->hdr.type == MS_MSG_FILL;
+	char key[MS_KEY_PATH_MAX + 1], err[512];
+	struct obj *o;
+	int mount, rc;
+
+	d->stats.requests++;
+	mount = find_mount(d, msg->mount, msg->u.fill.mount_len);
+	if (mount < 0) {
+		if (demand)
+			client_reply_done(d, cl, msg->hdr.id, -ENOENT, "no such mount");
+		return;
+	}
+	if (ms_key_check(msg->key, msg->u.fill.key_len) != MS_KEY_OK) {
+		if (demand)
+			client_reply_done(d, cl, msg->hdr.id, -EINVAL, "invalid key");
+		return;
+	}
+	memcpy(key, msg->key, msg->u.fill.key_len);
+	key[msg->u.fill.key_len] = '\0';
+	err[0] = '\0';
+	rc = obj_get(d, (unsigned)mount, key, msg->u.fill.ino, &o, err, sizeof err);
+	if (rc < 0) {
+		ms_warn("%s", err[0] != '\0' ? err : strerror(-rc));
+		if (demand)
+			client_reply_done(d, cl, msg->hdr.id, rc, err[0] != '\0' ? err : strerror(-rc));
+		return;
+	}
+	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, demand);
+	if (rc < 0 && demand)
+		client_reply_done(d, cl, msg->hdr.id, rc, strerror(-rc));
+	obj_unref(d, o);
+}
+
+static void
+handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
+{
+	char buf[MS_MSG_MAX];
+
+	d->stats.clients = d->nclients;
+	d->stats.uptime_s = (daemon_now_ms() - d->started_ms) / 1000;
+	client_send(d, cl, buf, ms_proto_status_reply(buf, sizeof buf, msg->hdr.id, &d->stats));
+}
+
+static bool
+client_handle(struct daemon *d, struct client *cl, const char *buf, ssize_t n)
+{
+	struct ms_msg msg;
+
+	if (ms_proto_decode(buf, (size_t)n, &msg) < 0) {
+		ms_warn("dropping a client that sent a malformed message (%zd bytes)", n);
+		return false;
+	}
+	switch (msg.hdr.type) {
+	case MS_MSG_FILL:
+	case MS_MSG_PREFETCH:
+		handle_fill(d, cl, &msg);
+		return true;
+	case MS_MSG_STATUS:
+		handle_status(d, cl, &msg);
+		return true;
+	default:
+		ms_warn("dropping a client that sent message type %u", msg.hdr.type);
+		return false;
+	}
+}
+
+void
+client_readable(struct daemon *d, struct client *cl)
+{
+	char buf[MS_MSG_MAX + 1];
+	unsigned budget;
+	ssize_t n;
+
+	/* Held while handling: a failed reply may drop the client under our feet. */
+	client_ref(cl);
+	/* A bounded number of messages per wake-up keeps one busy client from starving others. */
+	for (budget = 64; budget > 0 && cl->fd >= 0; budget--) {
+		n = recv(cl->fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0 || !client_handle(d, cl, buf, n)) {
+			client_drop(d, cl);
+			break;
+		}
+	}
+	client_unref(d, cl);
+}

@@ -1,0 +1,502 @@
+/*
+ * daemon_fetch.c: fetching chunks from the object store into the cache. Owns the queues of GET
+ * jobs (demand before retries before prefetch), the curl multi handle, and the io_uring that
+ * writes received chunks into the sparse data files. A chunk is marked present in its map only
+ * after io_uring reports its bytes written in full (invariant 9), and only from a response whose
+ * range, size and ETag were checked against the imported object (invariant 7).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define RING_DEPTH 64
+
+/* One chunk write in flight in the ring. */
+struct wop {
+	struct obj *o;
+	uint32_t chunk, len;
+	uint8_t *buf;
+	uint64_t sum;
+};
+
+static uint8_t *
+buf_get(struct daemon *d, uint32_t size)
+{
+	if (size == d->cfg.chunk_size && d->nfree_bufs > 0)
+		return d->free_bufs[--d->nfree_bufs];
+	return malloc(size);
+}
+
+static void
+buf_put(struct daemon *d, uint8_t *buf, uint32_t size)
+{
+	if (buf == NULL)
+		return;
+	if (size == d->cfg.chunk_size && d->nfree_bufs < d->cap_free_bufs) {
+		d->free_bufs[d->nfree_bufs++] = buf;
+		return;
+	}
+	free(buf);
+}
+
+int
+fetch_init(struct daemon *d)
+{
+	int rc;
+
+	TAILQ_INIT(&d->demand_q);
+	TAILQ_INIT(&d->prefetch_q);
+	TAILQ_INIT(&d->retry_q);
+	TAILQ_INIT(&d->active);
+	d->cap_free_bufs = d->cfg.connections + 8;
+	d->free_bufs = calloc(d->cap_free_bufs, sizeof *d->free_bufs);
+	if (d->free_bufs == NULL)
+		return -ENOMEM;
+	d->multi = curl_multi_init();
+	if (d->multi == NULL)
+		return -ENOMEM;
+	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)d->cfg.connections);
+	rc = io_uring_queue_init(RING_DEPTH, &d->ring, 0);
+	if (rc < 0)
+		return rc;
+	d->ring_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (d->ring_efd < 0)
+		return -errno;
+	return io_uring_register_eventfd(&d->ring, d->ring_efd);
+}
+
+void
+fetch_fini(struct daemon *d)
+{
+	if (d->ring_efd >= 0) {
+		io_uring_queue_exit(&d->ring);
+		close(d->ring_efd);
+		d->ring_efd = -1;
+	}
+	if (d->multi != NULL)
+		curl_multi_cleanup(d->multi);
+	d->multi = NULL;
+	while (d->nfree_bufs > 0)
+		free(d->free_bufs[--d->nfree_bufs]);
+	free(d->free_bufs);
+	d->free_bufs = NULL;
+}
+
+void
+fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand)
+{
+	struct job *j;
+	uint32_t i;
+
+	j = calloc(1, sizeof *j);
+	if (j == NULL) {
+		for (i = first; i < end; i++)
+			obj_chunk_done(d, o, i, -ENOMEM, "out of memory");
+		return;
+	}
+	for (i = first; i < end; i++)
+		o->state[i] = MS_CHUNK_INFLIGHT;
+	j->d = d;
+	j->o = o;
+	j->first = j->next = first;
+	j->end = end;
+	j->demand = demand;
+	o->refs++;
+	d->stats.inflight += end - first;
+	TAILQ_INSERT_TAIL(demand ? &d->demand_q : &d->prefetch_q, j, link);
+}
+
+/* Fails chunks [next, end) of J with STATUS and frees J. */
+static void
+job_end(struct daemon *d, struct job *j, int status, const char *msg)
+{
+	struct obj *o = j->o;
+	uint32_t i;
+
+	for (i = j->next; i < j->end; i++)
+		obj_chunk_done(d, o, i, status, msg);
+	d->stats.inflight -= j->end - j->next;
+	if (j->hdrs != NULL)
+		curl_slist_free_all(j->hdrs);
+	if (j->easy != NULL)
+		curl_easy_cleanup(j->easy);
+	buf_put(d, j->buf, o->map.hdr.chunk_size);
+	free(j);
+	obj_unref(d, o);
+}
+
+static void
+reap_one(struct daemon *d, struct io_uring_cqe *cqe)
+{
+	struct wop *w = io_uring_cqe_get_data(cqe);
+	int res = cqe->res, rc;
+	char msg[256];
+
+	io_uring_cqe_seen(&d->ring, cqe);
+	d->writes_inflight--;
+	if (res == (int)w->len) {
+		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
+		if (rc == 0) {
+			d->stats.fills++;
+			obj_chunk_done(d, w->o, w->chunk, 0, NULL);
+		} else {
+			snprintf(msg, sizeof msg, "cache map update failed for %s: %s", w->o->key,
+			    strerror(-rc));
+			ms_error("%s", msg);
+			obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
+		}
+	} else {
+		snprintf(msg, sizeof msg, "cache write failed for %s: %s", w->o->key,
+		    res < 0 ? strerror(-res) : "short write");
+		ms_error("%s", msg);
+		obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
+	}
+	buf_put(d, w->buf, w->o->map.hdr.chunk_size);
+	obj_unref(d, w->o);
+	free(w);
+}
+
+void
+fetch_reap_writes(struct daemon *d)
+{
+	struct io_uring_cqe *cqe;
+	uint64_t v;
+
+	if (read(d->ring_efd, &v, sizeof v) < 0 && errno != EAGAIN)
+		ms_warn("reading the ring's eventfd: %s", strerror(errno));
+	while (io_uring_peek_cqe(&d->ring, &cqe) == 0)
+		reap_one(d, cqe);
+}
+
+/* Hands a full chunk to the ring; it is marked present when the write completes. */
+static int
+submit_write(struct daemon *d, struct obj *o, uint32_t chunk, uint8_t *buf, uint32_t len)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	struct wop *w;
+
+	w = malloc(sizeof *w);
+	if (w == NULL)
+		return -ENOMEM;
+	w->o = o;
+	w->chunk = chunk;
+	w->len = len;
+	w->buf = buf;
+	w->sum = XXH3_64bits(buf, len);
+	while ((sqe = io_uring_get_sqe(&d->ring)) == NULL) {
+		/* Ring full: wait for one write to finish. */
+		io_uring_submit(&d->ring);
+		if (io_uring_wait_cqe(&d->ring, &cqe) == 0)
+			reap_one(d, cqe);
+	}
+	io_uring_prep_write(sqe, o->data_fd, buf, len, (uint64_t)chunk * o->map.hdr.chunk_size);
+	io_uring_sqe_set_data(sqe, w);
+	o->refs++;
+	d->writes_inflight++;
+	io_uring_submit(&d->ring);
+	return 0;
+}
+
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	size_t n = size * nmemb, vlen;
+	unsigned long long a, b, total;
+	char value[MS_ETAG_MAX + 64];
+	const char *colon = memchr(line, ':', n);
+
+	if (colon == NULL)
+		return n;
+	vlen = n - (size_t)(colon + 1 - line);
+	if (vlen >= sizeof value)
+		vlen = sizeof value - 1;
+	memcpy(value, colon + 1, vlen);
+	value[vlen] = '\0';
+	value[strcspn(value, "\r\n")] = '\0';
+	if ((size_t)(colon - line) == 4 && strncasecmp(line, "etag", 4) == 0) {
+		strlcpy(j->resp_etag, value + strspn(value, " \t"), sizeof j->resp_etag);
+	} else if ((size_t)(colon - line) == 13 && strncasecmp(line, "content-range", 13) == 0 &&
+	    sscanf(value, " bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
+		j->have_range = true;
+		j->range_start = a;
+		j->range_total = total;
+	}
+	return n;
+}
+
+/* Checks a 200/206 response against what was asked, once, before taking any byte of it. */
+static int
+check_response(struct job *j, long http)
+{
+	const struct ms_map_header *h = &j->o->map.hdr;
+	uint64_t off = (uint64_t)j->next * h->chunk_size;
+
+	if (j->resp_etag[0] != '\0' && strcmp(j->resp_etag, h->etag) != 0)
+		return -ESTALE;
+	if (http == 206) {
+		if (!j->have_range || j->range_start != off)
+			return -EPROTO;
+		if (j->range_total != h->size)
+			return -ESTALE;
+		return 0;
+	}
+	/* A 200 carries the whole object: usable only from its start. */
+	return off == 0 ? 0 : -EPROTO;
+}
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct job *j = arg;
+	struct daemon *d = j->d;
+	const struct ms_map_header *h = &j->o->map.hdr;
+	size_t n = size * nmemb, done = 0;
+	long http = 0;
+
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &http);
+	if (http != 200 && http != 206) {
+		size_t take = n < sizeof j->errbody - 1 - j->errbody_len ?
+		    n : sizeof j->errbody - 1 - j->errbody_len;
+		memcpy(j->errbody + j->errbody_len, ptr, take);
+		j->errbody_len += take;
+		j->errbody[j->errbody_len] = '\0';
+		return n;
+	}
+	if (!j->checked) {
+		j->checked = true;
+		j->fail_status = check_response(j, http);
+		if (j->fail_status < 0)
+			return 0;
+	}
+	d->stats.bytes_fetched += n;
+	while (done < n && j->next < j->end) {
+		uint32_t clen = ms_map_chunk_len(h, j->next);
+		size_t take = n - done < clen - j->buf_fill ? n - done : clen - j->buf_fill;
+
+		if (j->buf == NULL && (j->buf = buf_get(d, h->chunk_size)) == NULL) {
+			j->fail_status = -ENOMEM;
+			return 0;
+		}
+		memcpy(j->buf + j->buf_fill, ptr + done, take);
+		j->buf_fill += (uint32_t)take;
+		j->received += take;
+		done += take;
+		if (j->buf_fill < clen)
+			continue;
+		if (submit_write(d, j->o, j->next, j->buf, clen) < 0) {
+			j->fail_status = -ENOMEM;
+			return 0;
+		}
+		j->buf = NULL;
+		j->buf_fill = 0;
+		j->next++;
+		d->stats.inflight--;
+	}
+	/* Bytes past the last chunk asked for (a 200 for the whole object): stop the transfer. */
+	return done;
+}
+
+static int
+job_start(struct daemon *d, struct job *j)
+{
+	const struct ms_map_header *h = &j->o->map.hdr;
+	uint64_t off = (uint64_t)j->next * h->chunk_size;
+	uint64_t end = (uint64_t)j->end * h->chunk_size;
+	uint64_t len;
+	int rc;
+
+	if (end > h->size)
+		end = h->size;
+	/* The whole object is asked for without a Range header. */
+	len = off == 0 && end == h->size ? 0 : end - off;
+	j->easy = curl_easy_init();
+	if (j->easy == NULL)
+		return -ENOMEM;
+	rc = ms_s3_prepare_get(d->s3[j->o->mount_idx], j->easy, j->o->key, off, len, h->etag, &j->hdrs);
+	if (rc < 0)
+		return rc;
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	if (curl_multi_add_handle(d->multi, j->easy) != CURLM_OK)
+		return -EIO;
+	d->stats.gets++;
+	return 0;
+}
+
+static struct job *
+next_due(struct daemon *d)
+{
+	uint64_t now = daemon_now_ms();
+	struct job *j;
+
+	if ((j = TAILQ_FIRST(&d->demand_q)) != NULL) {
+		TAILQ_REMOVE(&d->demand_q, j, link);
+		return j;
+	}
+	TAILQ_FOREACH(j, &d->retry_q, link) {
+		if (j->not_before_ms <= now) {
+			TAILQ_REMOVE(&d->retry_q, j, link);
+			return j;
+		}
+	}
+	if ((j = TAILQ_FIRST(&d->prefetch_q)) != NULL)
+		TAILQ_REMOVE(&d->prefetch_q, j, link);
+	return j;
+}
+
+void
+fetch_start_due(struct daemon *d)
+{
+	struct job *j;
+	char msg[128];
+	int rc;
+
+	while (d->nactive < d->cfg.connections && (j = next_due(d)) != NULL) {
+		rc = job_start(d, j);
+		if (rc < 0) {
+			snprintf(msg, sizeof msg, "cannot start a GET: %s", strerror(-rc));
+			job_end(d, j, rc, msg);
+			continue;
+		}
+		TAILQ_INSERT_TAIL(&d->active, j, link);
+		d->nactive++;
+	}
+}
+
+/* "HTTP 403 AccessDenied" from the status and the <Code> of an S3 error body. */
+static void
+describe_failure(const struct job *j, CURLcode cc, long http, char *out, size_t outlen)
+{
+	const char *code = strstr(j->errbody, "<Code>"), *end;
+	char what[160];
+
+	if (j->fail_status == -ESTALE)
+		snprintf(what, sizeof what, "the object changed in the store since import (ETag or "
+		    "size differ): run 'modelshim import'");
+	else if (j->fail_status == -EPROTO)
+		snprintf(what, sizeof what, "the server answered with a range that was not asked for");
+	else if (http == 412)
+		snprintf(what, sizeof what, "the object changed in the store since import (HTTP 412 "
+		    "on If-Match): run 'modelshim import'");
+	else if (http >= 300 && code != NULL && (end = strstr(code, "</Code>")) != NULL)
+		snprintf(what, sizeof what, "HTTP %ld %.*s", http, (int)(end - code - 6), code + 6);
+	else if (http >= 300)
+		snprintf(what, sizeof what, "HTTP %ld", http);
+	else if (cc != CURLE_OK)
+		snprintf(what, sizeof what, "%s", curl_easy_strerror(cc));
+	else
+		snprintf(what, sizeof what, "short body");
+	snprintf(out, outlen, "fetching %s [chunks %u-%u]: %s", j->o->key, j->next, j->end - 1, what);
+}
+
+static int
+verdict_errno(enum ms_s3_verdict v, int fail_status)
+{
+	if (fail_status < 0)
+		return fail_status == -ESTALE ? -ESTALE : -EIO;
+	switch (v) {
+	case MS_S3_STALE: return -ESTALE;
+	case MS_S3_DENIED: return -EACCES;
+	case MS_S3_NOTFOUND: return -ENOENT;
+	default: return -EIO;
+	}
+}
+
+void
+fetch_finished(struct daemon *d, CURLMsg *m)
+{
+	struct job *j = NULL;
+	enum ms_s3_verdict v;
+	CURLcode cc = m->data.result;
+	long http = 0;
+	char msg[512];
+
+	curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &http);
+	curl_multi_remove_handle(d->multi, m->easy_handle);
+	TAILQ_REMOVE(&d->active, j, link);
+	d->nactive--;
+
+	if (j->next == j->end) {
+		/* Every chunk asked for arrived (a transfer we stopped early is fine too). */
+		job_end(d, j, 0, NULL);
+		return;
+	}
+	v = ms_s3_classify(cc, http);
+	if (j->fail_status == -ENOMEM || j->fail_status == -EPROTO)
+		v = MS_S3_RETRY;
+	else if (j->fail_status == -ESTALE)
+		v = MS_S3_STALE;
+	else if (v == MS_S3_OK)
+		v = MS_S3_RETRY; /* a short body */
+	describe_failure(j, cc, http, msg, sizeof msg);
+	if (v == MS_S3_RETRY && j->attempt + 1 < d->cfg.retries && !d->stopping) {
+		ms_warn("%s: retrying (attempt %u)", msg, j->attempt + 2);
+		j->attempt++;
+		d->stats.retries++;
+		j->not_before_ms = daemon_now_ms() + ms_backoff_ms(j->attempt);
+		curl_slist_free_all(j->hdrs);
+		curl_easy_cleanup(j->easy);
+		j->hdrs = NULL;
+		j->easy = NULL;
+		j->buf_fill = 0;
+		j->checked = false;
+		j->have_range = false;
+		j->fail_status = 0;
+		j->resp_etag[0] = '\0';
+		j->errbody_len = 0;
+		j->errbody[0] = '\0';
+		TAILQ_INSERT_TAIL(&d->retry_q, j, link);
+		return;
+	}
+	ms_error("%s", msg);
+	job_end(d, j, verdict_errno(v, j->fail_status), msg);
+}
+
+int
+fetch_next_timeout_ms(struct daemon *d)
+{
+	uint64_t now = daemon_now_ms(), best = now + 1000;
+	struct job *j;
+
+	TAILQ_FOREACH(j, &d->retry_q, link)
+		if (j->not_before_ms < best)
+			best = j->not_before_ms;
+	return best <= now ? 0 : (int)(best - now);
+}
+
+void
+fetch_cancel_all(struct daemon *d)
+{
+	struct job_list *queues[] = { &d->demand_q, &d->retry_q, &d->prefetch_q, &d->active };
+	struct io_uring_cqe *cqe;
+	struct job *j;
+	size_t q;
+
+	for (q = 0; q < sizeof queues / sizeof queues[0]; q++) {
+		while ((j = TAILQ_FIRST(queues[q])) != NULL) {
+			TAILQ_REMOVE(queues[q], j, link);
+			if (j->easy != NULL && queues[q] == &d->active) {
+				curl_multi_remove_handle(d->multi, j->easy);
+				d->nactive--;
+			}
+			job_end(d, j, -ESHUTDOWN, "the modelshim daemon is stopping");
+		}
+	}
+	while (d->writes_inflight > 0 && io_uring_wait_cqe(&d->ring, &cqe) == 0)
+		reap_one(d, cqe);
+}

@@ -1,0 +1,354 @@
+/*
+ * daemon_object.c: the daemon's table of open objects, their chunk states and the waiters on
+ * them. Decides what to fetch for a request (absent runs, readahead) and answers waiters when
+ * their chunks are in. Never marks a chunk present itself: daemon_fetch.c does, after the write.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "cache.h"
+#include "daemon.h"
+#include "io.h"
+#include "log.h"
+
+#define MAX_IDLE_OBJS 256
+#define READAHEAD_INITIAL_BYTES (8u << 20)
+#define GET_MAX_BYTES (16u << 20)
+
+static int
+obj_cmp(const struct obj *a, const struct obj *b)
+{
+	if (a->mount_idx != b->mount_idx)
+		return a->mount_idx < b->mount_idx ? -1 : 1;
+	return strcmp(a->key, b->key);
+}
+RB_GENERATE_STATIC(obj_tree, obj, node, obj_cmp)
+
+static void
+obj_free(struct obj *o)
+{
+	if (o->data_fd >= 0)
+		close(o->data_fd);
+	ms_map_close(&o->map);
+	free(o->state);
+	free(o->key);
+	free(o);
+}
+
+/* A map from before a reboot: keep only the chunks whose bytes still match their checksum. */
+static int
+obj_verify_after_reboot(struct obj *o)
+{
+	uint32_t i, len, dropped = 0;
+	uint64_t sum;
+	uint8_t *buf;
+	int rc = 0;
+
+	buf = malloc(o->map.hdr.chunk_size);
+	if (buf == NULL)
+		return -ENOMEM;
+	for (i = 0; i < o->map.hdr.nchunks && rc == 0; i++) {
+		if (!ms_map_has(&o->map, i))
+			continue;
+		len = ms_map_chunk_len(&o->map.hdr, i);
+		rc = ms_map_sum(&o->map, i, &sum);
+		if (rc == 0 && ms_pread_full(o->data_fd, buf, len, (off_t)i * o->map.hdr.chunk_size) == 0 &&
+		    XXH3_64bits(buf, len) == sum)
+			continue;
+		if (rc == 0)
+			rc = ms_map_clear(&o->map, i);
+		dropped++;
+	}
+	free(buf);
+	if (rc == 0)
+		rc = ms_map_stamp_boot(&o->map);
+	if (dropped > 0)
+		ms_warn("%s: %u chunks failed their checksum after a reboot; they will be refetched",
+		    o->key, dropped);
+	return rc;
+}
+
+static int
+obj_open(struct daemon *d, unsigned mount_idx, const char *key, struct obj **out, char *err,
+    size_t errlen)
+{
+	const struct ms_mount *m = &d->cfg.mounts[mount_idx];
+	char path[MS_PATH_MAX * 2 + 64];
+	struct stat st;
+	struct obj *o;
+	uint32_t i;
+	int rc;
+
+	o = calloc(1, sizeof *o);
+	if (o == NULL || (o->key = strdup(key)) == NULL) {
+		free(o);
+		return -ENOMEM;
+	}
+	o->mount_idx = mount_idx;
+	o->map.fd = -1;
+	TAILQ_INIT(&o->waiters);
+	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, path, sizeof path);
+	if (rc < 0)
+		goto fail;
+	o->data_fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (o->data_fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s/%s: not in the imported namespace (%s)", m->path, key,
+		    strerror(errno));
+		goto fail;
+	}
+	if (fstat(o->data_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		rc = -EISDIR;
+		snprintf(err, errlen, "%s/%s: not a file", m->path, key);
+		goto fail;
+	}
+	o->ino = (uint64_t)st.st_ino;
+	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_STATE, key, path, sizeof path);
+	if (rc == 0)
+		rc = ms_map_open(&o->map, path, true);
+	if (rc == 0 && (o->map.hdr.data_ino != o->ino || o->map.hdr.size != (uint64_t)st.st_size))
+		rc = -ESTALE;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s/%s: cache state is missing or does not match (%s): run "
+		    "'modelshim import %s'", m->path, key, strerror(-rc), m->name);
+		rc = -ESTALE;
+		goto fail;
+	}
+	if (!ms_map_same_boot(&o->map) && (rc = obj_verify_after_reboot(o)) < 0) {
+		snprintf(err, errlen, "%s/%s: verifying cached chunks: %s", m->path, key, strerror(-rc));
+		goto fail;
+	}
+	o->state = calloc(o->map.hdr.nchunks + 1, 1);
+	if (o->state == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < o->map.hdr.nchunks; i++)
+		o->state[i] = ms_map_has(&o->map, i) ? MS_CHUNK_PRESENT : MS_CHUNK_ABSENT;
+	*out = o;
+	return 0;
+fail:
+	obj_free(o);
+	return rc;
+}
+
+static void
+obj_detach(struct daemon *d, struct obj *o)
+{
+	RB_REMOVE(obj_tree, &d->objs, o);
+	d->nobjs--;
+	o->detached = true;
+	if (o->refs == 0) {
+		TAILQ_REMOVE(&d->idle, o, idle_link);
+		obj_free(o);
+	} else {
+		TAILQ_INSERT_TAIL(&d->detached, o, idle_link);
+	}
+}
+
+static void
+obj_trim_idle(struct daemon *d)
+{
+	struct obj *o;
+
+	while (d->nobjs > MAX_IDLE_OBJS && (o = TAILQ_FIRST(&d->idle)) != NULL)
+		obj_detach(d, o);
+}
+
+/* The tree file's inode now, or 0. */
+static uint64_t
+tree_ino(struct daemon *d, unsigned mount_idx, const char *key)
+{
+	char path[MS_PATH_MAX * 2 + 64];
+	struct stat st;
+
+	if (ms_cache_object_path(&d->cfg, &d->cfg.mounts[mount_idx], MS_AREA_TREE, key, path,
+	    sizeof path) < 0 || stat(path, &st) < 0)
+		return 0;
+	return (uint64_t)st.st_ino;
+}
+
+int
+obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino, struct obj **out,
+    char *err, size_t errlen)
+{
+	struct obj find, *o;
+	int rc;
+
+	find.mount_idx = mount_idx;
+	find.key = (char *)key;
+	o = RB_FIND(obj_tree, &d->objs, &find);
+	if (o != NULL && ino != 0 && o->ino != ino) {
+		/* Re-imported since we opened it: serve the new file from now on. */
+		obj_detach(d, o);
+		o = NULL;
+	}
+	if (o == NULL) {
+		rc = obj_open(d, mount_idx, key, &o, err, errlen);
+		if (rc < 0)
+			return rc;
+		RB_INSERT(obj_tree, &d->objs, o);
+		d->nobjs++;
+		TAILQ_INSERT_TAIL(&d->idle, o, idle_link);
+		obj_trim_idle(d);
+	}
+	if (ino != 0 && o->ino != ino && tree_ino(d, mount_idx, key) != ino) {
+		snprintf(err, errlen, "%s/%s: was re-imported while open: reopen it",
+		    d->cfg.mounts[mount_idx].path, key);
+		return -ESTALE;
+	}
+	if (o->refs++ == 0)
+		TAILQ_REMOVE(&d->idle, o, idle_link);
+	*out = o;
+	return 0;
+}
+
+void
+obj_unref(struct daemon *d, struct obj *o)
+{
+	if (--o->refs > 0)
+		return;
+	if (o->detached) {
+		TAILQ_REMOVE(&d->detached, o, idle_link);
+		obj_free(o);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&d->idle, o, idle_link);
+	obj_trim_idle(d);
+}
+
+static uint32_t
+bytes_to_chunks(uint64_t bytes, uint32_t chunk_size)
+{
+	uint64_t n = bytes / chunk_size;
+
+	return n == 0 ? 1 : (uint32_t)n;
+}
+
+/* Queues GETs for the absent chunks of [first, end), coalesced into runs of GET_MAX_BYTES. */
+static void
+obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand)
+{
+	struct ms_run runs[64];
+	uint32_t max_run = bytes_to_chunks(GET_MAX_BYTES, o->map.hdr.chunk_size);
+	unsigned n, i;
+
+	while (first < end) {
+		n = ms_plan_runs(o->state, first, end, max_run, runs, 64);
+		if (n == 0)
+			break;
+		for (i = 0; i < n; i++)
+			fetch_enqueue(d, o, runs[i].first, runs[i].end, demand);
+		first = runs[n - 1].end;
+	}
+}
+
+int
+obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
+    uint64_t len, bool demand)
+{
+	const struct ms_map_header *h = &o->map.hdr;
+	struct waiter *w;
+	uint32_t first, end, i, pending = 0, ra;
+
+	if (off >= h->size || h->nchunks == 0) {
+		if (demand)
+			client_reply_done(d, cl, id, 0, NULL);
+		return 0;
+	}
+	if (len == 0 || len > h->size - off)
+		len = h->size - off;
+	first = (uint32_t)(off / h->chunk_size);
+	end = (uint32_t)((off + len - 1) / h->chunk_size + 1);
+
+	obj_fetch_range(d, o, first, end, demand);
+	if (demand) {
+		ra = ms_readahead_update(&o->ra, first, end,
+		    bytes_to_chunks(READAHEAD_INITIAL_BYTES, h->chunk_size),
+		    bytes_to_chunks(d->cfg.readahead, h->chunk_size));
+		if (ra > 0 && end < h->nchunks)
+			obj_fetch_range(d, o, end, end + ra < h->nchunks ? end + ra : h->nchunks, false);
+	}
+	if (!demand)
+		return 0;
+	for (i = first; i < end; i++)
+		if (o->state[i] != MS_CHUNK_PRESENT)
+			pending++;
+	if (pending == 0) {
+		client_reply_done(d, cl, id, 0, NULL);
+		return 0;
+	}
+	w = calloc(1, sizeof *w);
+	if (w == NULL)
+		return -ENOMEM;
+	w->cl = cl;
+	w->id = id;
+	w->first = first;
+	w->end = end;
+	w->pending = pending;
+	TAILQ_INSERT_TAIL(&o->waiters, w, link);
+	client_ref(cl);
+	o->refs++;
+	return 0;
+}
+
+void
+obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg)
+{
+	struct waiter *w, *tmp;
+
+	o->state[chunk] = status == 0 ? MS_CHUNK_PRESENT : MS_CHUNK_ABSENT;
+	TAILQ_FOREACH_SAFE(w, &o->waiters, link, tmp) {
+		if (chunk < w->first || chunk >= w->end)
+			continue;
+		if (status < 0 && w->status == 0) {
+			w->status = status;
+			strlcpy(w->msg, msg != NULL ? msg : strerror(-status), sizeof w->msg);
+		}
+		if (--w->pending > 0)
+			continue;
+		TAILQ_REMOVE(&o->waiters, w, link);
+		client_reply_done(d, w->cl, w->id, w->status, w->status < 0 ? w->msg : NULL);
+		client_unref(d, w->cl);
+		free(w);
+		obj_unref(d, o);
+	}
+}
+
+static void
+obj_free_all(struct daemon *d, struct obj *o)
+{
+	struct waiter *w;
+
+	while ((w = TAILQ_FIRST(&o->waiters)) != NULL) {
+		TAILQ_REMOVE(&o->waiters, w, link);
+		client_unref(d, w->cl);
+		free(w);
+	}
+	obj_free(o);
+}
+
+/* At shutdown, after every job and write has ended: frees every object and waiter. */
+void
+objs_close_all(struct daemon *d)
+{
+	struct obj *o, *next;
+
+	RB_FOREACH_SAFE(o, obj_tree, &d->objs, next) {
+		RB_REMOVE(obj_tree, &d->objs, o);
+		obj_free_all(d, o);
+	}
+	while ((o = TAILQ_FIRST(&d->detached)) != NULL) {
+		TAILQ_REMOVE(&d->detached, o, idle_link);
+		obj_free_all(d, o);
+	}
+	d->nobjs = 0;
+	TAILQ_INIT(&d->idle);
+}

@@ -1,0 +1,284 @@
+'use strict';
+// Owns the tests' SigV4-verifying, fault-injecting, counting HTTP proxy in front of s3rver.
+// It must never listen beyond 127.0.0.1, buffer an object body (objects run to 2 GiB), or let an
+// unsigned or wrongly signed request through to s3rver. Control endpoints live under /__front/.
+// usage: node front.js --listen PORT --upstream http://127.0.0.1:S3PORT [--secret S] [--access-key K]
+
+const http = require('http');
+const sigv4 = require('./sigv4');
+
+function parseArgs(argv) {
+  const o = { listen: null, upstream: null, secret: 'S3RVER', accessKey: 'S3RVER' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--listen') o.listen = Number(v);
+    else if (a === '--upstream') o.upstream = v;
+    else if (a === '--secret') o.secret = v;
+    else if (a === '--access-key') o.accessKey = v;
+    else usage(`unknown argument ${a}`);
+    i++;
+    if (v === undefined) usage(`${a} needs a value`);
+  }
+  if (!Number.isInteger(o.listen) || o.listen < 0 || o.listen > 65535) usage('--listen PORT required');
+  if (!o.upstream) usage('--upstream URL required');
+  const u = new URL(o.upstream);
+  if (u.protocol !== 'http:' || u.hostname !== '127.0.0.1') usage('--upstream must be http://127.0.0.1:PORT');
+  o.upHost = u.hostname;
+  o.upPort = Number(u.port || 80);
+  return o;
+}
+
+function usage(msg) {
+  console.error(`front.js: ${msg}\nusage: node front.js --listen PORT --upstream http://127.0.0.1:PORT ` +
+    '[--secret S] [--access-key K]');
+  process.exit(2);
+}
+
+const opt = parseArgs(process.argv.slice(2));
+const agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: 60000 });
+
+/* ---- counters and configuration ---- */
+
+function freshStats() {
+  return { requests: 0, methods: Object.create(null), rejected: 0, get_bytes: 0, injected: 0, keys: new Map() };
+}
+let stats = freshStats();
+const config = { rate: 0, fail: 0, status: 503, delay_ms: 0 };
+let requestSeq = 0;
+
+function statsJson() {
+  const keys = {};
+  for (const [k, v] of stats.keys) keys[k] = { count: v.count, bytes: v.bytes };
+  return JSON.stringify({
+    requests: stats.requests, methods: { ...stats.methods }, rejected: stats.rejected,
+    get_bytes: stats.get_bytes, injected: stats.injected, keys, config,
+  });
+}
+
+/* ---- global response-body throttle: one token bucket (GCRA) shared by every response ---- */
+
+let tat = 0; // theoretical arrival time of the bucket, ms
+const BURST_MS = 50;
+
+/* Books n bytes against the bucket; returns how long the sender should pause, in ms. */
+function throttleWait(n) {
+  const rate = config.rate;
+  if (!(rate > 0)) return 0;
+  const now = performance.now();
+  tat = Math.max(tat, now) + (n * 1000) / rate;
+  return Math.max(0, tat - now - BURST_MS);
+}
+
+/* ---- helpers ---- */
+
+function xmlEscape(s) {
+  return String(s).replace(/[<>&'"]/g, c => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]);
+}
+
+function sendError(res, status, code, message, resource) {
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${xmlEscape(code)}</Code><Message>${xmlEscape(message)}</Message>` +
+    `<Resource>${xmlEscape(resource)}</Resource><RequestId>front-${++requestSeq}</RequestId></Error>`;
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amz-error-code': code,
+  });
+  res.end(body);
+}
+
+function sendJson(res, status, text) {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+const S3_CODE = {
+  400: 'InvalidRequest', 403: 'AccessDenied', 404: 'NoSuchKey', 409: 'OperationAborted',
+  412: 'PreconditionFailed', 416: 'InvalidRange', 429: 'SlowDown', 500: 'InternalError',
+  501: 'NotImplemented', 503: 'SlowDown', 504: 'RequestTimeout',
+};
+
+/* Path-style: /bucket/key... -> decoded key ('' for service and bucket requests). */
+function objectKey(url) {
+  const q = url.indexOf('?');
+  const p = q < 0 ? url : url.slice(0, q);
+  const slash = p.indexOf('/', 1);
+  if (slash < 0) return '';
+  return sigv4.percentDecode(p.slice(slash + 1)).toString('utf8');
+}
+
+const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade',
+  'te', 'trailer', 'expect']);
+
+function endToEnd(headers) {
+  const out = {};
+  for (const k of Object.keys(headers)) if (!HOP.has(k)) out[k] = headers[k];
+  return out;
+}
+
+function hasBody(req) {
+  return req.headers['transfer-encoding'] !== undefined ||
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+}
+
+/* ---- relaying ---- */
+
+function relayBody(upRes, res, counted, keyStat) {
+  if (!(config.rate > 0)) {
+    upRes.pipe(res);
+    if (counted) {
+      upRes.on('data', c => {
+        stats.get_bytes += c.length;
+        if (keyStat) keyStat.bytes += c.length;
+      });
+    }
+    return;
+  }
+  upRes.on('data', c => {
+    if (counted) {
+      stats.get_bytes += c.length;
+      if (keyStat) keyStat.bytes += c.length;
+    }
+    const drained = res.write(c);
+    const wait = throttleWait(c.length);
+    if (drained && wait === 0) return;
+    upRes.pause();
+    let pending = (drained ? 0 : 1) + (wait > 0 ? 1 : 0);
+    const done = () => {
+      if (--pending === 0) upRes.resume();
+    };
+    if (!drained) res.once('drain', done);
+    if (wait > 0) setTimeout(done, wait);
+  });
+  upRes.on('end', () => res.end());
+}
+
+function forward(req, res, keyStat, retried) {
+  const upReq = http.request({
+    host: opt.upHost, port: opt.upPort, method: req.method, path: req.url,
+    headers: endToEnd(req.headers), agent,
+  });
+  let answered = false;
+  upReq.on('response', upRes => {
+    answered = true;
+    res.writeHead(upRes.statusCode, endToEnd(upRes.headers));
+    upRes.on('error', () => res.destroy());
+    // Bytes are counted for successful GET bodies only (not error documents).
+    const counted = req.method === 'GET' && upRes.statusCode >= 200 && upRes.statusCode < 300;
+    relayBody(upRes, res, counted, keyStat);
+  });
+  upReq.on('error', err => {
+    // A pooled connection the upstream closed while idle: retry once if nothing was consumed.
+    if (!answered && !retried && upReq.reusedSocket && err.code === 'ECONNRESET' && !hasBody(req))
+      return forward(req, res, keyStat, true);
+    if (!res.headersSent) sendError(res, 502, 'InternalError', `front: upstream: ${err.message}`, req.url);
+    else res.destroy();
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) upReq.destroy();
+  });
+  if (hasBody(req)) {
+    req.on('error', () => upReq.destroy());
+    req.pipe(upReq);
+  } else {
+    req.resume();
+    upReq.end();
+  }
+}
+
+/* ---- control endpoints (unsigned) ---- */
+
+function readJson(req, cb) {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', d => {
+    body += d;
+    if (body.length > 65536) req.destroy();
+  });
+  req.on('end', () => {
+    try {
+      cb(null, body.trim() === '' ? {} : JSON.parse(body));
+    } catch (e) {
+      cb(e);
+    }
+  });
+}
+
+function control(req, res) {
+  const path = req.url.split('?')[0];
+  if (path === '/__front/stats' && req.method === 'GET') return sendJson(res, 200, statsJson());
+  if (path === '/__front/reset' && req.method === 'POST') {
+    req.resume();
+    stats = freshStats();
+    return sendJson(res, 200, statsJson());
+  }
+  if (path === '/__front/config' && req.method === 'GET') return sendJson(res, 200, JSON.stringify(config));
+  if (path === '/__front/config' && req.method === 'POST') {
+    return readJson(req, (err, c) => {
+      if (err || typeof c !== 'object' || c === null) return sendJson(res, 400, '{"error":"bad JSON"}');
+      for (const k of Object.keys(c)) {
+        if (!(k in config) || !Number.isFinite(c[k]) || c[k] < 0)
+          return sendJson(res, 400, JSON.stringify({ error: `bad field ${k}` }));
+      }
+      if (c.status !== undefined && (c.status < 400 || c.status > 599))
+        return sendJson(res, 400, '{"error":"status must be 4xx or 5xx"}');
+      Object.assign(config, c);
+      if (c.fail !== undefined && c.status === undefined) config.status = 503;
+      if (c.rate !== undefined) tat = 0;
+      return sendJson(res, 200, JSON.stringify(config));
+    });
+  }
+  req.resume();
+  return sendJson(res, 404, '{"error":"unknown control endpoint"}');
+}
+
+/* ---- the server ---- */
+
+function secretFor(key) {
+  return key === opt.accessKey ? opt.secret : undefined;
+}
+
+function onRequest(req, res) {
+  if (req.url.startsWith('/__front/')) return control(req, res);
+  stats.requests++;
+  stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
+  const v = sigv4.verify(req, secretFor);
+  if (!v.ok) {
+    stats.rejected++;
+    req.resume();
+    return sendError(res, v.status, v.code, v.message, req.url.split('?')[0]);
+  }
+  const key = objectKey(req.url);
+  let keyStat = null;
+  if (req.method === 'GET' && key !== '') {
+    keyStat = stats.keys.get(key);
+    if (!keyStat) stats.keys.set(key, (keyStat = { count: 0, bytes: 0 }));
+    keyStat.count++;
+  }
+  const go = () => {
+    if (config.fail > 0 && key !== '') {
+      config.fail--;
+      stats.injected++;
+      req.resume();
+      const status = config.status;
+      return sendError(res, status, S3_CODE[status] || 'InjectedFault',
+        `front: injected failure (${status})`, req.url.split('?')[0]);
+    }
+    forward(req, res, keyStat, false);
+  };
+  if (config.delay_ms > 0) setTimeout(go, config.delay_ms);
+  else go();
+}
+
+const server = http.createServer(onRequest);
+server.keepAliveTimeout = 65000;
+server.headersTimeout = 66000;
+server.requestTimeout = 0; // uploads of 2 GiB objects may take a while
+server.on('clientError', (err, socket) => socket.destroy());
+server.listen(opt.listen, '127.0.0.1', () => {
+  const a = server.address();
+  console.log(`front listening on ${a.address}:${a.port} upstream ${opt.upHost}:${opt.upPort}`);
+});
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
