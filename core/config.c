@@ -44,6 +44,7 @@ struct parse {
 	int rc;                 /* first error (-errno), 0 while none */
 	int lineno;             /* lines read so far */
 	enum sect sect;         /* section of the line being parsed */
+	char label[MS_NAME_MAX + 16]; /* "[cache]" or "[mount "NAME"]", for messages */
 	struct ms_mount *mount; /* when sect == SECT_MOUNT */
 	unsigned seen;          /* one bit per key of keys[] seen in the current section */
 	int cache_line;         /* line of [cache], 0 if none yet */
@@ -66,7 +67,9 @@ fail(struct parse *p, int line, const char *fmt, ...)
 	p->rc = -EINVAL;
 	if (!p->err || !p->errlen)
 		return p->rc;
-	if (line > 0)
+	if (!p->cfg->file[0])
+		n = 0;
+	else if (line > 0)
 		n = snprintf(p->err, p->errlen, "%s:%d: ", p->cfg->file, line);
 	else
 		n = snprintf(p->err, p->errlen, "%s: ", p->cfg->file);
@@ -88,16 +91,6 @@ bad(struct parse *p, const char *fmt, ...)
 	vsnprintf(p->why, sizeof p->why, fmt, ap);
 	va_end(ap);
 	return -EINVAL;
-}
-
-/* "[cache]" or "[mount "NAME"]": the current section as messages show it. */
-static const char *
-sect_label(const struct parse *p, char *buf, size_t len)
-{
-	if (p->sect == SECT_CACHE)
-		return "[cache]";
-	snprintf(buf, len, "[mount \"%s\"]", p->mount->name);
-	return buf;
 }
 
 static bool
@@ -125,7 +118,7 @@ valid_bucket(const char *s, size_t len)
 	return true;
 }
 
-/* Normalises absolute path IN into OUT[MS_PATH_MAX]: "//" collapsed, no trailing '/', no "." or "..". */
+/* Absolute path IN into OUT[MS_PATH_MAX]: "//" collapsed, no trailing '/', no "." or "..". */
 static int
 norm_path(struct parse *p, const char *in, char *out)
 {
@@ -263,8 +256,8 @@ set_source(struct parse *p, const char *v)
 		return bad(p, "'%.64s' is not s3://BUCKET[/PREFIX]", v);
 	blen = strcspn(b, "/");
 	if (!valid_bucket(b, blen))
-		return bad(p, "invalid bucket name '%.*s' (3-63 of a-z 0-9 . -, starting and ending "
-		    "with a letter or digit)", (int)(blen > 64 ? 64 : blen), b);
+		return bad(p, "invalid bucket name '%.*s' (3-63 of a-z 0-9 . -, starting and "
+		    "ending with a letter or digit)", (int)(blen > 64 ? 64 : blen), b);
 	pre = b[blen] == '/' ? b + blen + 1 : b + blen;
 	plen = strlen(pre);
 	if (*pre == '/')
@@ -391,12 +384,14 @@ set_value(struct parse *p, const struct key *k, const char *v)
 		break;
 	case V_UINT:
 		if (parse_u64(v, &n, &end) || *end || n < k->min || n > k->max)
-			return bad(p, "'%.64s' is not a whole number from %u to %u", v, k->min, k->max);
+			return bad(p, "'%.64s' is not a whole number from %u to %u", v, k->min,
+			    k->max);
 		*(unsigned *)(void *)f = (unsigned)n;
 		break;
 	case V_MS:
 		if (ms_parse_duration_ms(v, (unsigned *)(void *)f) || !*(unsigned *)(void *)f)
-			return bad(p, "'%.64s' is not a duration above zero (like 30s, 500ms, 2m)", v);
+			return bad(p, "'%.64s' is not a duration above zero (like 30s, 500ms, 2m)",
+			    v);
 		break;
 	case V_NAME:
 		if (!valid_name(v, strlen(v)))
@@ -416,8 +411,7 @@ static int
 on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
-	char buf[MS_NAME_MAX + 16];
-	const char *label;
+	const char *label = p->label;
 	unsigned i;
 
 	(void)section; /* truncated by inih at 49 characters: read_line() tracks sections */
@@ -428,7 +422,6 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].sect == p->sect && !strcmp(keys[i].name, name))
 			break;
-	label = sect_label(p, buf, sizeof buf);
 	if (i == NKEYS)
 		fail(p, p->lineno, "%s %.64s: unknown key", label, name);
 	else if (p->seen & (1u << i))
@@ -465,6 +458,7 @@ begin_section(struct parse *p, const char *line)
 			    p->cache_line);
 		p->sect = SECT_CACHE;
 		p->cache_line = p->lineno;
+		strlcpy(p->label, "[cache]", sizeof p->label);
 		return 0;
 	}
 	if (len < 5 || strncmp(in, "mount", 5) || !strchr(" \t\"", in[5]))
@@ -480,7 +474,7 @@ begin_section(struct parse *p, const char *line)
 		return fail(p, p->lineno, "[mount \"%.*s\"]: mount name must be 1-63 of A-Z a-z "
 		    "0-9 . _ -", (int)(nlen > 64 ? 64 : nlen), name);
 	for (unsigned i = 0; i < cfg->nmounts; i++)
-		if (strlen(cfg->mounts[i].name) == nlen && !strncmp(cfg->mounts[i].name, name, nlen))
+		if (!strncmp(cfg->mounts[i].name, name, nlen) && !cfg->mounts[i].name[nlen])
 			return fail(p, p->lineno, "[mount \"%s\"]: duplicate mount name (first at "
 			    "line %d)", cfg->mounts[i].name, cfg->mounts[i].line);
 	if (cfg->nmounts == MS_MAX_MOUNTS)
@@ -494,6 +488,7 @@ begin_section(struct parse *p, const char *line)
 	strlcpy(p->mount->profile, "default", sizeof p->mount->profile);
 	p->mount->line = p->lineno;
 	p->sect = SECT_MOUNT;
+	snprintf(p->label, sizeof p->label, "[mount \"%s\"]", p->mount->name);
 	return 0;
 }
 
@@ -506,7 +501,6 @@ static char *
 read_line(char *buf, int num, void *stream)
 {
 	struct parse *p = stream;
-	char label[MS_NAME_MAX + 16];
 	size_t n = 0, lead;
 	int c;
 
@@ -544,9 +538,7 @@ read_line(char *buf, int num, void *stream)
 		if (begin_section(p, buf))
 			return NULL;
 	} else if (buf[0] && !strchr(";#", buf[0]) && !buf[strcspn(buf, "=:")]) {
-		fail(p, p->lineno, "%s%sexpected 'key = value'",
-		    p->sect == SECT_NONE ? "" : sect_label(p, label, sizeof label),
-		    p->sect == SECT_NONE ? "" : ": ");
+		fail(p, p->lineno, "%s%sexpected 'key = value'", p->label, *p->label ? ": " : "");
 		return NULL;
 	}
 	return buf;
@@ -590,17 +582,14 @@ finish(struct parse *p)
 			    m->name, m->path, cfg->cache_dir);
 		for (unsigned j = 0; j < i; j++) {
 			const struct ms_mount *o = &cfg->mounts[j];
-			const char *how = path_within(m->path, o->path) ? "is inside" :
+			const char *how = !strcmp(m->path, o->path) ? "is the same as" :
+			    path_within(m->path, o->path) ? "is inside" :
 			    path_within(o->path, m->path) ? "contains" : NULL;
 
-			if (!strcmp(m->path, o->path))
-				return fail(p, line, "[mount \"%s\"] path: %s is also the path of "
-				    "[mount \"%s\"] (line %d)", m->name, m->path, o->name,
-				    p->path_line[j]);
 			if (how)
-				return fail(p, line, "[mount \"%s\"] path: %s %s %s of [mount \"%s\"] "
-				    "(line %d)", m->name, m->path, how, o->path, o->name,
-				    p->path_line[j]);
+				return fail(p, line, "[mount \"%s\"] path: %s %s %s of "
+				    "[mount \"%s\"] (line %d)", m->name, m->path, how, o->path,
+				    o->name, p->path_line[j]);
 		}
 	}
 	return 0;
@@ -615,11 +604,9 @@ ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen
 
 	memset(cfg, 0, sizeof *cfg);
 	if (err && errlen)
-		strlcpy(err, "config: no file name given", errlen);
-	if (!file || !*file)
-		return -EINVAL;
-	if (err && errlen)
 		err[0] = '\0';
+	if (!file || !*file)
+		return fail(&p, 0, "no config file name given");
 	if (strlcpy(cfg->file, file, sizeof cfg->file) >= sizeof cfg->file) {
 		fail(&p, 0, "file name too long");
 		p.rc = -ENAMETOOLONG;
@@ -677,31 +664,25 @@ ms_config_path(const char *explicit_path, char *out, size_t outlen)
 	return 0;
 }
 
+/* Mounts never nest (finish() refuses it), so the first match is the only one. */
 const struct ms_mount *
 ms_config_mount_for_path(const struct ms_config *cfg, const char *path, const char **rel)
 {
-	const struct ms_mount *best = NULL;
-	size_t bestlen = 0;
-
 	if (!cfg || !path || path[0] != '/')
 		return NULL;
 	for (unsigned i = 0; i < cfg->nmounts; i++) {
 		const struct ms_mount *m = &cfg->mounts[i];
-		size_t n = strlen(m->path);
+		const char *r = path + strlen(m->path);
 
-		if (n > bestlen && path_within(path, m->path)) {
-			best = m;
-			bestlen = n;
-		}
-	}
-	if (best && rel) {
-		const char *r = path + bestlen;
-
+		if (!path_within(path, m->path))
+			continue;
 		while (*r == '/')
 			r++;
-		*rel = r;
+		if (rel)
+			*rel = r;
+		return m;
 	}
-	return best;
+	return NULL;
 }
 
 const struct ms_mount *

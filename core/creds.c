@@ -175,7 +175,8 @@ read_line(char *buf, int num, void *stream)
 			goto stop;
 		}
 		if (n + 2 > (size_t)num) {
-			fail(p, -EINVAL, p->lineno + 1, "line too long (max %d characters)", num - 2);
+			fail(p, -EINVAL, p->lineno + 1, "line too long (max %d characters)",
+			    num - 2);
 			goto stop;
 		}
 		buf[n++] = (char)c;
@@ -216,7 +217,8 @@ open_private(struct cparse *p, int *fdp)
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
-			return fail(p, rc, 0, "credentials file of mount \"%s\" does not exist", name);
+			return fail(p, rc, 0, "credentials file of mount \"%s\" does not exist",
+			    name);
 		return fail(p, rc, 0, "cannot open credentials file of mount \"%s\": %s", name,
 		    strerror(-rc));
 	}
@@ -232,8 +234,8 @@ open_private(struct cparse *p, int *fdp)
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		return fail(p, -EACCES, 0, "credentials file is open to group or others (mode %04o); "
-		    "run: chmod 600 %s", (unsigned)(st.st_mode & 07777), p->path);
+		return fail(p, -EACCES, 0, "credentials file is open to group or others "
+		    "(mode %04o); run: chmod 600 %s", (unsigned)(st.st_mode & 07777), p->path);
 	}
 	*fdp = fd;
 	return 0;

@@ -13,11 +13,14 @@
 
 /* Lines 1-2 and 3-6 of most configs below. */
 #define CACHE "[cache]\ndir = /var/cache/ms\n"
-#define MOUNT "[mount \"m\"]\npath = /models\nsource = s3://bucket/sd\nendpoint = http://127.0.0.1:9000\n"
+#define MOUNT \
+	"[mount \"m\"]\npath = /models\nsource = s3://bucket/sd\nendpoint = http://127.0.0.1:9000\n"
 /* A second mount "n" with its path on the second line of the section. */
-#define MOUNT_N(path) "[mount \"n\"]\npath = " path "\nsource = s3://bucket/x\nendpoint = http://h\n"
-/* Mount "m" with a chosen key on line 5 (after CACHE): source and endpoint default. */
-#define MOUNT_WITH(kv) "[mount \"m\"]\npath = /models\n" kv "\nsource = s3://bucket/\nendpoint = http://h\n"
+#define MOUNT_N(path) \
+	"[mount \"n\"]\npath = " path "\nsource = s3://bucket/x\nendpoint = http://h\n"
+/* Mount "m" with KV on line 5 (after CACHE), or a chosen source (line 5) or endpoint (line 6). */
+#define MOUNT_WITH(kv) \
+	"[mount \"m\"]\npath = /models\n" kv "\nsource = s3://bucket/\nendpoint = http://h\n"
 #define MOUNT_SRC(src) "[mount \"m\"]\npath = /models\nsource = " src "\nendpoint = http://h\n"
 #define MOUNT_EP(ep) "[mount \"m\"]\npath = /models\nsource = s3://bucket/\nendpoint = " ep "\n"
 
@@ -155,7 +158,7 @@ static const struct bad_case bad_cases[] = {
 	{ MOUNT "[cache]\ndir = /models/c\n", 2, "[mount \"m\"] path: /models contains the cache dir", NULL },
 	/* two mounts */
 	{ CACHE MOUNT MOUNT_N("/models"), 8,
-	    "[mount \"n\"] path: /models is also the path of [mount \"m\"] (line 4)", NULL },
+	    "[mount \"n\"] path: /models is the same as /models of [mount \"m\"] (line 4)", NULL },
 	{ CACHE MOUNT MOUNT_N("/models/sd"), 8,
 	    "[mount \"n\"] path: /models/sd is inside /models of [mount \"m\"]", NULL },
 	{ CACHE MOUNT MOUNT_N("//models//sd/x/"), 8,
@@ -505,6 +508,8 @@ Test(config, small_error_buffer)
 	cr_assert_str_eq(small, "/nonexi");
 	cr_assert_eq(ms_config_load(&cfg, "/nonexistent/ms.ini", NULL, 0), -ENOENT);
 	cr_assert_eq(ms_config_load(&cfg, "", err, sizeof err), -EINVAL);
+	cr_assert_str_eq(err, "no config file name given");
+	cr_assert_eq(ms_config_load(&cfg, NULL, err, sizeof err), -EINVAL);
 }
 
 struct size_case {

@@ -1,4 +1,4 @@
-/* test_creds.c: credentials from AWS shared-credentials files (modes, profiles, errors) and the environment. */
+/* test_creds.c: S3 credentials from shared-credentials files (modes, profiles, errors) and env. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
