@@ -185,17 +185,17 @@ ms_write_config() {
 }
 
 # ms_daemon_start: "$MS_BIN" daemon --config "$MS_CONFIG" in the background (output appended to
-# $T/daemon.log), tracked; returns once $MS_CACHE_DIR/daemon.sock is (re)created, within ~10 s.
+# $T/daemon.log), tracked; returns once that daemon serves: it writes its pid file after its
+# socket listens (a socket's inode is no sign: a new one may reuse the old number). Within ~10 s.
 ms_daemon_start() {
 	[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
 	[[ -n ${MS_CONFIG:-} ]] || ms_fail "ms_daemon_start: call ms_write_config first"
-	local sock=${MS_CACHE_DIR:-$T/cache}/daemon.sock old='' i
-	[[ -S $sock ]] && old=$(stat -c %i "$sock" 2>/dev/null || true)
+	local dir=${MS_CACHE_DIR:-$T/cache} i
 	"$MS_BIN" daemon --config "$MS_CONFIG" >>"$T/daemon.log" 2>&1 &
 	MS_DAEMON_PID=$!
 	ms_track_pid "$MS_DAEMON_PID"
 	for ((i = 0; i < 100; i++)); do
-		if [[ -S $sock && $(stat -c %i "$sock" 2>/dev/null || true) != "$old" ]]; then
+		if [[ -S $dir/daemon.sock && $(cat "$dir/daemon.pid" 2>/dev/null || true) == "$MS_DAEMON_PID" ]]; then
 			return 0
 		fi
 		if ! ms_alive "$MS_DAEMON_PID"; then
@@ -205,7 +205,7 @@ ms_daemon_start() {
 		sleep 0.1
 	done
 	tail -n 20 "$T/daemon.log" >&2
-	ms_fail "daemon socket $sock did not appear within 10 s"
+	ms_fail "daemon $MS_DAEMON_PID did not start serving $dir within 10 s"
 }
 
 # ms_daemon_stop: SIGTERM to the daemon, waits ~10 s for it; its exit status lands in MS_DAEMON_RC.
