@@ -65,8 +65,13 @@ spawn_daemon(const struct ms_config *cfg, const char *exe)
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+	/* Started from inside a host program: it must not keep the host's pipes or sockets open. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-	rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
+	if (strchr(exe, '/') != NULL)
+		rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
+	else
+		rc = posix_spawnp(&pid, exe, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	/* The daemon runs detached; it is reaped by whoever inherits it, or by our SIGCHLD policy. */

@@ -23,6 +23,12 @@ cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_con
 	int i, out = 1, rc;
 
 	for (i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			/* Everything after "--" belongs to a command (modelshim run). */
+			while (i < *argc)
+				argv[out++] = argv[i++];
+			break;
+		}
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < *argc) {
 			explicit_path = argv[++i];
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {

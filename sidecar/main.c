@@ -16,6 +16,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_daemon_entry,
 	&cmd_cat_entry,
 	&cmd_status_entry,
+	&cmd_run_entry,
 };
 
 static int

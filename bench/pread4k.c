@@ -1,0 +1,84 @@
+/*
+ * pread4k: per-call cost of small reads. Mode "rand" (default): N preads of 4 KiB at random
+ * 4 KiB-aligned offsets (xorshift, fixed seed) over the whole file; "open": N rounds of
+ * open+fstat+close of the file (the path-check cost). With -w the file is read once with 1 MiB
+ * reads before the clock starts, so the page cache is warm. Prints "ops N NS NS_PER_OP SUM".
+ * usage: pread4k [-n N] [-m rand|open] [-s SEED] [-w] FILE
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+int
+main(int argc, char **argv)
+{
+	uint64_t n = 1000000, seed = 0x9e3779b97f4a7c15ull, t0, dt, sum = 0, pages;
+	const char *mode = "rand";
+	int warm = 0, c, fd;
+	unsigned char *buf;
+	struct stat st;
+
+	while ((c = getopt(argc, argv, "n:m:s:w")) != -1) {
+		switch (c) {
+		case 'n': n = strtoull(optarg, NULL, 0); break;
+		case 'm': mode = optarg; break;
+		case 's': seed = strtoull(optarg, NULL, 0) | 1; break;
+		case 'w': warm = 1; break;
+		default: die("usage: pread4k [-n N] [-m rand|open] [-s SEED] [-w] FILE");
+		}
+	}
+	if (optind + 1 != argc || n == 0)
+		die("usage: pread4k [-n N] [-m rand|open] [-s SEED] [-w] FILE");
+	if ((buf = aligned_alloc(PAGE, 1u << 20)) == NULL)
+		die("pread4k: out of memory");
+	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die("pread4k: %s: %s", argv[optind], strerror(errno));
+	pages = (uint64_t)st.st_size / PAGE;
+	if (pages == 0)
+		die("pread4k: %s: smaller than a page", argv[optind]);
+	if (warm) {
+		ssize_t r;
+		off_t off = 0;
+
+		while ((r = pread(fd, buf, 1u << 20, off)) > 0)
+			off += r;
+		if (r < 0)
+			die("pread4k: warm-up read: %s", strerror(errno));
+	}
+	if (strcmp(mode, "rand") == 0) {
+		uint64_t x = seed;
+
+		t0 = now_ns();
+		for (uint64_t i = 0; i < n; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			off_t off = (off_t)((x % pages) * PAGE);
+			ssize_t r = pread(fd, buf, PAGE, off);
+
+			if (r != (ssize_t)PAGE)
+				die("pread4k: pread at %lld: %s", (long long)off,
+				    r < 0 ? strerror(errno) : "short read");
+			sum += buf[0] + buf[PAGE - 1];
+		}
+		dt = now_ns() - t0;
+	} else if (strcmp(mode, "open") == 0) {
+		t0 = now_ns();
+		for (uint64_t i = 0; i < n; i++) {
+			int f = open(argv[optind], O_RDONLY | O_CLOEXEC);
+			struct stat s2;
+
+			if (f < 0 || fstat(f, &s2) < 0 || close(f) < 0)
+				die("pread4k: open/fstat/close: %s", strerror(errno));
+			sum += (uint64_t)s2.st_size;
+		}
+		dt = now_ns() - t0;
+	} else {
+		die("pread4k: unknown mode %s", mode);
+	}
+	close(fd);
+	printf("ops %llu %llu %.1f %llu\n", (unsigned long long)n, (unsigned long long)dt,
+	    (double)dt / (double)n, (unsigned long long)sum);
+	return 0;
+}

@@ -1,0 +1,461 @@
+/*
+ * fdtable.c: the per-process table of fds the shim must watch: files whose object is not
+ * complete yet (reads must first make their chunks present) and directories under a virtual path
+ * (for dirfd-relative calls). A flat array indexed by fd; complete files never enter it, so a hit
+ * costs one load. Entries are reference-counted: looked up under a read lock, changed under a
+ * write lock, and no lock is held across a daemon round trip. Also owns the per-thread daemon
+ * connection. Never writes to the cache.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "client.h"
+#include "map.h"
+#include "shim.h"
+
+#define TABLE_MAX (1u << 20)
+#define SMALL_OBJECT_CHUNKS 4
+#define DAEMON_RESTART_INTERVAL_S 2
+
+struct shim_file {
+	atomic_uint refs;
+	bool is_dir;
+	atomic_bool complete;
+	atomic_bool warned;
+	unsigned mount;
+	char *key;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	uint32_t chunk_size, nchunks;
+	uint8_t *bits; /* updated with atomic or */
+};
+
+static _Atomic(struct shim_file *) *table;
+static unsigned table_size;
+static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* The daemon connection of this thread; reconnected after fork or if the app closed it. */
+static __thread struct {
+	struct ms_client cl;
+	pid_t pid;
+	dev_t dev;
+	ino_t ino;
+	bool ok;
+} conn;
+static atomic_long last_start_attempt;
+
+void
+shim_fdtable_init(void)
+{
+	struct rlimit rl;
+	rlim_t n = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur > n)
+		n = rl.rlim_cur;
+	if (n > TABLE_MAX)
+		n = TABLE_MAX;
+	table = calloc(n, sizeof *table);
+	table_size = table != NULL ? (unsigned)n : 0;
+}
+
+static void
+file_free(struct shim_file *f)
+{
+	free(f->bits);
+	free(f->key);
+	free(f);
+}
+
+void
+shim_file_put(struct shim_file *f)
+{
+	if (f != NULL && atomic_fetch_sub(&f->refs, 1) == 1)
+		file_free(f);
+}
+
+struct shim_file *
+shim_file_get(int fd)
+{
+	struct shim_file *f;
+
+	if (fd < 0 || (unsigned)fd >= table_size)
+		return NULL;
+	if (atomic_load_explicit(&table[fd], memory_order_relaxed) == NULL)
+		return NULL;
+	pthread_rwlock_rdlock(&table_lock);
+	f = atomic_load(&table[fd]);
+	if (f != NULL)
+		atomic_fetch_add(&f->refs, 1);
+	pthread_rwlock_unlock(&table_lock);
+	return f;
+}
+
+bool
+shim_fd_tracked(int fd)
+{
+	return fd >= 0 && (unsigned)fd < table_size && atomic_load_explicit(&table[fd],
+	    memory_order_relaxed) != NULL;
+}
+
+uint64_t
+shim_file_size(const struct shim_file *f)
+{
+	return f->size;
+}
+
+/* Puts F (a new reference, taken over) at FD, releasing what was there. */
+static void
+install(int fd, struct shim_file *f)
+{
+	struct shim_file *old;
+
+	pthread_rwlock_wrlock(&table_lock);
+	old = atomic_exchange(&table[fd], f);
+	pthread_rwlock_unlock(&table_lock);
+	shim_file_put(old);
+}
+
+/* Clears FD if it still holds F (or anything, when F is NULL). */
+static void
+uninstall(int fd, struct shim_file *f)
+{
+	struct shim_file *old = NULL;
+
+	if (fd < 0 || (unsigned)fd >= table_size)
+		return;
+	pthread_rwlock_wrlock(&table_lock);
+	if (f == NULL || atomic_load(&table[fd]) == f)
+		old = atomic_exchange(&table[fd], NULL);
+	pthread_rwlock_unlock(&table_lock);
+	shim_file_put(old);
+}
+
+void
+shim_fd_forget(int fd)
+{
+	if (!shim_fd_tracked(fd) || shim_in_vfork_child())
+		return;
+	uninstall(fd, NULL);
+}
+
+void
+shim_fd_forget_range(unsigned lo, unsigned hi)
+{
+	unsigned fd;
+
+	if (table_size == 0 || lo >= table_size || shim_in_vfork_child())
+		return;
+	if (hi >= table_size)
+		hi = table_size - 1;
+	for (fd = lo; fd <= hi; fd++)
+		if (atomic_load_explicit(&table[fd], memory_order_relaxed) != NULL)
+			uninstall((int)fd, NULL);
+}
+
+void
+shim_fd_dup(int from, int to)
+{
+	struct shim_file *f;
+
+	if (to < 0 || shim_in_vfork_child())
+		return;
+	f = shim_file_get(from);
+	if ((unsigned)to >= table_size) {
+		shim_file_put(f);
+		return;
+	}
+	if (f != NULL)
+		install(to, f); /* the reference taken by get moves into the table */
+	else if (shim_fd_tracked(to))
+		uninstall(to, NULL);
+}
+
+void
+shim_dense_blocks(struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		st->st_blocks = (st->st_size + 511) / 512;
+}
+
+static bool
+all_present(const struct shim_file *f, uint32_t first, uint32_t end)
+{
+	uint32_t i;
+
+	for (i = first; i < end; i++)
+		if (!((__atomic_load_n(&f->bits[i >> 3], __ATOMIC_ACQUIRE) >> (i & 7)) & 1))
+			return false;
+	return true;
+}
+
+static void
+mark_present(struct shim_file *f, uint32_t first, uint32_t end)
+{
+	uint32_t i;
+
+	for (i = first; i < end; i++)
+		__atomic_fetch_or(&f->bits[i >> 3], (uint8_t)(1u << (i & 7)), __ATOMIC_RELEASE);
+	if (all_present(f, 0, f->nchunks))
+		atomic_store(&f->complete, true);
+}
+
+static int
+conn_get(void)
+{
+	struct timespec now;
+	struct stat st;
+	long last;
+	int rc;
+
+	if (conn.ok) {
+		bool ours = fstat(conn.cl.fd, &st) == 0 && st.st_dev == conn.dev && st.st_ino == conn.ino;
+
+		if (ours && conn.pid == getpid())
+			return 0;
+		/* Inherited over fork: the parent's socket, closed here. Closed by the app: not ours. */
+		if (ours)
+			ms_client_close(&conn.cl);
+		conn.ok = false;
+	}
+	rc = ms_client_connect(&conn.cl, &shim.cfg);
+	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		last = atomic_load(&last_start_attempt);
+		if (last != 0 && now.tv_sec - last < DAEMON_RESTART_INTERVAL_S)
+			return rc;
+		atomic_store(&last_start_attempt, (long)now.tv_sec);
+		rc = ms_client_connect_or_start(&conn.cl, &shim.cfg, shim.daemon_exe);
+	}
+	if (rc < 0)
+		return rc;
+	if (fstat(conn.cl.fd, &st) < 0) {
+		ms_client_close(&conn.cl);
+		return -EIO;
+	}
+	conn.pid = getpid();
+	conn.dev = st.st_dev;
+	conn.ino = st.st_ino;
+	conn.ok = true;
+	return 0;
+}
+
+static void
+warn_once(struct shim_file *f, const char *msg)
+{
+	if (!atomic_exchange(&f->warned, true))
+		shim_warn("%s/%s: %s", shim.cfg.mounts[f->mount].path, f->key, msg);
+}
+
+int
+shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
+{
+	const struct ms_mount *m;
+	char err[512];
+	uint32_t first, end;
+	struct stat st;
+	int rc, attempt;
+
+	if (f->is_dir || atomic_load(&f->complete) || off >= f->size)
+		return 0;
+	if (len == 0 || len > f->size - off)
+		len = f->size - off;
+	first = (uint32_t)(off / f->chunk_size);
+	end = (uint32_t)((off + len - 1) / f->chunk_size + 1);
+	if (all_present(f, first, end))
+		return 0;
+	/* The fd may have been closed behind our back and its number reused (FD -1: no fd). */
+	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)) {
+		uninstall(fd, f);
+		return 0;
+	}
+	m = &shim.cfg.mounts[f->mount];
+	shim_busy++;
+	for (attempt = 0; attempt < 2; attempt++) {
+		rc = conn_get();
+		if (rc < 0) {
+			snprintf(err, sizeof err, "no modelshim daemon for %s (%s; started: %s)",
+			    shim.cfg.cache_dir, strerror(-rc), shim.daemon_exe);
+			break;
+		}
+		rc = ms_client_fill(&conn.cl, m->name, f->key, off, len, (uint64_t)f->ino, err, sizeof err);
+		if (rc != -EIO || strncmp(err, "lost the modelshim daemon", 25) != 0)
+			break;
+		ms_client_close(&conn.cl);
+		conn.ok = false;
+	}
+	shim_busy--;
+	if (rc < 0) {
+		warn_once(f, err);
+		return -EIO;
+	}
+	mark_present(f, first, end);
+	if (atomic_load(&f->complete) && fd >= 0)
+		uninstall(fd, f); /* pass-through from now on */
+	return 0;
+}
+
+int
+shim_fd_ensure(int fd, uint64_t off, uint64_t len)
+{
+	struct shim_file *f = shim_file_get(fd);
+	int rc;
+
+	if (f == NULL)
+		return 0;
+	rc = shim_file_ensure(f, fd, off, len);
+	shim_file_put(f);
+	return rc;
+}
+
+void
+shim_fd_prefetch(int fd, uint64_t off, uint64_t len)
+{
+	struct shim_file *f = shim_file_get(fd);
+
+	if (f == NULL)
+		return;
+	if (!f->is_dir && !atomic_load(&f->complete)) {
+		shim_busy++;
+		if (conn_get() == 0 &&
+		    ms_client_prefetch(&conn.cl, shim.cfg.mounts[f->mount].name, f->key, off, len,
+		    (uint64_t)f->ino) < 0)
+			conn.ok = false;
+		shim_busy--;
+	}
+	shim_file_put(f);
+}
+
+static struct shim_file *
+file_new(const struct shim_path *p, const struct stat *st)
+{
+	struct shim_file *f = calloc(1, sizeof *f);
+
+	if (f == NULL)
+		return NULL;
+	atomic_init(&f->refs, 1);
+	f->mount = p->mount;
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->size = (uint64_t)st->st_size;
+	f->key = strdup(p->key);
+	if (f->key == NULL) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* Loads the object's map into F; an object whose map is missing or foreign gets no chunk. */
+static int
+load_map(struct shim_file *f)
+{
+	char state[MS_PATH_MAX * 2 + 64];
+	struct ms_map map;
+	size_t nbytes;
+	int rc;
+
+	rc = ms_cache_object_path(&shim.cfg, &shim.cfg.mounts[f->mount], MS_AREA_STATE, f->key, state,
+	    sizeof state);
+	if (rc == 0)
+		rc = ms_map_open(&map, state, false);
+	if (rc < 0 || map.hdr.data_ino != (uint64_t)f->ino || map.hdr.size != f->size) {
+		if (rc == 0)
+			ms_map_close(&map);
+		f->chunk_size = shim.cfg.chunk_size;
+		f->nchunks = ms_chunks_for(f->size, f->chunk_size);
+		f->bits = calloc(((size_t)f->nchunks + 7) / 8 + 1, 1);
+		return f->bits != NULL ? 0 : -ENOMEM;
+	}
+	f->chunk_size = map.hdr.chunk_size;
+	f->nchunks = map.hdr.nchunks;
+	nbytes = ((size_t)f->nchunks + 7) / 8;
+	f->bits = calloc(nbytes + 1, 1);
+	if (f->bits != NULL && ms_map_same_boot(&map))
+		memcpy(f->bits, map.bits, nbytes);
+	ms_map_close(&map);
+	return f->bits != NULL ? 0 : -ENOMEM;
+}
+
+int
+shim_track_open(int fd, const struct shim_path *p)
+{
+	struct shim_file *f;
+	struct stat st;
+	int rc;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return 0;
+	f = file_new(p, &st);
+	if (f == NULL)
+		return -ENOMEM;
+	if (S_ISDIR(st.st_mode)) {
+		f->is_dir = true;
+	} else {
+		rc = load_map(f);
+		if (rc < 0) {
+			file_free(f);
+			return rc;
+		}
+		if (all_present(f, 0, f->nchunks)) {
+			file_free(f);
+			return 0;
+		}
+		/* Small objects are filled whole now; and an fd past the table must be complete. */
+		if (f->nchunks <= SMALL_OBJECT_CHUNKS || (unsigned)fd >= table_size) {
+			rc = shim_file_ensure(f, fd, 0, 0);
+			if ((unsigned)fd >= table_size || atomic_load(&f->complete)) {
+				file_free(f);
+				return (unsigned)fd >= table_size ? rc : 0;
+			}
+		}
+	}
+	if ((unsigned)fd >= table_size) {
+		file_free(f);
+		return 0;
+	}
+	install(fd, f);
+	return 0;
+}
+
+void
+shim_fdtable_adopt_inherited(void)
+{
+	char proc[64], link[MS_PATH_MAX];
+	struct shim_path p;
+	struct dirent *de;
+	DIR *d;
+	ssize_t n;
+	int fd;
+
+	d = REAL(opendir)("/proc/self/fd");
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		fd = (int)strtol(de->d_name, NULL, 10);
+		if (fd == dirfd(d))
+			continue;
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		n = REAL(readlink)(proc, link, sizeof link - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		if (shim_classify(AT_FDCWD, link, &p) == 1)
+			shim_track_open(fd, &p);
+	}
+	closedir(d);
+}

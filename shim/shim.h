@@ -1,0 +1,178 @@
+/*
+ * shim.h: internals shared by the parts of libmodelshim.so. The shim only intercepts: it maps
+ * virtual paths to the cache tree, keeps a table of fds whose file is not complete yet, and
+ * asks the daemon for missing chunks before any call that reads them. It never writes to the
+ * cache, never reads credentials, and never exits or aborts the host program.
+ */
+#ifndef MS_SHIM_H
+#define MS_SHIM_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glob.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include "config.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+/* Declarations glibc's headers do not give in this build. */
+struct statx;
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+int __xstat(int ver, const char *path, struct stat *st);
+int __lxstat(int ver, const char *path, struct stat *st);
+int __fxstat(int ver, int fd, struct stat *st);
+int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags);
+int __xstat64(int ver, const char *path, struct stat64 *st);
+int __lxstat64(int ver, const char *path, struct stat64 *st);
+int __fxstat64(int ver, int fd, struct stat64 *st);
+int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags);
+char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen);
+ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen);
+ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len, size_t buflen);
+char *__getcwd_chk(char *buf, size_t size, size_t buflen);
+
+/*
+ * Every libc function the shim calls through to, resolved with dlsym(RTLD_NEXT). The list is the
+ * one place a real_ pointer is declared: add a name here and REAL(name) works.
+ */
+#define SHIM_REAL_SYMBOLS(X) \
+	X(open) X(open64) X(openat) X(openat64) X(__open_2) X(__open64_2) X(__openat_2) \
+	X(__openat64_2) X(creat) X(creat64) X(fopen) X(fopen64) X(freopen) X(freopen64) X(fdopen) \
+	X(fclose) X(close) X(close_range) X(closefrom) X(dup) X(dup2) X(dup3) X(fcntl) X(fcntl64) \
+	X(read) X(__read_chk) X(pread) X(pread64) X(__pread_chk) X(__pread64_chk) X(readv) \
+	X(preadv) X(preadv64) X(preadv2) X(preadv64v2) X(lseek) X(lseek64) X(sendfile) \
+	X(sendfile64) X(copy_file_range) X(splice) X(posix_fadvise) X(posix_fadvise64) \
+	X(readahead) X(ioctl) X(mmap) X(mmap64) X(mremap) X(munmap) \
+	X(stat) X(stat64) X(lstat) X(lstat64) X(fstat) X(fstat64) X(fstatat) X(fstatat64) \
+	X(__xstat) X(__xstat64) X(__lxstat) X(__lxstat64) X(__fxstat) X(__fxstat64) \
+	X(__fxstatat) X(__fxstatat64) X(statx) X(access) X(faccessat) X(euidaccess) X(eaccess) \
+	X(readlink) X(readlinkat) X(__readlink_chk) X(__readlinkat_chk) X(realpath) \
+	X(__realpath_chk) X(canonicalize_file_name) X(getcwd) X(__getcwd_chk) \
+	X(get_current_dir_name) X(chdir) X(fchdir) X(getxattr) X(lgetxattr) X(listxattr) \
+	X(llistxattr) \
+	X(opendir) X(closedir) X(scandir) X(scandir64) X(nftw) X(nftw64) X(ftw) X(ftw64) X(glob) X(glob64) \
+	X(unlink) X(unlinkat) X(rename) X(renameat) X(renameat2) X(mkdir) X(mkdirat) X(rmdir) \
+	X(truncate) X(truncate64) X(chmod) X(fchmodat) X(chown) X(lchown) X(fchownat) X(utime) \
+	X(utimes) X(lutimes) X(utimensat) X(futimesat) X(link) X(linkat) X(symlink) X(symlinkat) \
+	X(setxattr) X(lsetxattr) X(removexattr) X(lremovexattr) X(mknod) X(mknodat) X(mkfifo) \
+	X(mkfifoat) X(fchmod) X(fchown) X(futimens) X(fsetxattr) X(fremovexattr) \
+	X(execve) X(execvpe) X(fexecve) X(posix_spawn) X(posix_spawnp)
+
+void *shim_resolve(const char *name);
+
+#define SHIM_DECLARE_REAL(name) \
+	extern __typeof__(name) *real_##name; \
+	static inline __typeof__(name) *shim_real_##name(void) \
+	{ \
+		if (real_##name == NULL) \
+			real_##name = (__typeof__(real_##name))shim_resolve(#name); \
+		return real_##name; \
+	}
+SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)
+#undef SHIM_DECLARE_REAL
+
+#define REAL(name) (shim_real_##name())
+
+/* Process-wide state, set once by the constructor. */
+struct shim_mount_root {
+	char tree[MS_PATH_MAX + 128]; /* DIR/tenants/TENANT/MOUNT/tree */
+	size_t tree_len;
+	size_t vpath_len;             /* strlen of the mount's virtual path */
+};
+
+struct shim_state {
+	bool enabled;
+	pid_t pid;                    /* updated in fork children; differs in a vfork child */
+	struct ms_config cfg;
+	struct shim_mount_root roots[MS_MAX_MOUNTS];
+	char self[MS_PATH_MAX];       /* path of libmodelshim.so, for exec */
+	char daemon_exe[MS_PATH_MAX]; /* modelshim binary started when no daemon answers */
+	char config_path[MS_PATH_MAX];
+};
+extern struct shim_state shim;
+
+/* Per-thread guard: the shim's own libc calls pass straight through. */
+extern __thread int shim_busy;
+
+static inline bool
+shim_active(void)
+{
+	return shim.enabled && !shim_busy;
+}
+
+/* True in a vfork child (shares the parent's memory): wrappers must change no state there. */
+bool shim_in_vfork_child(void);
+
+/* One line to stderr (at most once per KEY string per process when KEY is not NULL). */
+void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* path.c: a path classified as ours. */
+struct shim_path {
+	unsigned mount;
+	char tree[MS_PATH_MAX * 2];  /* the cache-tree path to hand to the kernel */
+	const char *key;             /* points into tree: "" for the mount root */
+};
+
+/*
+ * Classifies PATH relative to DIRFD (AT_FDCWD or a directory fd). Returns 1 and fills OUT when it
+ * names a virtual path (or a cache-tree path), 0 when it is not ours, -1 with errno set when it
+ * is ours but cannot be mapped (ENAMETOOLONG).
+ */
+int shim_classify(int dirfd, const char *path, struct shim_path *out);
+
+/* Rewrites a cache-tree path in BUF (in place, NUL-terminated, CAP bytes) to its virtual path. */
+bool shim_untranslate(char *buf, size_t cap);
+
+/* chdir/fchdir bookkeeping: whether the real cwd is inside a cache tree. */
+void shim_cwd_changed(void);
+
+/* fdtable.c */
+struct shim_file;
+void shim_fdtable_init(void);
+/* Registers FD (just opened on the tree file of P) if its object is incomplete; fills small ones. */
+int shim_track_open(int fd, const struct shim_path *p);
+/* Looks FD up: NULL (the common case) or a held reference to be released with shim_file_put. */
+struct shim_file *shim_file_get(int fd);
+void shim_file_put(struct shim_file *f);
+/*
+ * Makes bytes [off, off + len) of F present (0) or fails with -EIO after one message per file.
+ * FD, the fd F was found at, is checked to still be that file (-1: no fd to check).
+ */
+int shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len);
+uint64_t shim_file_size(const struct shim_file *f);
+/* Same, by fd: 0 when FD is not tracked. LEN 0 means to the end. */
+int shim_fd_ensure(int fd, uint64_t off, uint64_t len);
+void shim_fd_prefetch(int fd, uint64_t off, uint64_t len);
+/* Forgets FD (closed); copies FROM's entry to TO (dup). Both no-ops in a vfork child. */
+void shim_fd_forget(int fd);
+void shim_fd_forget_range(unsigned lo, unsigned hi);
+void shim_fd_dup(int from, int to);
+bool shim_fd_tracked(int fd);
+/* Adopts fds inherited across exec that point into a cache tree. */
+void shim_fdtable_adopt_inherited(void);
+/* fstat fix-up: a tracked file reports the blocks of a dense file. */
+void shim_dense_blocks(struct stat *st);
+
+#endif
