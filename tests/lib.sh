@@ -222,3 +222,191 @@ ms_daemon_stop() {
 	ms_untrack_pid "$pid"
 	MS_DAEMON_PID=
 }
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the shim tests (tests/integration/t-shim-*.sh). Added for issue #4; the functions
+# above are unchanged.
+
+MS_SOFT_FAILS=0
+MS_TREE= # the cache tree of mount "models": $MS_CACHE_DIR/tenants/default/models/tree
+MS_SRC=  # the source tree uploaded by ms_shim_setup
+
+# ms_shim CMD...: runs CMD with the shim preloaded and this test's config, bounded by
+# MS_SHIM_TIMEOUT seconds (60). The timeout runs outside the preload.
+ms_shim() {
+	[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
+	local -a env=(LD_PRELOAD="$MS_PRELOAD" MODELSHIM_CONFIG="$MS_CONFIG")
+	# Host programs (cat, python3) leak at exit; their reports are not ours.
+	if [[ ${MS_SANITIZED:-0} == 1 ]]; then
+		env+=(ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}")
+	fi
+	timeout -k 5 "${MS_SHIM_TIMEOUT:-60}" env "${env[@]}" "$@"
+}
+
+# ms_bad MSG: a failed check that does not end the test ("FAIL: MSG" on stderr); ms_done at the
+# end of the test then exits 1. Lets one run report every failing check.
+ms_bad() {
+	echo "FAIL: $*" >&2
+	MS_SOFT_FAILS=$((MS_SOFT_FAILS + 1))
+}
+
+# ms_done: ends a test that used ms_bad: exit 1 if any check failed.
+ms_done() {
+	((MS_SOFT_FAILS == 0)) || ms_fail "$MS_SOFT_FAILS check(s) failed (see FAIL lines above)"
+}
+
+# ms_shim_setup [LINE...]: the shim tests' data set in $MS_SRC, uploaded to bucket models and
+# imported with chunk size MS_CHUNK (64K): big.bin (5 MiB + 12345, random: 81 chunks),
+# small.txt (text), dir/a.txt, dir/sub/nested.bin (1.5 MiB + 77, random), dir/sub/deeper/x.txt.
+# LINEs are extra [cache] settings for ms_write_config. Nothing is read: every object is cold.
+ms_shim_setup() {
+	[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
+	[[ -n ${MS_PRELOAD:-} && -n ${MS_SHIMTESTS:-} ]] || ms_skip "MS_PRELOAD/MS_SHIMTESTS not set (run under ctest)"
+	[[ -e ${MS_SHIM:-${MS_PRELOAD##*:}} ]] || ms_fail "the shim ${MS_SHIM:-${MS_PRELOAD##*:}} is not built"
+	[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+	export MS_CHUNK=${MS_CHUNK:-64K}
+	ms_start_s3
+	MS_SRC=$T/src
+	mkdir -p "$MS_SRC/dir/sub/deeper"
+	head -c $((5 * 1048576 + 12345)) /dev/urandom >"$MS_SRC/big.bin"
+	head -c $((1536 * 1024 + 77)) /dev/urandom >"$MS_SRC/dir/sub/nested.bin"
+	seq -f 'line %g of small.txt, a text file read through the shim' 1 150 >"$MS_SRC/small.txt"
+	printf 'file a\n' >"$MS_SRC/dir/a.txt"
+	printf 'deeper x\n' >"$MS_SRC/dir/sub/deeper/x.txt"
+	ms_put "$MS_SRC"
+	ms_write_config "$T/ms.ini" "$@"
+	MS_TREE=$MS_CACHE_DIR/tenants/default/models/tree
+	"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+}
+
+# ms_daemon_pid: pid of the live daemon serving $MS_CACHE_DIR (whoever started it), or nothing.
+# Only a process whose executable is a modelshim binary counts (a stale pid file is ignored).
+ms_daemon_pid() {
+	local pid exe
+	[[ -s $MS_CACHE_DIR/daemon.pid ]] || return 0
+	pid=$(cat "$MS_CACHE_DIR/daemon.pid")
+	[[ $pid =~ ^[0-9]+$ ]] && ms_alive "$pid" || return 0
+	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
+	[[ ${exe##*/} == modelshim* ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qw daemon || return 0
+	echo "$pid"
+}
+
+# ms_stop_daemon_any: stops the daemon of $MS_CACHE_DIR, also one a client started on its own.
+ms_stop_daemon_any() {
+	local pid
+	pid=$(ms_daemon_pid)
+	[[ -n $pid ]] || return 0
+	if [[ $pid == "$MS_DAEMON_PID" ]]; then
+		ms_daemon_stop
+		return 0
+	fi
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! ms_wait_gone "$pid" 100; then
+		kill -KILL "$pid" 2>/dev/null || true
+		ms_fail "daemon (pid $pid) did not exit within 10 s of SIGTERM"
+	fi
+}
+
+# ms_fresh: a cold cache: stops the daemon, deletes every cached object and imports again.
+# Afterwards no byte of any object is cached and status shows nothing complete or partial.
+ms_fresh() {
+	ms_stop_daemon_any
+	rm -rf "$MS_CACHE_DIR/tenants"
+	"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+	[[ $(ms_status_counts) == *" 0 0" ]] || ms_fail "after a fresh import status shows $(ms_status_counts)"
+}
+
+# ms_status_counts: "OBJECTS COMPLETE PARTIAL" of mount models, from `modelshim status`.
+ms_status_counts() {
+	"$MS_BIN" status --config "$MS_CONFIG" | awk '$1 == "models" && $3 == "/models" { print $4, $5, $6 }'
+}
+
+# ms_assert_cold KEY...: fails unless nothing of each KEY is cached (its cache file has no blocks).
+ms_assert_cold() {
+	local k b
+	for k; do
+		b=$(stat -c %b "$MS_TREE/$k") || ms_fail "no cache file for $k"
+		[[ $b == 0 ]] || ms_fail "$k is not cold: $b blocks of its cache file are allocated"
+	done
+}
+
+# ms_warm KEY...: reads each KEY in full through the daemon (not the shim), so it is complete.
+ms_warm() {
+	local k
+	for k; do
+		"$MS_BIN" cat --config "$MS_CONFIG" "/models/$k" | cmp -s - "$MS_SRC/$k" ||
+			ms_fail "warming /models/$k through modelshim cat failed"
+	done
+}
+
+# ms_cache_fingerprint: one hash over the cache tree of mount models (every entry's path, type,
+# size, mode, mtime, xattrs, and each file's bytes) and the names in its state dir.
+ms_cache_fingerprint() {
+	/usr/bin/python3 - "$MS_TREE" "$MS_CACHE_DIR/tenants/default/models/state" <<'PY'
+import hashlib, os, sys
+h = hashlib.sha256()
+tree, state = sys.argv[1], sys.argv[2]
+for top, dirs, files in os.walk(tree):
+    dirs.sort()
+    for name in [""] + sorted(files) + dirs:
+        p = os.path.join(top, name) if name else top
+        st = os.lstat(p)
+        h.update(f"{os.path.relpath(p, tree)} {st.st_mode:o} {st.st_size} {st.st_mtime_ns}\n".encode())
+        for x in sorted(os.listxattr(p, follow_symlinks=False)):
+            h.update(x.encode() + b"=" + os.getxattr(p, x, follow_symlinks=False) + b"\n")
+        if name in files:
+            with open(p, "rb") as f:
+                h.update(hashlib.sha256(f.read()).digest())
+for top, dirs, files in os.walk(state):
+    dirs.sort()
+    h.update(("\n".join(sorted(os.path.relpath(os.path.join(top, f), state) for f in files)) + "\n").encode())
+print(h.hexdigest())
+PY
+}
+
+# ms_why_differs OUT SRC: why OUT is not SRC, in words: cmp's first difference, and whether OUT
+# holds zeros there (unfilled cache bytes) or ends early.
+ms_why_differs() {
+	local c n z
+	[[ -e $1 ]] || {
+		echo "no output file $1"
+		return 0
+	}
+	c=$(cmp "$1" "$2" 2>&1) || true
+	[[ -n $c ]] || c="identical"
+	if [[ $c =~ differ:\ (byte|char)\ ([0-9]+) ]]; then
+		n=${BASH_REMATCH[2]}
+		z=$(tail -c +"$n" "$1" | head -c 64 | tr -d '\0' | wc -c)
+		((z != 0)) || c+=" (the output has zeros there: unfilled cache bytes)"
+	fi
+	echo "$c; sizes $(stat -c %s "$1") vs $(stat -c %s "$2")"
+}
+
+# ms_prog_cold_warm PROG KEY ARG...: runs $MS_SHIMTESTS/PROG ARG... under the shim twice: cold
+# (ms_fresh: nothing cached, KEY checked cold) and warm (after KEY was read in full through the
+# daemon). One ok: line per run, or ms_bad with the program's FAIL line and its output.
+ms_prog_cold_warm() {
+	local prog=$1 key=$2 state out rc
+	shift 2
+	if [[ ! -x $MS_SHIMTESTS/$prog ]]; then
+		ms_bad "$prog is not built in $MS_SHIMTESTS"
+		return 0
+	fi
+	for state in cold warm; do
+		if [[ $state == cold ]]; then
+			ms_fresh
+			ms_assert_cold "$key"
+		else
+			ms_warm "$key"
+		fi
+		out=$T/$prog.$state.out
+		rc=0
+		ms_shim "$MS_SHIMTESTS/$prog" "$@" >"$out" 2>&1 || rc=$?
+		if ((rc == 0)); then
+			ms_ok "$prog $state ($key): $(tail -n 1 "$out")"
+		else
+			ms_bad "$prog $state ($key), exit $rc: $(grep -m 1 'FAIL' "$out" || tail -n 2 "$out")"
+			sed 's/^/    | /' "$out" | tail -n 40 >&2
+		fi
+	done
+}
