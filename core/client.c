@@ -7,10 +7,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,13 +47,13 @@ ms_client_connect(struct ms_client *cl, const struct ms_config *cfg)
 }
 
 static int
-spawn_daemon(const struct ms_config *cfg, const char *exe)
+spawn_daemon(const struct ms_config *cfg, const char *exe, pid_t *pid)
 {
 	char logpath[MS_PATH_MAX + 32];
-	char *argv[] = { (char *)exe, (char *)"daemon", (char *)"--config", (char *)cfg->file, NULL };
+	char *argv[] = { (char *)exe, (char *)"daemon", (char *)"--config", (char *)cfg->file,
+		(char *)"--detach", NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	pid_t pid;
 	int rc;
 
 	rc = ms_cache_init(cfg);
@@ -69,12 +71,11 @@ spawn_daemon(const struct ms_config *cfg, const char *exe)
 	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
 	if (strchr(exe, '/') != NULL)
-		rc = posix_spawn(&pid, exe, &fa, &attr, argv, environ);
+		rc = posix_spawn(pid, exe, &fa, &attr, argv, environ);
 	else
-		rc = posix_spawnp(&pid, exe, &fa, &attr, argv, environ);
+		rc = posix_spawnp(pid, exe, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
-	/* The daemon runs detached; it is reaped by whoever inherits it, or by our SIGCHLD policy. */
 	return -rc;
 }
 
@@ -84,13 +85,34 @@ ms_client_connect_or_start(struct ms_client *cl, const struct ms_config *cfg, co
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int rc, i;
 
+	pid_t pid;
+	int status;
+	bool waiting = true;
+
 	rc = ms_client_connect(cl, cfg);
 	if (rc != -ENOENT && rc != -ECONNREFUSED)
 		return rc;
-	rc = spawn_daemon(cfg, exe);
+	rc = spawn_daemon(cfg, exe, &pid);
 	if (rc < 0)
 		return rc;
+	/*
+	 * "daemon --detach" exits once the daemon serves (0) or failed (1); only our own child is
+	 * waited for. If the host reaped it first (ECHILD), the socket alone tells.
+	 */
 	for (i = 0; i < 500; i++) {
+		if (waiting) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+
+			if (w == pid) {
+				waiting = false;
+				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+					rc = ms_client_connect(cl, cfg);
+					return rc == 0 ? 0 : -EIO;
+				}
+			} else if (w < 0) {
+				waiting = false;
+			}
+		}
 		rc = ms_client_connect(cl, cfg);
 		if (rc != -ENOENT && rc != -ECONNREFUSED)
 			return rc;

@@ -94,7 +94,7 @@ nftw_tramp(const char *fpath, const struct stat *sb, int type, struct FTW *ftwbu
 	f.base += shift;
 	if (sb != NULL) {
 		st = *sb;
-		shim_dense_blocks(&st);
+		shim_fix_stat(&st);
 	}
 	return walk_nftw_fn(vpath, sb != NULL ? &st : NULL, type, &f);
 }
@@ -108,7 +108,7 @@ ftw_tramp(const char *fpath, const struct stat *sb, int type)
 
 	if (sb != NULL) {
 		st = *sb;
-		shim_dense_blocks(&st);
+		shim_fix_stat(&st);
 	}
 	return walk_ftw_fn(walk_path(fpath, buf, sizeof buf, &shift), sb != NULL ? &st : NULL, type);
 }

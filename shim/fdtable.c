@@ -42,6 +42,9 @@ struct shim_file {
 };
 
 static _Atomic(struct shim_file *) *table;
+/* Per fd: FD_NONE, FD_TRACKED (an entry in table), FD_COMPLETE (ours, nothing to watch). */
+enum { FD_NONE, FD_TRACKED, FD_COMPLETE };
+static _Atomic uint8_t *kind;
 static unsigned table_size;
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
 
@@ -53,7 +56,9 @@ static __thread struct {
 	ino_t ino;
 	bool ok;
 } conn;
-static atomic_long last_start_attempt;
+/* When starting the daemon last failed: no new attempt for a while, misses fail at once. */
+static atomic_long last_failed_start;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 shim_fdtable_init(void)
@@ -66,7 +71,8 @@ shim_fdtable_init(void)
 	if (n > TABLE_MAX)
 		n = TABLE_MAX;
 	table = calloc(n, sizeof *table);
-	table_size = table != NULL ? (unsigned)n : 0;
+	kind = calloc(n, sizeof *kind);
+	table_size = table != NULL && kind != NULL ? (unsigned)n : 0;
 }
 
 static void
@@ -104,8 +110,15 @@ shim_file_get(int fd)
 bool
 shim_fd_tracked(int fd)
 {
-	return fd >= 0 && (unsigned)fd < table_size && atomic_load_explicit(&table[fd],
-	    memory_order_relaxed) != NULL;
+	return fd >= 0 && (unsigned)fd < table_size &&
+	    atomic_load_explicit(&kind[fd], memory_order_relaxed) == FD_TRACKED;
+}
+
+bool
+shim_fd_ours(int fd)
+{
+	return fd >= 0 && (unsigned)fd < table_size &&
+	    atomic_load_explicit(&kind[fd], memory_order_relaxed) != FD_NONE;
 }
 
 uint64_t
@@ -122,21 +135,24 @@ install(int fd, struct shim_file *f)
 
 	pthread_rwlock_wrlock(&table_lock);
 	old = atomic_exchange(&table[fd], f);
+	atomic_store(&kind[fd], FD_TRACKED);
 	pthread_rwlock_unlock(&table_lock);
 	shim_file_put(old);
 }
 
-/* Clears FD if it still holds F (or anything, when F is NULL). */
+/* Clears FD if it still holds F (or anything, when F is NULL); it becomes NEW_KIND. */
 static void
-uninstall(int fd, struct shim_file *f)
+uninstall(int fd, struct shim_file *f, uint8_t new_kind)
 {
 	struct shim_file *old = NULL;
 
 	if (fd < 0 || (unsigned)fd >= table_size)
 		return;
 	pthread_rwlock_wrlock(&table_lock);
-	if (f == NULL || atomic_load(&table[fd]) == f)
+	if (f == NULL || atomic_load(&table[fd]) == f) {
 		old = atomic_exchange(&table[fd], NULL);
+		atomic_store(&kind[fd], new_kind);
+	}
 	pthread_rwlock_unlock(&table_lock);
 	shim_file_put(old);
 }
@@ -144,9 +160,9 @@ uninstall(int fd, struct shim_file *f)
 void
 shim_fd_forget(int fd)
 {
-	if (!shim_fd_tracked(fd) || shim_in_vfork_child())
+	if (!shim_fd_ours(fd) || shim_in_vfork_child())
 		return;
-	uninstall(fd, NULL);
+	uninstall(fd, NULL, FD_NONE);
 }
 
 void
@@ -159,8 +175,8 @@ shim_fd_forget_range(unsigned lo, unsigned hi)
 	if (hi >= table_size)
 		hi = table_size - 1;
 	for (fd = lo; fd <= hi; fd++)
-		if (atomic_load_explicit(&table[fd], memory_order_relaxed) != NULL)
-			uninstall((int)fd, NULL);
+		if (atomic_load_explicit(&kind[fd], memory_order_relaxed) != FD_NONE)
+			uninstall((int)fd, NULL, FD_NONE);
 }
 
 void
@@ -168,24 +184,25 @@ shim_fd_dup(int from, int to)
 {
 	struct shim_file *f;
 
-	if (to < 0 || shim_in_vfork_child())
+	if (to < 0 || (unsigned)to >= table_size || shim_in_vfork_child())
+		return;
+	if (!shim_fd_ours(from) && !shim_fd_ours(to))
 		return;
 	f = shim_file_get(from);
-	if ((unsigned)to >= table_size) {
-		shim_file_put(f);
-		return;
-	}
 	if (f != NULL)
 		install(to, f); /* the reference taken by get moves into the table */
-	else if (shim_fd_tracked(to))
-		uninstall(to, NULL);
+	else
+		uninstall(to, NULL, shim_fd_ours(from) ? FD_COMPLETE : FD_NONE);
 }
 
 void
-shim_dense_blocks(struct stat *st)
+shim_fix_stat(struct stat *st)
 {
-	if (S_ISREG(st->st_mode))
-		st->st_blocks = (st->st_size + 511) / 512;
+	if (!S_ISREG(st->st_mode))
+		return;
+	st->st_blocks = (st->st_size + 511) / 512;
+	/* Fills write into the cache file: its change time is ours, not the object's. */
+	st->st_ctim = st->st_mtim;
 }
 
 static bool
@@ -230,12 +247,19 @@ conn_get(void)
 	}
 	rc = ms_client_connect(&conn.cl, &shim.cfg);
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		last = atomic_load(&last_start_attempt);
-		if (last != 0 && now.tv_sec - last < DAEMON_RESTART_INTERVAL_S)
-			return rc;
-		atomic_store(&last_start_attempt, (long)now.tv_sec);
-		rc = ms_client_connect_or_start(&conn.cl, &shim.cfg, shim.daemon_exe);
+		/* One thread starts the daemon; the others wait for it, then connect. */
+		pthread_mutex_lock(&start_lock);
+		rc = ms_client_connect(&conn.cl, &shim.cfg);
+		if (rc == -ENOENT || rc == -ECONNREFUSED) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			last = atomic_load(&last_failed_start);
+			if (last == 0 || now.tv_sec - last >= DAEMON_RESTART_INTERVAL_S) {
+				rc = ms_client_connect_or_start(&conn.cl, &shim.cfg, shim.daemon_exe);
+				if (rc < 0)
+					atomic_store(&last_failed_start, (long)now.tv_sec);
+			}
+		}
+		pthread_mutex_unlock(&start_lock);
 	}
 	if (rc < 0)
 		return rc;
@@ -276,7 +300,7 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 		return 0;
 	/* The fd may have been closed behind our back and its number reused (FD -1: no fd). */
 	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)) {
-		uninstall(fd, f);
+		uninstall(fd, f, FD_NONE);
 		return 0;
 	}
 	m = &shim.cfg.mounts[f->mount];
@@ -301,7 +325,7 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 	}
 	mark_present(f, first, end);
 	if (atomic_load(&f->complete) && fd >= 0)
-		uninstall(fd, f); /* pass-through from now on */
+		uninstall(fd, f, FD_COMPLETE); /* pass-through from now on */
 	return 0;
 }
 
@@ -387,6 +411,13 @@ load_map(struct shim_file *f)
 	return f->bits != NULL ? 0 : -ENOMEM;
 }
 
+static void
+mark_complete(int fd)
+{
+	if ((unsigned)fd < table_size)
+		uninstall(fd, NULL, FD_COMPLETE);
+}
+
 int
 shim_track_open(int fd, const struct shim_path *p)
 {
@@ -411,6 +442,7 @@ shim_track_open(int fd, const struct shim_path *p)
 		}
 		if (all_present(f, 0, f->nchunks)) {
 			file_free(f);
+			mark_complete(fd);
 			return 0;
 		}
 		/* Small objects are filled whole now; and an fd past the table must be complete. */
@@ -418,6 +450,7 @@ shim_track_open(int fd, const struct shim_path *p)
 			rc = shim_file_ensure(f, fd, 0, 0);
 			if ((unsigned)fd >= table_size || atomic_load(&f->complete)) {
 				file_free(f);
+				mark_complete(fd);
 				return (unsigned)fd >= table_size ? rc : 0;
 			}
 		}

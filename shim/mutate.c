@@ -52,6 +52,12 @@ refused_fd(int fd)
 }
 
 SHIM_EXPORT int
+remove(const char *path)
+{
+	return refused(AT_FDCWD, path) ? -1 : REAL(remove)(path);
+}
+
+SHIM_EXPORT int
 unlink(const char *path)
 {
 	return refused(AT_FDCWD, path) ? -1 : REAL(unlink)(path);

@@ -136,14 +136,49 @@ dirfd_virtual(int dirfd, char *buf, size_t cap)
 	return shim_untranslate(buf, cap);
 }
 
-int
-shim_classify(int dirfd, const char *path, struct shim_path *out)
+/*
+ * /proc/PID/fd/N, /dev/fd/N, /dev/stdin...: the kernel would follow such a link straight into a
+ * cache tree, past the shim. Their target decides.
+ */
+static bool
+magic_link(const char *path, char *target, size_t cap)
+{
+	char hop[MS_PATH_MAX * 2];
+	ssize_t n;
+	int depth;
+
+	if (!(strncmp(path, "/proc/", 6) == 0 && strstr(path + 6, "/fd/") != NULL) &&
+	    strncmp(path, "/dev/fd/", 8) != 0 && strncmp(path, "/dev/std", 8) != 0)
+		return false;
+	strlcpy(hop, path, sizeof hop);
+	/* /dev/stdin -> /proc/self/fd/0 -> the file: a few hops at most. */
+	for (depth = 0; depth < 4; depth++) {
+		n = REAL(readlink)(hop, target, cap - 1);
+		if (n <= 0)
+			return depth > 0;
+		target[n] = '\0';
+		if (target[0] != '/')
+			return false;
+		if (strncmp(target, "/proc/", 6) != 0 && strncmp(target, "/dev/", 5) != 0)
+			return true;
+		strlcpy(hop, target, sizeof hop);
+	}
+	return false;
+}
+
+static int
+classify(int dirfd, const char *path, struct shim_path *out, bool follow)
 {
 	char abs[MS_PATH_MAX * 2], norm[MS_PATH_MAX * 2];
 	int n;
 
 	if (path == NULL || path[0] == '\0')
 		return 0;
+	if (follow && path[0] == '/' && magic_link(path, abs, sizeof abs) && maybe_ours(abs)) {
+		if (normalize(abs, norm, sizeof norm) < 0)
+			return 0;
+		return map_normalized(norm, out);
+	}
 	if (path[0] == '/') {
 		if (!maybe_ours(path))
 			return 0;
@@ -171,6 +206,18 @@ shim_classify(int dirfd, const char *path, struct shim_path *out)
 		return -1;
 	}
 	return map_normalized(norm, out);
+}
+
+int
+shim_classify(int dirfd, const char *path, struct shim_path *out)
+{
+	return classify(dirfd, path, out, true);
+}
+
+int
+shim_classify_nofollow(int dirfd, const char *path, struct shim_path *out)
+{
+	return classify(dirfd, path, out, false);
 }
 
 bool

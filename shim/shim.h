@@ -73,7 +73,7 @@ char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 	X(get_current_dir_name) X(chdir) X(fchdir) X(getxattr) X(lgetxattr) X(listxattr) \
 	X(llistxattr) \
 	X(opendir) X(closedir) X(scandir) X(scandir64) X(nftw) X(nftw64) X(ftw) X(ftw64) X(glob) X(glob64) \
-	X(unlink) X(unlinkat) X(rename) X(renameat) X(renameat2) X(mkdir) X(mkdirat) X(rmdir) \
+	X(remove) X(unlink) X(unlinkat) X(rename) X(renameat) X(renameat2) X(mkdir) X(mkdirat) X(rmdir) \
 	X(truncate) X(truncate64) X(chmod) X(fchmodat) X(chown) X(lchown) X(fchownat) X(utime) \
 	X(utimes) X(lutimes) X(utimensat) X(futimesat) X(link) X(linkat) X(symlink) X(symlinkat) \
 	X(setxattr) X(lsetxattr) X(removexattr) X(lremovexattr) X(mknod) X(mknodat) X(mkfifo) \
@@ -141,6 +141,8 @@ struct shim_path {
  * is ours but cannot be mapped (ENAMETOOLONG).
  */
 int shim_classify(int dirfd, const char *path, struct shim_path *out);
+/* The same for calls that act on a link itself (readlink, lstat): /proc/self/fd/N is not followed. */
+int shim_classify_nofollow(int dirfd, const char *path, struct shim_path *out);
 
 /* Rewrites a cache-tree path in BUF (in place, NUL-terminated, CAP bytes) to its virtual path. */
 bool shim_untranslate(char *buf, size_t cap);
@@ -169,10 +171,11 @@ void shim_fd_prefetch(int fd, uint64_t off, uint64_t len);
 void shim_fd_forget(int fd);
 void shim_fd_forget_range(unsigned lo, unsigned hi);
 void shim_fd_dup(int from, int to);
-bool shim_fd_tracked(int fd);
+bool shim_fd_tracked(int fd); /* an entry: not complete yet, or a virtual directory */
+bool shim_fd_ours(int fd);    /* tracked, or a complete file opened through the shim */
 /* Adopts fds inherited across exec that point into a cache tree. */
 void shim_fdtable_adopt_inherited(void);
-/* fstat fix-up: a tracked file reports the blocks of a dense file. */
-void shim_dense_blocks(struct stat *st);
+/* stat fix-up for our files: the blocks of a dense file, and ctime = mtime (Last-Modified). */
+void shim_fix_stat(struct stat *st);
 
 #endif

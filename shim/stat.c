@@ -20,12 +20,13 @@
 
 /* Classifies DIRFD/PATH: 1 ours (P filled), 0 not ours, -1 error (errno set). */
 #define CLASSIFY(dirfd, path, p) (shim_active() ? shim_classify((dirfd), (path), (p)) : 0)
+#define CLASSIFY_LINK(dirfd, path, p) (shim_active() ? shim_classify_nofollow((dirfd), (path), (p)) : 0)
 
 static int
 fix_stat(int rc, struct stat *st, bool ours)
 {
 	if (rc == 0 && ours)
-		shim_dense_blocks(st);
+		shim_fix_stat(st);
 	return rc;
 }
 
@@ -50,7 +51,7 @@ SHIM_EXPORT int
 lstat(const char *path, struct stat *st)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
 
 	if (c < 0)
 		return -1;
@@ -66,7 +67,7 @@ lstat64(const char *path, struct stat64 *st)
 SHIM_EXPORT int
 fstat(int fd, struct stat *st)
 {
-	return fix_stat(REAL(fstat)(fd, st), st, shim_fd_tracked(fd));
+	return fix_stat(REAL(fstat)(fd, st), st, shim_fd_ours(fd));
 }
 
 SHIM_EXPORT int
@@ -82,8 +83,8 @@ fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	int c;
 
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) != 0)
-		return fix_stat(REAL(fstatat)(dirfd, path, st, flags), st, shim_fd_tracked(dirfd));
-	c = CLASSIFY(dirfd, path, &p);
+		return fix_stat(REAL(fstatat)(dirfd, path, st, flags), st, shim_fd_ours(dirfd));
+	c = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? CLASSIFY_LINK(dirfd, path, &p) : CLASSIFY(dirfd, path, &p);
 	if (c < 0)
 		return -1;
 	return fix_stat(c ? REAL(fstatat)(AT_FDCWD, p.tree, st, flags) :
@@ -118,7 +119,7 @@ SHIM_EXPORT int
 __lxstat(int ver, const char *path, struct stat *st)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
 
 	if (c < 0)
 		return -1;
@@ -134,7 +135,7 @@ __lxstat64(int ver, const char *path, struct stat64 *st)
 SHIM_EXPORT int
 __fxstat(int ver, int fd, struct stat *st)
 {
-	return fix_stat(REAL(__fxstat)(ver, fd, st), st, shim_fd_tracked(fd));
+	return fix_stat(REAL(__fxstat)(ver, fd, st), st, shim_fd_ours(fd));
 }
 
 SHIM_EXPORT int
@@ -169,18 +170,21 @@ statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 	int c = 0, rc;
 
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) != 0) {
-		ours = shim_fd_tracked(dirfd);
+		ours = shim_fd_ours(dirfd);
 		rc = REAL(statx)(dirfd, path, flags, mask, stx);
 	} else {
-		c = CLASSIFY(dirfd, path, &p);
+		c = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? CLASSIFY_LINK(dirfd, path, &p) :
+		    CLASSIFY(dirfd, path, &p);
 		if (c < 0)
 			return -1;
 		ours = c == 1;
 		rc = c ? REAL(statx)(AT_FDCWD, p.tree, flags, mask, stx) :
 		    REAL(statx)(dirfd, path, flags, mask, stx);
 	}
-	if (rc == 0 && ours && S_ISREG(stx->stx_mode))
+	if (rc == 0 && ours && S_ISREG(stx->stx_mode)) {
 		stx->stx_blocks = (stx->stx_size + 511) / 512;
+		stx->stx_ctime = stx->stx_mtime;
+	}
 	return rc;
 }
 
@@ -254,7 +258,7 @@ SHIM_EXPORT ssize_t
 readlink(const char *path, char *buf, size_t len)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
 
 	if (c < 0)
 		return -1;
@@ -265,7 +269,7 @@ SHIM_EXPORT ssize_t
 readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
 	struct shim_path p;
-	int c = CLASSIFY(dirfd, path, &p);
+	int c = CLASSIFY_LINK(dirfd, path, &p);
 
 	if (c < 0)
 		return -1;
@@ -418,7 +422,7 @@ SHIM_EXPORT ssize_t
 lgetxattr(const char *path, const char *name, void *value, size_t size)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
 
 	if (c < 0)
 		return -1;
@@ -440,7 +444,7 @@ SHIM_EXPORT ssize_t
 llistxattr(const char *path, char *list, size_t size)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
 
 	if (c < 0)
 		return -1;

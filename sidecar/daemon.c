@@ -5,6 +5,7 @@
  * credentials are wiped from memory once the clients per mount are built.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,31 @@ daemon_shutdown(struct daemon *d)
 		ms_s3_free(d->s3[i]);
 }
 
+/*
+ * --detach: the caller gets its exit status only once the daemon serves (0) or has failed (1),
+ * and the daemon itself is not the caller's child. Returns the fd to signal readiness on.
+ */
+static int
+detach(void)
+{
+	int pfd[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid > 0) {
+		close(pfd[1]);
+		_exit(read(pfd[0], &c, 1) == 1 ? 0 : 1);
+	}
+	close(pfd[0]);
+	setsid();
+	return pfd[1];
+}
+
 static int
 cmd_daemon_exec(int argc, char **argv)
 {
@@ -180,7 +206,7 @@ cmd_daemon_exec(int argc, char **argv)
 	struct pidfh *pfh;
 	struct daemon *d;
 	pid_t other = 0;
-	int rc, status = 1;
+	int rc, status = 1, ready_fd = -1;
 
 	d = calloc(1, sizeof *d);
 	if (d == NULL)
@@ -192,7 +218,13 @@ cmd_daemon_exec(int argc, char **argv)
 	TAILQ_INIT(&d->detached);
 	if (cmd_load_config(&cmd_daemon_entry, &argc, argv, &d->cfg) < 0)
 		goto out_free;
-	if (argc != 1) {
+	if (argc == 2 && strcmp(argv[1], "--detach") == 0) {
+		ready_fd = detach();
+		if (ready_fd < 0) {
+			ms_error("detaching: %s", strerror(errno));
+			goto out_free;
+		}
+	} else if (argc != 1) {
 		status = cmd_usage(&cmd_daemon_entry);
 		goto out_free;
 	}
@@ -219,6 +251,12 @@ cmd_daemon_exec(int argc, char **argv)
 		goto out;
 	}
 	pidfile_write(pfh);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "1", 1) < 0)
+			ms_warn("signalling readiness: %s", strerror(errno));
+		close(ready_fd);
+		ready_fd = -1;
+	}
 	ms_info("serving %s with %u mounts, %u connections, chunk %u bytes", d->cfg.cache_dir,
 	    d->cfg.nmounts, d->cfg.connections, d->cfg.chunk_size);
 	while (!d->stopping)
@@ -228,13 +266,15 @@ out:
 	daemon_shutdown(d);
 	pidfile_remove(pfh);
 out_free:
+	if (ready_fd >= 0)
+		close(ready_fd);
 	free(d);
 	return status;
 }
 
 const struct cmd_entry cmd_daemon_entry = {
 	.name = "daemon",
-	.usage = "[--config FILE]",
+	.usage = "[--config FILE] [--detach]",
 	.summary = "serve fills for the cache dir (one per cache dir; SIGTERM stops it)",
 	.exec = cmd_daemon_exec,
 };

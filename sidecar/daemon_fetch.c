@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -145,6 +146,11 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 	io_uring_cqe_seen(&d->ring, cqe);
 	d->writes_inflight--;
 	if (res == (int)w->len) {
+		/* Writing moved the file's mtime: it shows the object's Last-Modified again. */
+		struct timespec times[2] = { { 0, UTIME_OMIT }, { w->o->map.hdr.mtime, 0 } };
+
+		if (futimens(w->o->data_fd, times) < 0)
+			ms_warn("%s: restoring mtime: %s", w->o->key, strerror(errno));
 		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
 		if (rc == 0) {
 			d->stats.fills++;
