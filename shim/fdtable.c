@@ -308,8 +308,9 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 	for (attempt = 0; attempt < 2; attempt++) {
 		rc = conn_get();
 		if (rc < 0) {
-			snprintf(err, sizeof err, "no modelshim daemon for %s (%s; started: %s)",
-			    shim.cfg.cache_dir, strerror(-rc), shim.daemon_exe);
+			snprintf(err, sizeof err, "the modelshim daemon for %s could not be reached or "
+			    "started (%s; see %s/daemon.log)", shim.cfg.cache_dir, strerror(-rc),
+			    shim.cfg.cache_dir);
 			break;
 		}
 		rc = ms_client_fill(&conn.cl, m->name, f->key, off, len, (uint64_t)f->ino, err, sizeof err);

@@ -232,15 +232,15 @@ MS_TREE= # the cache tree of mount "models": $MS_CACHE_DIR/tenants/default/model
 MS_SRC=  # the source tree uploaded by ms_shim_setup
 
 # ms_shim CMD...: runs CMD with the shim preloaded and this test's config, bounded by
-# MS_SHIM_TIMEOUT seconds (60). The timeout runs outside the preload.
+# MS_SHIM_TIMEOUT seconds (20). The timeout runs outside the preload.
 ms_shim() {
 	[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
 	local -a env=(LD_PRELOAD="$MS_PRELOAD" MODELSHIM_CONFIG="$MS_CONFIG")
 	# Host programs (cat, python3) leak at exit; their reports are not ours.
 	if [[ ${MS_SANITIZED:-0} == 1 ]]; then
-		env+=(ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}")
+		env+=(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
 	fi
-	timeout -k 5 "${MS_SHIM_TIMEOUT:-60}" env "${env[@]}" "$@"
+	timeout -k 5 "${MS_SHIM_TIMEOUT:-20}" env "${env[@]}" "$@"
 }
 
 # ms_bad MSG: a failed check that does not end the test ("FAIL: MSG" on stderr); ms_done at the
@@ -382,11 +382,20 @@ ms_why_differs() {
 	echo "$c; sizes $(stat -c %s "$1") vs $(stat -c %s "$2")"
 }
 
+# ms_daemon_requests: the daemon's request counter (fills and hints; status queries do not
+# count), or "none" when no daemon runs.
+ms_daemon_requests() {
+	local n
+	n=$("$MS_BIN" status --config "$MS_CONFIG" | sed -n 's/^daemon-counters: requests=\([0-9]*\).*/\1/p')
+	echo "${n:-none}"
+}
+
 # ms_prog_cold_warm PROG KEY ARG...: runs $MS_SHIMTESTS/PROG ARG... under the shim twice: cold
 # (ms_fresh: nothing cached, KEY checked cold) and warm (after KEY was read in full through the
-# daemon). One ok: line per run, or ms_bad with the program's FAIL line and its output.
+# daemon; a warm run must not ask the daemon for anything: hits cost nothing). One ok: line per
+# run, or ms_bad with the program's FAIL line and its output.
 ms_prog_cold_warm() {
-	local prog=$1 key=$2 state out rc
+	local prog=$1 key=$2 state out rc req
 	shift 2
 	if [[ ! -x $MS_SHIMTESTS/$prog ]]; then
 		ms_bad "$prog is not built in $MS_SHIMTESTS"
@@ -401,11 +410,14 @@ ms_prog_cold_warm() {
 		fi
 		out=$T/$prog.$state.out
 		rc=0
+		req=$(ms_daemon_requests)
 		ms_shim "$MS_SHIMTESTS/$prog" "$@" >"$out" 2>&1 || rc=$?
-		if ((rc == 0)); then
+		if ((rc == 0)) && [[ $state == warm && $req != "$(ms_daemon_requests)" ]]; then
+			ms_bad "$prog warm ($key): the daemon's requests went from $req to $(ms_daemon_requests) although $key is complete"
+		elif ((rc == 0)); then
 			ms_ok "$prog $state ($key): $(tail -n 1 "$out")"
 		else
-			ms_bad "$prog $state ($key), exit $rc: $(grep -m 1 'FAIL' "$out" || tail -n 2 "$out")"
+			ms_bad "$prog $state ($key), exit $rc$( ((rc != 124)) || echo " (hung: killed after ${MS_SHIM_TIMEOUT:-20} s)"): $(grep -m 1 'FAIL' "$out" || tail -n 2 "$out")"
 			sed 's/^/    | /' "$out" | tail -n 40 >&2
 		fi
 	done
