@@ -20,6 +20,7 @@
 
 #include "cache.h"
 #include "client.h"
+#include "log.h"
 #include "map.h"
 #include "shim.h"
 
@@ -278,7 +279,7 @@ static void
 warn_once(struct shim_file *f, const char *msg)
 {
 	if (!atomic_exchange(&f->warned, true))
-		shim_warn("%s/%s: %s", shim.cfg.mounts[f->mount].path, f->key, msg);
+		ms_warn("%s/%s: %s", shim.cfg.mounts[f->mount].path, f->key, msg);
 }
 
 int

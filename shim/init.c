@@ -7,33 +7,16 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cache.h"
+#include "log.h"
 #include "shim.h"
 
 struct shim_state shim;
 __thread int shim_busy;
-
-void
-shim_warn(const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-	int n;
-
-	n = snprintf(line, sizeof line, "modelshim: ");
-	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	va_end(ap);
-	n = (int)strlen(line);
-	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
-}
 
 bool
 shim_in_vfork_child(void)
@@ -94,17 +77,18 @@ shim_init(void)
 
 	shim_busy++;
 	shim.pid = getpid();
+	ms_log_init("modelshim", MS_LOG_WARN);
 	/* The daemon and the CLI work on the cache tree itself: never intercept them. */
 	if (strcmp(program_invocation_short_name, "modelshim") == 0 || cfgpath == NULL ||
 	    cfgpath[0] == '\0')
 		goto out;
 	strlcpy(shim.config_path, cfgpath, sizeof shim.config_path);
 	if (ms_config_load(&shim.cfg, cfgpath, err, sizeof err) < 0) {
-		shim_warn("%s: the shim is off", err);
+		ms_warn("%s: the shim is off", err);
 		goto out;
 	}
 	if (!setup_roots()) {
-		shim_warn("cache dir path too long: the shim is off");
+		ms_warn("cache dir path too long: the shim is off");
 		goto out;
 	}
 	if (dladdr((void *)shim_init, &info) != 0 && info.dli_fname != NULL)

@@ -125,9 +125,6 @@ shim_active(void)
 /* True in a vfork child (shares the parent's memory): wrappers must change no state there. */
 bool shim_in_vfork_child(void);
 
-/* One line to stderr (at most once per KEY string per process when KEY is not NULL). */
-void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* path.c: a path classified as ours. */
 struct shim_path {
 	unsigned mount;

@@ -78,17 +78,20 @@ for state in cold warm; do
 		ms_bad "cp -r $state: $(head -c 300 "$T/diff.out")"
 	fi
 
-	# dd: odd block sizes, skip by blocks and by bytes, separate ibs/obs.
+	# dd: odd block sizes, skip by blocks and by bytes, separate ibs/obs. With ASan preloaded,
+	# dd's own aligned_alloc(4096, odd size) trips ASan's C11 check: odd sizes run in release only.
 	prepare $state big.bin
-	run "$T/dd1.out" dd if=/models/big.bin bs=4097 skip=3 count=300 status=none
-	dd if="$src/big.bin" bs=4097 skip=3 count=300 status=none >"$T/dd1.want"
-	same "dd bs=4097 skip=3 count=300" $state "$T/dd1.out" "$T/dd1.want"
+	odd1=4097 odd3=1000003
+	[[ ${MS_SANITIZED:-0} == 1 ]] && odd1=8192 odd3=1048576
+	run "$T/dd1.out" dd if=/models/big.bin bs=$odd1 skip=3 count=300 status=none
+	dd if="$src/big.bin" bs=$odd1 skip=3 count=300 status=none >"$T/dd1.want"
+	same "dd bs=$odd1 skip=3 count=300" $state "$T/dd1.out" "$T/dd1.want"
 	run "$T/dd2.out" dd if=/models/big.bin iflag=skip_bytes,count_bytes bs=65536 skip=1300001 count=777777 status=none
 	dd if="$src/big.bin" iflag=skip_bytes,count_bytes bs=65536 skip=1300001 count=777777 status=none >"$T/dd2.want"
 	same "dd skip_bytes=1300001 count_bytes=777777" $state "$T/dd2.out" "$T/dd2.want"
-	run "$T/dd3.out" dd if=/models/big.bin ibs=1000003 obs=65536 skip=3 status=none
-	dd if="$src/big.bin" ibs=1000003 obs=65536 skip=3 status=none >"$T/dd3.want"
-	same "dd ibs=1000003 skip=3 (to EOF)" $state "$T/dd3.out" "$T/dd3.want"
+	run "$T/dd3.out" dd if=/models/big.bin ibs=$odd3 obs=65536 skip=3 status=none
+	dd if="$src/big.bin" ibs=$odd3 obs=65536 skip=3 status=none >"$T/dd3.want"
+	same "dd ibs=$odd3 skip=3 (to EOF)" $state "$T/dd3.out" "$T/dd3.want"
 
 	# sha256sum (fopen + fread) of several files.
 	prepare $state big.bin small.txt dir/sub/nested.bin
