@@ -12,7 +12,7 @@ int
 main(int argc, char **argv)
 {
 	uint64_t x, left, *w;
-	size_t blk = 1u << 20;
+	size_t blk = 4u << 20; /* large writes: large page-cache folios, as modelshim's chunk fills */
 	int fd;
 
 	if (argc != 4)

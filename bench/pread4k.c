@@ -2,8 +2,10 @@
  * pread4k: per-call cost of small reads. Mode "rand" (default): N preads of 4 KiB at random
  * 4 KiB-aligned offsets (xorshift, fixed seed) over the whole file; "open": N rounds of
  * open+fstat+close of the file (the path-check cost). With -w the file is read once with 1 MiB
- * reads before the clock starts, so the page cache is warm. Prints "ops N NS NS_PER_OP SUM".
- * usage: pread4k [-n N] [-m rand|open] [-s SEED] [-w] FILE
+ * reads before the clock starts, so the page cache is warm. With -t SECONDS the loop also stops
+ * once that much time has passed (slow peers), so N is an upper bound. Prints
+ * "ops DONE NS NS_PER_OP SUM".
+ * usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-w] FILE
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,23 +16,24 @@
 int
 main(int argc, char **argv)
 {
-	uint64_t n = 1000000, seed = 0x9e3779b97f4a7c15ull, t0, dt, sum = 0, pages;
+	uint64_t n = 1000000, cap = 0, done = 0, seed = 0x9e3779b97f4a7c15ull, t0, dt, sum = 0, pages;
 	const char *mode = "rand";
 	int warm = 0, c, fd;
 	unsigned char *buf;
 	struct stat st;
 
-	while ((c = getopt(argc, argv, "n:m:s:w")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:m:s:w")) != -1) {
 		switch (c) {
 		case 'n': n = strtoull(optarg, NULL, 0); break;
+		case 't': cap = (uint64_t)(strtod(optarg, NULL) * 1e9); break;
 		case 'm': mode = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 0) | 1; break;
 		case 'w': warm = 1; break;
-		default: die("usage: pread4k [-n N] [-m rand|open] [-s SEED] [-w] FILE");
+		default: die("usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-w] FILE");
 		}
 	}
 	if (optind + 1 != argc || n == 0)
-		die("usage: pread4k [-n N] [-m rand|open] [-s SEED] [-w] FILE");
+		die("usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-w] FILE");
 	if ((buf = aligned_alloc(PAGE, 1u << 20)) == NULL)
 		die("pread4k: out of memory");
 	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
@@ -52,7 +55,9 @@ main(int argc, char **argv)
 		uint64_t x = seed;
 
 		t0 = now_ns();
-		for (uint64_t i = 0; i < n; i++) {
+		for (done = 0; done < n; done++) {
+			if (cap != 0 && (done & 255) == 0 && done > 0 && now_ns() - t0 > cap)
+				break;
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			off_t off = (off_t)((x % pages) * PAGE);
 			ssize_t r = pread(fd, buf, PAGE, off);
@@ -65,7 +70,9 @@ main(int argc, char **argv)
 		dt = now_ns() - t0;
 	} else if (strcmp(mode, "open") == 0) {
 		t0 = now_ns();
-		for (uint64_t i = 0; i < n; i++) {
+		for (done = 0; done < n; done++) {
+			if (cap != 0 && (done & 255) == 0 && done > 0 && now_ns() - t0 > cap)
+				break;
 			int f = open(argv[optind], O_RDONLY | O_CLOEXEC);
 			struct stat s2;
 
@@ -78,7 +85,7 @@ main(int argc, char **argv)
 		die("pread4k: unknown mode %s", mode);
 	}
 	close(fd);
-	printf("ops %llu %llu %.1f %llu\n", (unsigned long long)n, (unsigned long long)dt,
-	    (double)dt / (double)n, (unsigned long long)sum);
+	printf("ops %llu %llu %.1f %llu\n", (unsigned long long)done, (unsigned long long)dt,
+	    (double)dt / (double)done, (unsigned long long)sum);
 	return 0;
 }
