@@ -614,7 +614,7 @@ ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen
 	}
 	cfg->chunk_size = MS_DEFAULT_CHUNK_SIZE;
 	cfg->connections = MS_DEFAULT_CONNECTIONS;
-	cfg->readahead = 64u << 20;
+	cfg->readahead = MS_DEFAULT_READAHEAD;
 	cfg->timeout_ms = 30 * 1000;
 	cfg->retries = 5;
 	p.f = fopen(file, "re");

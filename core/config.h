@@ -15,6 +15,7 @@
 
 #define MS_DEFAULT_CHUNK_SIZE (4u << 20)
 #define MS_DEFAULT_CONNECTIONS 16
+#define MS_DEFAULT_READAHEAD (256u << 20)
 
 struct ms_mount {
 	char name[MS_NAME_MAX];        /* NAME of [mount "NAME"]: [A-Za-z0-9._-]+ */
@@ -36,7 +37,7 @@ struct ms_config {
 	uint64_t cache_size;         /* [cache] size: quota in bytes (0 = unlimited) */
 	uint32_t chunk_size;         /* [cache] chunk_size, power of two, 64K..256M */
 	unsigned connections;        /* [cache] connections: parallel GETs (1..256, default 16) */
-	uint64_t readahead;          /* [cache] readahead: max sequential readahead bytes (default 64M) */
+	uint64_t readahead;          /* [cache] readahead: max sequential readahead bytes (default 256M) */
 	unsigned timeout_ms;         /* [cache] timeout: per-request stall timeout (default 30s) */
 	unsigned retries;            /* [cache] retries: attempts per request (default 5) */
 	unsigned nmounts;

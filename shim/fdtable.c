@@ -38,6 +38,7 @@ struct shim_file {
 	dev_t dev;
 	ino_t ino;
 	uint64_t size;
+	int64_t mtime;  /* the object's Last-Modified, from its map */
 	uint32_t chunk_size, nchunks;
 	uint8_t *bits; /* updated with atomic or */
 };
@@ -194,6 +195,20 @@ shim_fd_dup(int from, int to)
 		install(to, f); /* the reference taken by get moves into the table */
 	else
 		uninstall(to, NULL, shim_fd_ours(from) ? FD_COMPLETE : FD_NONE);
+}
+
+void
+shim_fix_fstat(int fd, struct stat *st)
+{
+	struct shim_file *f = shim_file_get(fd);
+
+	/* While fills write into it, the file's mtime is not the object's: the map's is. */
+	if (f != NULL && !f->is_dir && f->mtime != 0) {
+		st->st_mtim.tv_sec = f->mtime;
+		st->st_mtim.tv_nsec = 0;
+	}
+	shim_file_put(f);
+	shim_fix_stat(st);
 }
 
 void
@@ -405,6 +420,7 @@ load_map(struct shim_file *f)
 	}
 	f->chunk_size = map.hdr.chunk_size;
 	f->nchunks = map.hdr.nchunks;
+	f->mtime = map.hdr.mtime;
 	nbytes = ((size_t)f->nchunks + 7) / 8;
 	f->bits = calloc(nbytes + 1, 1);
 	if (f->bits != NULL && ms_map_same_boot(&map))

@@ -174,5 +174,7 @@ bool shim_fd_ours(int fd);    /* tracked, or a complete file opened through the 
 void shim_fdtable_adopt_inherited(void);
 /* stat fix-up for our files: the blocks of a dense file, and ctime = mtime (Last-Modified). */
 void shim_fix_stat(struct stat *st);
+/* The same for an fd of ours; a file still being filled reports its object's mtime. */
+void shim_fix_fstat(int fd, struct stat *st);
 
 #endif

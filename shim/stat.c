@@ -64,10 +64,18 @@ lstat64(const char *path, struct stat64 *st)
 	return lstat(path, (struct stat *)st);
 }
 
+static int
+fix_fstat(int rc, int fd, struct stat *st)
+{
+	if (rc == 0 && shim_fd_ours(fd))
+		shim_fix_fstat(fd, st);
+	return rc;
+}
+
 SHIM_EXPORT int
 fstat(int fd, struct stat *st)
 {
-	return fix_stat(REAL(fstat)(fd, st), st, shim_fd_ours(fd));
+	return fix_fstat(REAL(fstat)(fd, st), fd, st);
 }
 
 SHIM_EXPORT int
@@ -83,7 +91,7 @@ fstatat(int dirfd, const char *path, struct stat *st, int flags)
 	int c;
 
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) != 0)
-		return fix_stat(REAL(fstatat)(dirfd, path, st, flags), st, shim_fd_ours(dirfd));
+		return fix_fstat(REAL(fstatat)(dirfd, path, st, flags), dirfd, st);
 	c = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? CLASSIFY_LINK(dirfd, path, &p) : CLASSIFY(dirfd, path, &p);
 	if (c < 0)
 		return -1;
@@ -135,7 +143,7 @@ __lxstat64(int ver, const char *path, struct stat64 *st)
 SHIM_EXPORT int
 __fxstat(int ver, int fd, struct stat *st)
 {
-	return fix_stat(REAL(__fxstat)(ver, fd, st), st, shim_fd_ours(fd));
+	return fix_fstat(REAL(__fxstat)(ver, fd, st), fd, st);
 }
 
 SHIM_EXPORT int

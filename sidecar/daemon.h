@@ -55,6 +55,7 @@ struct obj {
 	uint8_t *state;             /* enum ms_chunk_state per chunk */
 	struct waiter_list waiters;
 	unsigned refs;              /* waiters + jobs + writes in flight */
+	unsigned writes;            /* chunk writes in flight */
 	bool detached;              /* replaced by a re-import: on the detached list until unused */
 	struct ms_readahead ra;
 };

@@ -145,12 +145,18 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 
 	io_uring_cqe_seen(&d->ring, cqe);
 	d->writes_inflight--;
-	if (res == (int)w->len) {
-		/* Writing moved the file's mtime: it shows the object's Last-Modified again. */
+	/*
+	 * Writing moves the file's mtime: once the object's writes in flight are done it shows the
+	 * object's Last-Modified again (per burst, not per chunk: setattr takes the inode lock the
+	 * writes hold).
+	 */
+	if (--w->o->writes == 0) {
 		struct timespec times[2] = { { 0, UTIME_OMIT }, { w->o->map.hdr.mtime, 0 } };
 
 		if (futimens(w->o->data_fd, times) < 0)
 			ms_warn("%s: restoring mtime: %s", w->o->key, strerror(errno));
+	}
+	if (res == (int)w->len) {
 		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
 		if (rc == 0) {
 			d->stats.fills++;
@@ -209,6 +215,7 @@ submit_write(struct daemon *d, struct obj *o, uint32_t chunk, uint8_t *buf, uint
 	io_uring_prep_write(sqe, o->data_fd, buf, len, (uint64_t)chunk * o->map.hdr.chunk_size);
 	io_uring_sqe_set_data(sqe, w);
 	o->refs++;
+	o->writes++;
 	d->writes_inflight++;
 	io_uring_submit(&d->ring);
 	return 0;

@@ -279,7 +279,7 @@ Test(config, defaults)
 	cr_assert_eq(cfg.cache_size, 0);
 	cr_assert_eq(cfg.chunk_size, MS_DEFAULT_CHUNK_SIZE);
 	cr_assert_eq(cfg.connections, MS_DEFAULT_CONNECTIONS);
-	cr_assert_eq(cfg.readahead, 64u << 20);
+	cr_assert_eq(cfg.readahead, MS_DEFAULT_READAHEAD);
 	cr_assert_eq(cfg.timeout_ms, 30000);
 	cr_assert_eq(cfg.retries, 5);
 	m = &cfg.mounts[0];
