@@ -29,15 +29,27 @@ ms_ok() {
 	echo "ok: $*"
 }
 
+# ms_proc_start PID: when PID started (field 22 of /proc/PID/stat), or nothing. PIDs wrap
+# quickly here (pid_max 32768): a PID is only ever signalled if it is still the process we saw.
+ms_proc_start() {
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $st
+	echo "${20}"
+}
+
+# ms_track_pid PID: PID (with its start time) is stopped at exit if it still runs.
 ms_track_pid() {
-	MS_PIDS+=("$1")
+	MS_PIDS+=("$1:$(ms_proc_start "$1")")
 }
 
 ms_untrack_pid() {
 	local -a keep=()
 	local p
 	for p in "${MS_PIDS[@]}"; do
-		[[ $p == "$1" ]] || keep+=("$p")
+		[[ ${p%%:*} == "$1" ]] || keep+=("$p")
 	done
 	MS_PIDS=("${keep[@]}")
 }
@@ -63,14 +75,18 @@ ms_wait_gone() {
 ms_cleanup() {
 	local rc=$? p
 	set +e
-	# A daemon that a client started on its own is known by its pid file.
-	if [[ -n ${MS_CACHE_DIR:-} && -s $MS_CACHE_DIR/daemon.pid ]]; then
-		MS_PIDS+=("$(cat "$MS_CACHE_DIR/daemon.pid")")
+	# A daemon that a client started on its own is known by its pid file (if it is a daemon).
+	if [[ -n ${MS_CACHE_DIR:-} ]]; then
+		p=$(ms_daemon_pid)
+		[[ -z $p ]] || ms_track_pid "$p"
 	fi
+	local -a live=()
 	for p in "${MS_PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null
+		[[ $(ms_proc_start "${p%%:*}") == "${p#*:}" ]] || continue
+		live+=("${p%%:*}")
+		kill -TERM "${p%%:*}" 2>/dev/null
 	done
-	for p in "${MS_PIDS[@]}"; do
+	for p in "${live[@]}"; do
 		ms_wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null
 	done
 	if [[ -n $MS_S3_DIR ]]; then
