@@ -222,3 +222,59 @@ ms_client_status(struct ms_client *cl, struct ms_msg_status_reply *out)
 	*out = msg.u.status;
 	return 0;
 }
+
+int
+ms_client_touch(struct ms_client *cl, const char *mount, const char *key, uint64_t ino)
+{
+	char buf[MS_MSG_MAX];
+
+	return send_msg(cl, buf, ms_proto_fill(buf, sizeof buf, MS_MSG_TOUCH, cl->next_id++, mount,
+	    key, 0, 0, ino));
+}
+
+int
+ms_client_send_fill(struct ms_client *cl, uint32_t flags, const char *mount, const char *key,
+    uint64_t off, uint64_t len, uint64_t ino, uint64_t *id)
+{
+	char buf[MS_MSG_MAX];
+
+	*id = cl->next_id++;
+	return send_msg(cl, buf, ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, *id, mount, key,
+	    off, len, ino, flags));
+}
+
+int
+ms_client_recv(struct ms_client *cl, void *buf, struct ms_msg *msg)
+{
+	ssize_t n;
+
+	do
+		n = recv(cl->fd, buf, MS_MSG_MAX, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	return ms_proto_decode(buf, (size_t)n, msg);
+}
+
+int
+ms_client_gc(struct ms_client *cl, const struct ms_msg_gc *gc, const char *tenant,
+    struct ms_msg_gc_done *out, char *text, size_t textlen)
+{
+	char buf[MS_MSG_MAX];
+	struct ms_msg msg;
+	uint64_t id = cl->next_id++;
+	int rc;
+
+	rc = send_msg(cl, buf, ms_proto_gc(buf, sizeof buf, id, gc, tenant));
+	if (rc == 0)
+		rc = recv_reply(cl, id, buf, sizeof buf, &msg);
+	if (rc < 0)
+		return rc;
+	if (msg.hdr.type != MS_MSG_GC_DONE)
+		return -EBADMSG;
+	*out = msg.u.gc_done;
+	snprintf(text, textlen, "%.*s", (int)msg.u.gc_done.msg_len, msg.text);
+	return 0;
+}

@@ -44,4 +44,19 @@ int ms_client_prefetch(struct ms_client *cl, const char *mount, const char *key,
 int ms_client_status(struct ms_client *cl, struct ms_msg_status_reply *out)
 	__attribute__((warn_unused_result));
 
+/* Records an open of KEY (for the eviction policy's last access); no reply. */
+int ms_client_touch(struct ms_client *cl, const char *mount, const char *key, uint64_t ino)
+	__attribute__((warn_unused_result));
+
+/* Pipelined use: sends one FILL with FLAGS (MS_FILL_*) and returns its id in *ID. */
+int ms_client_send_fill(struct ms_client *cl, uint32_t flags, const char *mount, const char *key,
+    uint64_t off, uint64_t len, uint64_t ino, uint64_t *id) __attribute__((warn_unused_result));
+/* Receives the next message into BUF (MS_MSG_MAX bytes) and decodes it into MSG. */
+int ms_client_recv(struct ms_client *cl, void *buf, struct ms_msg *msg)
+	__attribute__((warn_unused_result));
+
+/* One eviction pass (see struct ms_msg_gc); the reply into OUT and its message into TEXT. */
+int ms_client_gc(struct ms_client *cl, const struct ms_msg_gc *gc, const char *tenant,
+    struct ms_msg_gc_done *out, char *text, size_t textlen) __attribute__((warn_unused_result));
+
 #endif

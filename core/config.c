@@ -329,11 +329,21 @@ set_addressing(struct parse *p, const char *v)
 	return 0;
 }
 
+static int
+set_eviction(struct parse *p, const char *v)
+{
+	if (strcmp(v, "lru") && strcmp(v, "2-random"))
+		return bad(p, "'%.64s' is neither lru nor 2-random", v);
+	strlcpy(p->cfg->eviction, v, sizeof p->cfg->eviction);
+	return 0;
+}
+
 /*
  * How a key's value is stored in its field (at OFF in struct ms_config for [cache], in struct
- * ms_mount for [mount]): by type, then FN if any; V_FN leaves it all to FN.
+ * ms_mount for [mount]): by type, then FN if any; V_FN leaves it all to FN. V_PCT is a whole
+ * percentage from MIN to MAX, with or without a '%'.
  */
-enum vtype { V_FN, V_SIZE, V_UINT, V_MS, V_NAME, V_PATH };
+enum vtype { V_FN, V_SIZE, V_UINT, V_MS, V_NAME, V_PATH, V_PCT };
 
 struct key {
 	enum sect sect;
@@ -356,6 +366,11 @@ static const struct key keys[] = {
 	{ SECT_CACHE, "readahead", V_SIZE, C(readahead), 0, 0, NULL },
 	{ SECT_CACHE, "timeout", V_MS, C(timeout_ms), 0, 0, NULL },
 	{ SECT_CACHE, "retries", V_UINT, C(retries), 1, 100, NULL },
+	{ SECT_CACHE, "eviction", V_FN, 0, 0, 0, set_eviction },
+	{ SECT_CACHE, "high_watermark", V_PCT, C(high_pct), 1, 100, NULL },
+	{ SECT_CACHE, "low_watermark", V_PCT, C(low_pct), 0, 99, NULL },
+	{ SECT_CACHE, "min_free", V_PCT, C(min_free_pct), 0, 90, NULL },
+	{ SECT_CACHE, "max_bandwidth", V_SIZE, C(max_bandwidth), 0, 0, NULL },
 	{ SECT_MOUNT, "path", V_PATH, M(path), 0, 0, check_path },
 	{ SECT_MOUNT, "source", V_FN, 0, 0, 0, set_source },
 	{ SECT_MOUNT, "endpoint", V_FN, 0, 0, 0, set_endpoint },
@@ -386,6 +401,11 @@ set_value(struct parse *p, const struct key *k, const char *v)
 		if (parse_u64(v, &n, &end) || *end || n < k->min || n > k->max)
 			return bad(p, "'%.64s' is not a whole number from %u to %u", v, k->min,
 			    k->max);
+		*(unsigned *)(void *)f = (unsigned)n;
+		break;
+	case V_PCT:
+		if (parse_u64(v, &n, &end) || (*end && strcmp(end, "%")) || n < k->min || n > k->max)
+			return bad(p, "'%.64s' is not a percentage from %u%% to %u%%", v, k->min, k->max);
 		*(unsigned *)(void *)f = (unsigned)n;
 		break;
 	case V_MS:
@@ -565,6 +585,9 @@ finish(struct parse *p)
 		return fail(p, p->cache_line, "[cache] dir: required key missing");
 	if (cfg->nmounts == 0)
 		return fail(p, 0, "no [mount \"NAME\"] section: at least one mount is required");
+	if (cfg->low_pct >= cfg->high_pct)
+		return fail(p, p->cache_line, "[cache] low_watermark: %u%% is not below high_watermark "
+		    "%u%%", cfg->low_pct, cfg->high_pct);
 	for (unsigned i = 0; i < cfg->nmounts; i++) {
 		const struct ms_mount *m = &cfg->mounts[i];
 		const char *missing = !m->path[0] ? "path" : !m->bucket[0] ? "source" :
@@ -615,6 +638,10 @@ ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen
 	cfg->chunk_size = MS_DEFAULT_CHUNK_SIZE;
 	cfg->connections = MS_DEFAULT_CONNECTIONS;
 	cfg->readahead = MS_DEFAULT_READAHEAD;
+	strlcpy(cfg->eviction, "lru", sizeof cfg->eviction);
+	cfg->high_pct = 95;
+	cfg->low_pct = 85;
+	cfg->min_free_pct = 5;
 	cfg->timeout_ms = 30 * 1000;
 	cfg->retries = 5;
 	p.f = fopen(file, "re");

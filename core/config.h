@@ -40,6 +40,10 @@ struct ms_config {
 	uint64_t readahead;          /* [cache] readahead: max sequential readahead bytes (default 256M) */
 	unsigned timeout_ms;         /* [cache] timeout: per-request stall timeout (default 30s) */
 	unsigned retries;            /* [cache] retries: attempts per request (default 5) */
+	char eviction[16];           /* [cache] eviction: lru (default) or 2-random */
+	unsigned high_pct, low_pct;  /* [cache] high_watermark / low_watermark, % of size (95, 85) */
+	unsigned min_free_pct;       /* [cache] min_free: % of the file system kept free (5) */
+	uint64_t max_bandwidth;      /* [cache] max_bandwidth: node-wide fill rate, bytes/s (0: none) */
 	unsigned nmounts;
 	struct ms_mount mounts[MS_MAX_MOUNTS];
 };

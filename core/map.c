@@ -278,3 +278,23 @@ ms_map_stamp_boot(struct ms_map *m)
 	    (off_t)offsetof(struct ms_map_header, boot_id));
 	return rc;
 }
+
+int
+ms_map_set_atime(struct ms_map *m, int64_t t)
+{
+	m->hdr.atime = t;
+	return ms_pwrite_full(m->fd, &m->hdr.atime, sizeof m->hdr.atime,
+	    (off_t)offsetof(struct ms_map_header, atime));
+}
+
+uint64_t
+ms_map_cached_bytes(const struct ms_map *m)
+{
+	uint64_t bytes = (uint64_t)m->present * m->hdr.chunk_size;
+	uint32_t last = m->hdr.nchunks - 1;
+
+	/* Every present chunk is whole but perhaps the last one. */
+	if (m->present > 0 && ms_map_has(m, last))
+		bytes -= m->hdr.chunk_size - ms_map_chunk_len(&m->hdr, last);
+	return bytes;
+}

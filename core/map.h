@@ -31,7 +31,8 @@ struct ms_map_header {
 	uint32_t etag_len;
 	char etag[MS_ETAG_MAX];
 	uint8_t boot_id[16];  /* kernel boot id when chunks were last marked */
-	uint64_t reserved[2];
+	int64_t atime;        /* last access (open or fill) recorded by the daemon; 0: never */
+	uint64_t reserved[1];
 };
 
 struct ms_map {
@@ -96,6 +97,12 @@ bool ms_map_same_boot(const struct ms_map *m);
 
 /* Daemon only: stamps the running kernel's boot id into the header. */
 int ms_map_stamp_boot(struct ms_map *m) __attribute__((warn_unused_result));
+
+/* Daemon only: records a last access at T (seconds). */
+int ms_map_set_atime(struct ms_map *m, int64_t t) __attribute__((warn_unused_result));
+
+/* Bytes of present chunks. */
+uint64_t ms_map_cached_bytes(const struct ms_map *m);
 
 /* The running kernel's boot id (from /proc/sys/kernel/random/boot_id); zeros if unreadable. */
 void ms_boot_id(uint8_t out[16]);

@@ -218,14 +218,14 @@ prune_walk(struct import *im, const char *root, const char *rel, int is_tree)
 
 /* Creates an empty sparse file of E's size and mtime in tmp/ and renames it to TREE/KEY. */
 static int
-make_data_file(struct import *im, const struct entry *e, const char *dst, uint64_t *ino)
+make_data_file(const struct ms_config *cfg, const struct entry *e, const char *dst, uint64_t *ino)
 {
 	struct timespec times[2];
 	char tmp[MS_PATH_MAX + 64];
 	struct stat st;
 	int fd, rc;
 
-	rc = ms_cache_tmp_path(im->cfg, tmp, sizeof tmp);
+	rc = ms_cache_tmp_path(cfg, tmp, sizeof tmp);
 	if (rc < 0)
 		return rc;
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -250,14 +250,14 @@ make_data_file(struct import *im, const struct entry *e, const char *dst, uint64
 }
 
 static int
-make_map(struct import *im, const struct entry *e, const char *dst, uint64_t ino)
+make_map(const struct ms_config *cfg, const struct entry *e, const char *dst, uint64_t ino)
 {
 	char tmp[MS_PATH_MAX + 64];
 	int rc;
 
-	rc = ms_cache_tmp_path(im->cfg, tmp, sizeof tmp);
+	rc = ms_cache_tmp_path(cfg, tmp, sizeof tmp);
 	if (rc == 0)
-		rc = ms_map_create(tmp, e->size, im->cfg->chunk_size, ino, e->mtime, e->etag);
+		rc = ms_map_create(tmp, e->size, cfg->chunk_size, ino, e->mtime, e->etag);
 	if (rc < 0)
 		return rc;
 	rc = ms_mkdirs(dst, 0755, 0);
@@ -266,6 +266,49 @@ make_map(struct import *im, const struct entry *e, const char *dst, uint64_t ino
 	if (rc < 0)
 		unlink(tmp);
 	return rc;
+}
+
+/*
+ * Gives E a fresh empty data file and map at TREE and STATE. The map goes first: a data file
+ * without its map is never trusted (ESTALE). Readers of the old file keep its inode.
+ */
+static int
+replace_object(const struct ms_config *cfg, const struct entry *e, const char *tree,
+    const char *state)
+{
+	uint64_t ino = 0;
+	int rc;
+
+	if (unlink(state) < 0 && errno != ENOENT)
+		return -errno;
+	rc = make_data_file(cfg, e, tree, &ino);
+	if (rc == 0)
+		rc = make_map(cfg, e, state, ino);
+	return rc;
+}
+
+int
+ms_object_evict(const struct ms_config *cfg, const struct ms_mount *m, const char *key)
+{
+	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
+	struct ms_map map;
+	struct entry e;
+	int rc;
+
+	rc = ms_cache_object_path(cfg, m, MS_AREA_TREE, key, tree, sizeof tree);
+	if (rc == 0)
+		rc = ms_cache_object_path(cfg, m, MS_AREA_STATE, key, state, sizeof state);
+	if (rc == 0)
+		rc = ms_map_open(&map, state, false);
+	if (rc < 0)
+		return rc;
+	memset(&e, 0, sizeof e);
+	e.key = (char *)key;
+	e.size = map.hdr.size;
+	e.mtime = map.hdr.mtime;
+	strlcpy(e.etag, map.hdr.etag, sizeof e.etag);
+	ms_map_close(&map);
+	return replace_object(cfg, &e, tree, state);
 }
 
 /* True if TREE/KEY and its map still describe E: its cached bytes stay. */
@@ -295,7 +338,6 @@ apply_entry(struct import *im, const struct entry *e)
 {
 	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
 	struct stat st;
-	uint64_t ino = 0;
 	int rc, existed;
 
 	rc = ms_cache_object_path(im->cfg, im->m, MS_AREA_TREE, e->key, tree, sizeof tree);
@@ -308,12 +350,7 @@ apply_entry(struct import *im, const struct entry *e)
 		return 0;
 	}
 	existed = lstat(tree, &st) == 0;
-	/* The map goes first: a data file without its map is never trusted (ESTALE). */
-	if (unlink(state) < 0 && errno != ENOENT)
-		return -errno;
-	rc = make_data_file(im, e, tree, &ino);
-	if (rc == 0)
-		rc = make_map(im, e, state, ino);
+	rc = replace_object(im->cfg, e, tree, state);
 	if (rc == 0) {
 		if (existed)
 			im->rep->changed++;

@@ -27,6 +27,13 @@ int
 ms_proto_fill(void *buf, size_t cap, uint16_t type, uint64_t id, const char *mount,
     const char *key, uint64_t off, uint64_t len, uint64_t ino)
 {
+	return ms_proto_fill_flags(buf, cap, type, id, mount, key, off, len, ino, 0);
+}
+
+int
+ms_proto_fill_flags(void *buf, size_t cap, uint16_t type, uint64_t id, const char *mount,
+    const char *key, uint64_t off, uint64_t len, uint64_t ino, uint32_t flags)
+{
 	struct ms_msg_fill f;
 	size_t ml = strlen(mount), kl = strlen(key);
 	size_t total = sizeof(struct ms_msg_hdr) + sizeof f + ml + kl;
@@ -44,6 +51,7 @@ ms_proto_fill(void *buf, size_t cap, uint16_t type, uint64_t id, const char *mou
 	f.ino = ino;
 	f.mount_len = (uint16_t)ml;
 	f.key_len = (uint16_t)kl;
+	f.flags = flags;
 	p += sizeof(struct ms_msg_hdr);
 	memcpy(p, &f, sizeof f);
 	memcpy(p + sizeof f, mount, ml);
@@ -94,6 +102,46 @@ ms_proto_status_reply(void *buf, size_t cap, uint64_t id, const struct ms_msg_st
 }
 
 int
+ms_proto_gc(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc *gc, const char *tenant)
+{
+	struct ms_msg_gc g = *gc;
+	size_t tl = tenant != NULL ? strlen(tenant) : 0;
+	int rc;
+
+	if (tl > UINT16_MAX)
+		return -EMSGSIZE;
+	rc = put_hdr(buf, cap, MS_MSG_GC, id, sizeof(struct ms_msg_hdr) + sizeof g + tl);
+	if (rc < 0)
+		return rc;
+	g.tenant_len = (uint16_t)tl;
+	g.pad = 0;
+	memcpy((char *)buf + sizeof(struct ms_msg_hdr), &g, sizeof g);
+	if (tl > 0)
+		memcpy((char *)buf + sizeof(struct ms_msg_hdr) + sizeof g, tenant, tl);
+	return rc;
+}
+
+int
+ms_proto_gc_done(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc_done *r,
+    const char *text)
+{
+	struct ms_msg_gc_done d = *r;
+	size_t tl = text != NULL ? strlen(text) : 0;
+	int rc;
+
+	if (tl > MS_MSG_MAX - sizeof(struct ms_msg_hdr) - sizeof d)
+		tl = MS_MSG_MAX - sizeof(struct ms_msg_hdr) - sizeof d;
+	rc = put_hdr(buf, cap, MS_MSG_GC_DONE, id, sizeof(struct ms_msg_hdr) + sizeof d + tl);
+	if (rc < 0)
+		return rc;
+	d.msg_len = (uint32_t)tl;
+	memcpy((char *)buf + sizeof(struct ms_msg_hdr), &d, sizeof d);
+	if (tl > 0)
+		memcpy((char *)buf + sizeof(struct ms_msg_hdr) + sizeof d, text, tl);
+	return rc;
+}
+
+int
 ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 {
 	const char *p = buf, *body;
@@ -113,13 +161,14 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 	switch (out->hdr.type) {
 	case MS_MSG_FILL:
 	case MS_MSG_PREFETCH:
+	case MS_MSG_TOUCH:
 		if (blen < sizeof out->u.fill)
 			return -EBADMSG;
 		memcpy(&out->u.fill, body, sizeof out->u.fill);
 		if (out->u.fill.mount_len == 0 || out->u.fill.key_len == 0 ||
 		    blen != sizeof out->u.fill + out->u.fill.mount_len + out->u.fill.key_len)
 			return -EBADMSG;
-		if (out->u.fill.flags != 0)
+		if ((out->u.fill.flags & ~MS_FILL_FLAGS) != 0)
 			return -EBADMSG;
 		out->mount = body + sizeof out->u.fill;
 		out->key = out->mount + out->u.fill.mount_len;
@@ -141,6 +190,24 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 		if (blen != sizeof out->u.status)
 			return -EBADMSG;
 		memcpy(&out->u.status, body, sizeof out->u.status);
+		return 0;
+	case MS_MSG_GC:
+		if (blen < sizeof out->u.gc)
+			return -EBADMSG;
+		memcpy(&out->u.gc, body, sizeof out->u.gc);
+		if (blen != sizeof out->u.gc + out->u.gc.tenant_len || out->u.gc.mode > MS_GC_BEFORE_START)
+			return -EBADMSG;
+		out->tenant = body + sizeof out->u.gc;
+		if (memchr(out->tenant, '\0', out->u.gc.tenant_len) != NULL)
+			return -EBADMSG;
+		return 0;
+	case MS_MSG_GC_DONE:
+		if (blen < sizeof out->u.gc_done)
+			return -EBADMSG;
+		memcpy(&out->u.gc_done, body, sizeof out->u.gc_done);
+		if (blen != sizeof out->u.gc_done + out->u.gc_done.msg_len)
+			return -EBADMSG;
+		out->text = body + sizeof out->u.gc_done;
 		return 0;
 	default:
 		return -EBADMSG;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 1
+#define MODELSHIM_PROTOCOL_VERSION 2
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -19,11 +19,18 @@ enum ms_msg_type {
 	MS_MSG_FILL = 100,     /* struct ms_msg_fill + mount + key: reply MS_MSG_FILL_DONE when done */
 	MS_MSG_PREFETCH = 101, /* same body: no reply */
 	MS_MSG_STATUS = 102,   /* no body: reply MS_MSG_STATUS_REPLY */
+	MS_MSG_TOUCH = 103,    /* struct ms_msg_fill + mount + key (off, len 0): an open; no reply */
+	MS_MSG_GC = 104,       /* struct ms_msg_gc + tenant: reply MS_MSG_GC_DONE */
 
 	/* Replies, daemon to client: 200-299. */
 	MS_MSG_FILL_DONE = 200,    /* struct ms_msg_fill_done + message text */
 	MS_MSG_STATUS_REPLY = 201, /* struct ms_msg_status_reply */
+	MS_MSG_GC_DONE = 202,      /* struct ms_msg_gc_done + message text */
 };
+
+/* ms_msg_fill.flags */
+#define MS_FILL_WARM 0x1u /* warm-up: queued behind demand fills, on fewer connections */
+#define MS_FILL_FLAGS MS_FILL_WARM
 
 struct ms_msg_hdr {
 	uint16_t version; /* MODELSHIM_PROTOCOL_VERSION */
@@ -39,7 +46,30 @@ struct ms_msg_fill {
 	uint64_t ino;       /* st_ino of the tree file the client has open; 0 = any */
 	uint16_t mount_len; /* bytes of mount name that follow the struct */
 	uint16_t key_len;   /* bytes of key that follow the mount name */
-	uint32_t flags;     /* reserved, 0 */
+	uint32_t flags;     /* MS_FILL_* */
+};
+
+/* One eviction pass: make the cache hold at most TARGET bytes (and room for NEED more). */
+enum ms_gc_mode {
+	MS_GC_ALL = 0,          /* any tenant's objects, coldest first */
+	MS_GC_TENANT = 1,       /* only TENANT's objects */
+	MS_GC_BEFORE_START = 2, /* room for TENANT: other tenants' objects first, then its own */
+};
+struct ms_msg_gc {
+	uint64_t target;     /* cached bytes to get down to (UINT64_MAX: the quota's low mark) */
+	uint64_t need;       /* bytes that must fit afterwards, within the quota and the disk */
+	uint32_t mode;       /* enum ms_gc_mode */
+	uint16_t tenant_len; /* bytes of tenant name that follow */
+	uint16_t pad;
+};
+
+struct ms_msg_gc_done {
+	int32_t status;           /* 0 or -errno (-ENOSPC: could not make enough room) */
+	uint32_t msg_len;         /* message text that follows */
+	uint64_t evicted_objects;
+	uint64_t evicted_bytes;
+	uint64_t cached_bytes;    /* after the pass */
+	uint64_t quota;           /* the cache dir's quota (0: none) */
 };
 
 struct ms_msg_fill_done {
@@ -57,6 +87,12 @@ struct ms_msg_status_reply {
 	uint64_t inflight;      /* chunks being fetched now */
 	uint64_t clients;       /* connected clients */
 	uint64_t uptime_s;
+	uint64_t cached_bytes;  /* bytes of present chunks in the cache dir */
+	uint64_t quota;         /* [cache] size, 0 for none */
+	uint64_t evictions;     /* objects evicted */
+	uint64_t evicted_bytes;
+	uint64_t fill_p50_us;   /* latency of demand fills (request to reply), recent window */
+	uint64_t fill_p99_us;
 };
 
 /* A decoded message; pointers point into the buffer that was decoded. */
@@ -66,10 +102,13 @@ struct ms_msg {
 		struct ms_msg_fill fill;
 		struct ms_msg_fill_done done;
 		struct ms_msg_status_reply status;
+		struct ms_msg_gc gc;
+		struct ms_msg_gc_done gc_done;
 	} u;
 	const char *mount; /* fill: mount name, mount_len bytes, not NUL-terminated */
 	const char *key;   /* fill: key, key_len bytes */
-	const char *text;  /* fill_done: message, msg_len bytes */
+	const char *text;  /* fill_done, gc_done: message, msg_len bytes */
+	const char *tenant; /* gc: tenant_len bytes */
 };
 
 /* Encoders return the message length, or -EMSGSIZE if it would not fit in BUF / MS_MSG_MAX. */
@@ -78,6 +117,12 @@ int ms_proto_fill(void *buf, size_t cap, uint16_t type, uint64_t id, const char 
 int ms_proto_fill_done(void *buf, size_t cap, uint64_t id, int32_t status, const char *text);
 int ms_proto_status(void *buf, size_t cap, uint64_t id);
 int ms_proto_status_reply(void *buf, size_t cap, uint64_t id, const struct ms_msg_status_reply *r);
+int ms_proto_gc(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc *gc, const char *tenant);
+int ms_proto_gc_done(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc_done *r,
+    const char *text);
+/* FILL/PREFETCH/TOUCH with FLAGS (ms_proto_fill sends 0). */
+int ms_proto_fill_flags(void *buf, size_t cap, uint16_t type, uint64_t id, const char *mount,
+    const char *key, uint64_t off, uint64_t len, uint64_t ino, uint32_t flags);
 
 /*
  * Decodes the LEN bytes of BUF into OUT. Checks the version, that the type is known, that the

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -244,7 +245,7 @@ mark_present(struct shim_file *f, uint32_t first, uint32_t end)
 }
 
 static int
-conn_get(void)
+conn_get_maybe_start(bool may_start)
 {
 	struct timespec now;
 	struct stat st;
@@ -262,7 +263,7 @@ conn_get(void)
 		conn.ok = false;
 	}
 	rc = ms_client_connect(&conn.cl, &shim.cfg);
-	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+	if ((rc == -ENOENT || rc == -ECONNREFUSED) && may_start) {
 		/* One thread starts the daemon; the others wait for it, then connect. */
 		pthread_mutex_lock(&start_lock);
 		rc = ms_client_connect(&conn.cl, &shim.cfg);
@@ -288,6 +289,26 @@ conn_get(void)
 	conn.ino = st.st_ino;
 	conn.ok = true;
 	return 0;
+}
+
+static int
+conn_get(void)
+{
+	return conn_get_maybe_start(true);
+}
+
+/*
+ * Tells the daemon that P was opened (its last access, for eviction): only over a connection
+ * that exists or can be made; a hit never starts a daemon.
+ */
+static void
+touch(const struct shim_path *p, ino_t ino)
+{
+	shim_busy++;
+	if (conn_get_maybe_start(false) == 0 &&
+	    ms_client_touch(&conn.cl, shim.cfg.mounts[p->mount].name, p->key, (uint64_t)ino) < 0)
+		conn.ok = false;
+	shim_busy--;
 }
 
 static void
@@ -458,6 +479,7 @@ shim_track_open(int fd, const struct shim_path *p)
 			file_free(f);
 			return rc;
 		}
+		touch(p, st.st_ino);
 		if (all_present(f, 0, f->nchunks)) {
 			file_free(f);
 			mark_complete(fd);
@@ -477,6 +499,9 @@ shim_track_open(int fd, const struct shim_path *p)
 		file_free(f);
 		return 0;
 	}
+	/* An incomplete object open here is pinned: the daemon never evicts it (a shared flock). */
+	if (!f->is_dir)
+		flock(fd, LOCK_SH | LOCK_NB);
 	install(fd, f);
 	return 0;
 }

@@ -250,6 +250,7 @@ cmd_daemon_exec(int argc, char **argv)
 		ms_error("start-up failed");
 		goto out;
 	}
+	evict_init(d);
 	pidfile_write(pfh);
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) < 0)

@@ -19,6 +19,7 @@
 #include <liburing.h>
 
 #include "config.h"
+#include "evict.h"
 #include "map.h"
 #include "plan.h"
 #include "proto.h"
@@ -39,6 +40,8 @@ struct waiter {
 	uint32_t first, end;
 	uint32_t pending;   /* chunks still being fetched */
 	int status;         /* first error seen, 0 if none */
+	bool demand;        /* a program waits on it (not a warm-up): its latency is recorded */
+	uint64_t start_ms;
 	char msg[256];
 };
 TAILQ_HEAD(waiter_list, waiter);
@@ -73,6 +76,7 @@ struct job {
 	uint64_t not_before_ms;     /* for retries with backoff */
 	CURL *easy;
 	struct curl_slist *hdrs;
+	uint64_t reserved;          /* quota bytes held for chunks not received yet */
 	uint8_t *buf;               /* the chunk being received */
 	uint32_t buf_fill;
 	uint64_t received;          /* body bytes taken into chunks */
@@ -104,7 +108,7 @@ struct daemon {
 
 	CURLM *multi;
 	struct job_list demand_q, prefetch_q, retry_q, active;
-	unsigned nactive;
+	unsigned nactive, nactive_low; /* GETs running; of them, prefetch and warm-up ones */
 
 	struct io_uring ring;
 	int ring_efd;
@@ -113,6 +117,13 @@ struct daemon {
 	unsigned nfree_bufs, cap_free_bufs;
 
 	struct ms_msg_status_reply stats;
+
+	uint64_t cached;   /* bytes of present chunks in the cache dir */
+	uint64_t reserved; /* bytes of fills in flight, held against the quota */
+	const struct ms_evict_policy *policy;
+
+	uint32_t lat_us[1024]; /* the latest demand fill latencies (a ring) */
+	unsigned lat_n, lat_next;
 };
 
 uint64_t daemon_now_ms(void);
@@ -126,12 +137,24 @@ void client_unref(struct daemon *d, struct client *cl);
 int client_fd(const struct client *cl);
 void client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
 
+/* daemon_evict.c */
+void evict_init(struct daemon *d);
+/* Makes room for BYTES more (evicting past the high watermark); -ENOSPC if it cannot. */
+int evict_admit(struct daemon *d, uint64_t bytes);
+int evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t target,
+    uint64_t need, struct ms_msg_gc_done *out);
+
 /* daemon_object.c */
+bool obj_busy(struct daemon *d, unsigned mount_idx, const char *key);
+void obj_forget(struct daemon *d, unsigned mount_idx, const char *key);
+void obj_touch(struct daemon *d, struct obj *o);
 int obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino, struct obj **out,
     char *err, size_t errlen);
 void obj_unref(struct daemon *d, struct obj *o);
+/* KIND: a program's demand fill (waits), a warm-up (waits, low priority), or a prefetch hint. */
+enum fill_kind { FILL_DEMAND, FILL_WARM, FILL_PREFETCH };
 int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
-    uint64_t len, bool demand);
+    uint64_t len, enum fill_kind kind);
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
 void objs_close_all(struct daemon *d);
 
@@ -144,5 +167,6 @@ void fetch_finished(struct daemon *d, CURLMsg *msg);
 void fetch_reap_writes(struct daemon *d);
 int fetch_next_timeout_ms(struct daemon *d);
 void fetch_cancel_all(struct daemon *d);
+void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end);
 
 #endif

@@ -110,12 +110,15 @@ find_mount(const struct daemon *d, const char *name, size_t len)
 static void
 handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 {
+	enum fill_kind kind = msg->hdr.type == MS_MSG_FILL ?
+	    ((msg->u.fill.flags & MS_FILL_WARM) != 0 ? FILL_WARM : FILL_DEMAND) : FILL_PREFETCH;
 	bool demand = msg->hdr.type == MS_MSG_FILL;
 	char key[MS_KEY_PATH_MAX + 1], err[512];
 	struct obj *o;
 	int mount, rc;
 
-	d->stats.requests++;
+	if (msg->hdr.type != MS_MSG_TOUCH)
+		d->stats.requests++;
 	mount = find_mount(d, msg->mount, msg->u.fill.mount_len);
 	if (mount < 0) {
 		if (demand)
@@ -137,20 +140,68 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 			client_reply_done(d, cl, msg->hdr.id, rc, err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
-	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, demand);
+	if (msg->hdr.type == MS_MSG_TOUCH) {
+		obj_touch(d, o);
+		obj_unref(d, o);
+		return;
+	}
+	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, kind);
 	if (rc < 0 && demand)
 		client_reply_done(d, cl, msg->hdr.id, rc, strerror(-rc));
 	obj_unref(d, o);
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void
 handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 {
+	uint32_t sorted[sizeof d->lat_us / sizeof d->lat_us[0]];
 	char buf[MS_MSG_MAX];
 
+	if (d->lat_n > 0) {
+		memcpy(sorted, d->lat_us, d->lat_n * sizeof sorted[0]);
+		qsort(sorted, d->lat_n, sizeof sorted[0], cmp_u32);
+		d->stats.fill_p50_us = sorted[d->lat_n / 2];
+		d->stats.fill_p99_us = sorted[(d->lat_n * 99) / 100];
+	}
+	d->stats.cached_bytes = d->cached;
+	d->stats.quota = d->cfg.cache_size;
 	d->stats.clients = d->nclients;
 	d->stats.uptime_s = (daemon_now_ms() - d->started_ms) / 1000;
 	client_send(d, cl, buf, ms_proto_status_reply(buf, sizeof buf, msg->hdr.id, &d->stats));
+}
+
+/* One eviction pass asked by `modelshim gc`; the CLI holds the node's GC lock. */
+static void
+handle_gc(struct daemon *d, struct client *cl, const struct ms_msg *msg)
+{
+	char tenant[MS_NAME_MAX], text[256], buf[MS_MSG_MAX];
+	struct ms_msg_gc_done out;
+	uint64_t target = msg->u.gc.target;
+	int rc;
+
+	memset(&out, 0, sizeof out);
+	if (msg->u.gc.tenant_len >= sizeof tenant) {
+		out.status = -EINVAL;
+		client_send(d, cl, buf, ms_proto_gc_done(buf, sizeof buf, msg->hdr.id, &out, "tenant name too long"));
+		return;
+	}
+	memcpy(tenant, msg->tenant, msg->u.gc.tenant_len);
+	tenant[msg->u.gc.tenant_len] = '\0';
+	if (target == UINT64_MAX && d->cfg.cache_size > 0)
+		target = d->cfg.cache_size / 100 * d->cfg.low_pct;
+	rc = evict_pass(d, (enum ms_gc_mode)msg->u.gc.mode, tenant, target, msg->u.gc.need, &out);
+	out.status = rc;
+	snprintf(text, sizeof text, rc < 0 ? "could not free enough: everything left is in use or "
+	    "belongs to other tenants" : "ok");
+	client_send(d, cl, buf, ms_proto_gc_done(buf, sizeof buf, msg->hdr.id, &out, text));
 }
 
 static bool
@@ -165,7 +216,11 @@ client_handle(struct daemon *d, struct client *cl, const char *buf, ssize_t n)
 	switch (msg.hdr.type) {
 	case MS_MSG_FILL:
 	case MS_MSG_PREFETCH:
+	case MS_MSG_TOUCH:
 		handle_fill(d, cl, &msg);
+		return true;
+	case MS_MSG_GC:
+		handle_gc(d, cl, &msg);
 		return true;
 	case MS_MSG_STATUS:
 		handle_status(d, cl, &msg);

@@ -127,6 +127,7 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 	for (i = j->next; i < j->end; i++)
 		obj_chunk_done(d, o, i, status, msg);
 	d->stats.inflight -= j->end - j->next;
+	d->reserved -= j->reserved;
 	if (j->hdrs != NULL)
 		curl_slist_free_all(j->hdrs);
 	if (j->easy != NULL)
@@ -168,6 +169,7 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 			obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
 		}
 	} else {
+		d->cached -= w->len < d->cached ? w->len : d->cached;
 		snprintf(msg, sizeof msg, "cache write failed for %s: %s", w->o->key,
 		    res < 0 ? strerror(-res) : "short write");
 		ms_error("%s", msg);
@@ -316,6 +318,10 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		j->buf_fill = 0;
 		j->next++;
 		d->stats.inflight--;
+		/* The chunk's bytes go from reserved to cached (undone if its write fails). */
+		j->reserved -= clen;
+		d->reserved -= clen;
+		d->cached += clen;
 	}
 	/* Bytes past the last chunk asked for (a 200 for the whole object): stop the transfer. */
 	return done;
@@ -332,6 +338,12 @@ job_start(struct daemon *d, struct job *j)
 
 	if (end > h->size)
 		end = h->size;
+	/* Its bytes must fit in the cache first: past the high watermark, this evicts. */
+	rc = evict_admit(d, end - off);
+	if (rc < 0)
+		return rc;
+	j->reserved = end - off;
+	d->reserved += j->reserved;
 	/* The whole object is asked for without a Range header. */
 	len = off == 0 && end == h->size ? 0 : end - off;
 	j->easy = curl_easy_init();
@@ -353,6 +365,14 @@ job_start(struct daemon *d, struct job *j)
 	return 0;
 }
 
+static unsigned
+low_reserve(const struct daemon *d)
+{
+	unsigned r = d->cfg.connections / 4;
+
+	return d->cfg.connections <= 1 ? 0 : r == 0 ? 1 : r;
+}
+
 static struct job *
 next_due(struct daemon *d)
 {
@@ -369,6 +389,9 @@ next_due(struct daemon *d)
 			return j;
 		}
 	}
+	/* Prefetch and warm-up leave a quarter of the connections to demand fills. */
+	if (d->nactive_low >= d->cfg.connections - low_reserve(d))
+		return NULL;
 	if ((j = TAILQ_FIRST(&d->prefetch_q)) != NULL)
 		TAILQ_REMOVE(&d->prefetch_q, j, link);
 	return j;
@@ -384,12 +407,20 @@ fetch_start_due(struct daemon *d)
 	while (d->nactive < d->cfg.connections && (j = next_due(d)) != NULL) {
 		rc = job_start(d, j);
 		if (rc < 0) {
-			snprintf(msg, sizeof msg, "cannot start a GET: %s", strerror(-rc));
+			if (rc == -ENOSPC)
+				snprintf(msg, sizeof msg, "cache full: quota %llu bytes, %llu cached, and "
+				    "nothing left that may be evicted", (unsigned long long)d->cfg.cache_size,
+				    (unsigned long long)d->cached);
+			else
+				snprintf(msg, sizeof msg, "cannot start a GET: %s", strerror(-rc));
+			ms_error("%s", msg);
 			job_end(d, j, rc, msg);
 			continue;
 		}
 		TAILQ_INSERT_TAIL(&d->active, j, link);
 		d->nactive++;
+		if (!j->demand)
+			d->nactive_low++;
 	}
 }
 
@@ -446,6 +477,8 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 	curl_multi_remove_handle(d->multi, m->easy_handle);
 	TAILQ_REMOVE(&d->active, j, link);
 	d->nactive--;
+	if (!j->demand)
+		d->nactive_low--;
 
 	if (j->next == j->end) {
 		/* Every chunk asked for arrived (a transfer we stopped early is fine too). */
@@ -464,6 +497,8 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 		ms_warn("%s: retrying (attempt %u)", msg, j->attempt + 2);
 		j->attempt++;
 		d->stats.retries++;
+		d->reserved -= j->reserved; /* taken again when it restarts */
+		j->reserved = 0;
 		j->not_before_ms = daemon_now_ms() + ms_backoff_ms(j->attempt);
 		curl_slist_free_all(j->hdrs);
 		curl_easy_cleanup(j->easy);
@@ -509,10 +544,27 @@ fetch_cancel_all(struct daemon *d)
 			if (j->easy != NULL && queues[q] == &d->active) {
 				curl_multi_remove_handle(d->multi, j->easy);
 				d->nactive--;
+				if (!j->demand)
+					d->nactive_low--;
 			}
 			job_end(d, j, -ESHUTDOWN, "the modelshim daemon is stopping");
 		}
 	}
 	while (d->writes_inflight > 0 && io_uring_wait_cqe(&d->ring, &cqe) == 0)
 		reap_one(d, cqe);
+}
+
+/* A demand fill for chunks a queued prefetch or warm-up job holds: that job goes first now. */
+void
+fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end)
+{
+	struct job *j, *tmp;
+
+	TAILQ_FOREACH_SAFE(j, &d->prefetch_q, link, tmp) {
+		if (j->o != o || j->end <= first || j->first >= end)
+			continue;
+		TAILQ_REMOVE(&d->prefetch_q, j, link);
+		j->demand = true;
+		TAILQ_INSERT_HEAD(&d->demand_q, j, link);
+	}
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -250,16 +251,53 @@ obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, b
 	}
 }
 
+bool
+obj_busy(struct daemon *d, unsigned mount_idx, const char *key)
+{
+	struct obj find, *o;
+
+	find.mount_idx = mount_idx;
+	find.key = (char *)key;
+	o = RB_FIND(obj_tree, &d->objs, &find);
+	return o != NULL && o->refs > 0;
+}
+
+void
+obj_forget(struct daemon *d, unsigned mount_idx, const char *key)
+{
+	struct obj find, *o;
+
+	find.mount_idx = mount_idx;
+	find.key = (char *)key;
+	o = RB_FIND(obj_tree, &d->objs, &find);
+	if (o != NULL && o->refs == 0)
+		obj_detach(d, o);
+}
+
+/* Records an access (open or fill) for the eviction policy, at most once a second. */
+void
+obj_touch(struct daemon *d, struct obj *o)
+{
+	int64_t now = (int64_t)time(NULL);
+
+	(void)d;
+	if (o->map.hdr.atime != now && ms_map_set_atime(&o->map, now) < 0)
+		ms_warn("%s: recording access time: %s", o->key, strerror(errno));
+}
+
 int
 obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
-    uint64_t len, bool demand)
+    uint64_t len, enum fill_kind kind)
 {
 	const struct ms_map_header *h = &o->map.hdr;
+	bool demand = kind == FILL_DEMAND, waits = kind != FILL_PREFETCH;
 	struct waiter *w;
 	uint32_t first, end, i, pending = 0, ra;
 
+	if (kind != FILL_PREFETCH)
+		obj_touch(d, o);
 	if (off >= h->size || h->nchunks == 0) {
-		if (demand)
+		if (waits)
 			client_reply_done(d, cl, id, 0, NULL);
 		return 0;
 	}
@@ -268,6 +306,8 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	first = (uint32_t)(off / h->chunk_size);
 	end = (uint32_t)((off + len - 1) / h->chunk_size + 1);
 
+	if (demand)
+		fetch_promote(d, o, first, end);
 	obj_fetch_range(d, o, first, end, demand);
 	if (demand) {
 		ra = ms_readahead_update(&o->ra, first, end,
@@ -276,7 +316,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		if (ra > 0 && end < h->nchunks)
 			obj_fetch_range(d, o, end, end + ra < h->nchunks ? end + ra : h->nchunks, false);
 	}
-	if (!demand)
+	if (!waits)
 		return 0;
 	for (i = first; i < end; i++)
 		if (o->state[i] != MS_CHUNK_PRESENT)
@@ -290,6 +330,8 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		return -ENOMEM;
 	w->cl = cl;
 	w->id = id;
+	w->demand = demand;
+	w->start_ms = daemon_now_ms();
 	w->first = first;
 	w->end = end;
 	w->pending = pending;
@@ -297,6 +339,15 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	client_ref(cl);
 	o->refs++;
 	return 0;
+}
+
+static void
+record_latency(struct daemon *d, uint64_t ms)
+{
+	d->lat_us[d->lat_next] = (uint32_t)(ms * 1000 > UINT32_MAX ? UINT32_MAX : ms * 1000);
+	d->lat_next = (d->lat_next + 1) % (sizeof d->lat_us / sizeof d->lat_us[0]);
+	if (d->lat_n < sizeof d->lat_us / sizeof d->lat_us[0])
+		d->lat_n++;
 }
 
 void
@@ -315,6 +366,8 @@ obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, cons
 		if (--w->pending > 0)
 			continue;
 		TAILQ_REMOVE(&o->waiters, w, link);
+		if (w->demand && w->status == 0)
+			record_latency(d, daemon_now_ms() - w->start_ms);
 		client_reply_done(d, w->cl, w->id, w->status, w->status < 0 ? w->msg : NULL);
 		client_unref(d, w->cl);
 		free(w);

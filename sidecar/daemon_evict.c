@@ -1,0 +1,258 @@
+/*
+ * daemon_evict.c: keeping the cache within its quota and the disk's free-space floor. Fills are
+ * admitted only if their bytes fit under the quota: past the high watermark, objects are
+ * evicted (whole, coldest first by the configured policy) down to the low one. Also serves
+ * `modelshim gc` passes. An object being filled, or not complete and open by a process (the
+ * shim holds a shared flock on it), is never evicted.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "daemon.h"
+#include "evict.h"
+#include "log.h"
+#include "namespace.h"
+
+#define MAX_DEPTH 512
+
+struct scan {
+	struct daemon *d;
+	struct ms_evict_cand *c;
+	size_t n, cap;
+	uint64_t cached;
+	unsigned mount;
+	char root[MS_PATH_MAX + 128];
+};
+
+static uint32_t
+rand_below(void *arg, uint32_t bound)
+{
+	(void)arg;
+	return arc4random_uniform(bound);
+}
+
+/* True if the object may not be evicted now: being filled, or incomplete and open somewhere. */
+static bool
+pinned(struct scan *s, const char *key, const char *state_path, bool complete)
+{
+	char tree[MS_PATH_MAX * 2 + 64];
+	int fd, busy;
+
+	(void)state_path;
+	if (obj_busy(s->d, s->mount, key))
+		return true;
+	if (complete)
+		return false;
+	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
+	    sizeof tree) < 0)
+		return true;
+	fd = open(tree, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
+}
+
+static void
+scan_map(struct scan *s, const char *path, const char *key)
+{
+	struct ms_evict_cand *c;
+	struct ms_map map;
+	uint64_t bytes;
+	int64_t atime;
+	bool complete;
+
+	if (ms_map_open(&map, path, false) < 0)
+		return;
+	bytes = ms_map_cached_bytes(&map);
+	atime = map.hdr.atime;
+	complete = ms_map_complete(&map);
+	ms_map_close(&map);
+	s->cached += bytes;
+	if (bytes == 0 || pinned(s, key, path, complete))
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap == 0 ? 256 : s->cap * 2;
+		struct ms_evict_cand *nc = reallocarray(s->c, cap, sizeof *nc);
+
+		if (nc == NULL)
+			return;
+		s->c = nc;
+		s->cap = cap;
+	}
+	c = &s->c[s->n];
+	memset(c, 0, sizeof *c);
+	c->key = strdup(key);
+	if (c->key == NULL)
+		return;
+	c->mount = s->mount;
+	c->atime = atime;
+	c->bytes = bytes;
+	s->n++;
+}
+
+static void
+scan_dir(struct scan *s, const char *rel, int depth)
+{
+	char dirpath[MS_PATH_MAX * 3], child[MS_PATH_MAX * 2], path[MS_PATH_MAX * 4];
+	struct dirent *de;
+	struct stat st;
+	DIR *dir;
+
+	if (depth > MAX_DEPTH)
+		return;
+	snprintf(dirpath, sizeof dirpath, "%s%s%s", s->root, rel[0] ? "/" : "", rel);
+	dir = opendir(dirpath);
+	if (dir == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
+		    (int)sizeof child)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", s->root, child);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			scan_dir(s, child, depth + 1);
+		else if (S_ISREG(st.st_mode))
+			scan_map(s, path, child);
+	}
+	closedir(dir);
+}
+
+/* Scans every mount's maps: candidates in S (caller frees), the cache's total in S->cached. */
+static void
+scan_all(struct daemon *d, struct scan *s)
+{
+	memset(s, 0, sizeof *s);
+	s->d = d;
+	for (s->mount = 0; s->mount < d->cfg.nmounts; s->mount++)
+		if (ms_cache_area(&d->cfg, &d->cfg.mounts[s->mount], MS_AREA_STATE, s->root,
+		    sizeof s->root) == 0)
+			scan_dir(s, "", 0);
+}
+
+static void
+scan_free(struct scan *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		free(s->c[i].key);
+	free(s->c);
+}
+
+void
+evict_init(struct daemon *d)
+{
+	struct scan s;
+
+	scan_all(d, &s);
+	d->cached = s.cached;
+	scan_free(&s);
+	d->policy = ms_evict_policy_by_name(d->cfg.eviction);
+	if (d->policy == NULL)
+		d->policy = &ms_evict_lru;
+}
+
+/* Bytes that must go so that NEED more fit under TARGET and above the disk's free floor. */
+static uint64_t
+bytes_to_free(struct daemon *d, uint64_t target, uint64_t need)
+{
+	uint64_t want = 0, floor, avail;
+	struct statvfs sv;
+
+	if (target != UINT64_MAX && d->cached + d->reserved + need > target)
+		want = d->cached + d->reserved + need - target;
+	if (d->cfg.min_free_pct > 0 && statvfs(d->cfg.cache_dir, &sv) == 0) {
+		floor = (uint64_t)sv.f_blocks * sv.f_frsize / 100 * d->cfg.min_free_pct;
+		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		if (avail < floor + need && floor + need - avail > want)
+			want = floor + need - avail;
+	}
+	return want;
+}
+
+int
+evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t target,
+    uint64_t need, struct ms_msg_gc_done *out)
+{
+	uint64_t want, freed = 0;
+	struct scan s;
+	size_t i, k, n = 0;
+
+	scan_all(d, &s);
+	d->cached = s.cached;
+	for (i = 0; i < s.n; i++) {
+		bool own = tenant != NULL && tenant[0] != '\0' &&
+		    strcmp(d->cfg.mounts[s.c[i].mount].tenant, tenant) == 0;
+
+		if (mode == MS_GC_TENANT && !own) {
+			free(s.c[i].key);
+			continue;
+		}
+		s.c[i].rank = mode == MS_GC_BEFORE_START && own ? 1 : 0;
+		s.c[n++] = s.c[i];
+	}
+	s.n = n;
+	want = bytes_to_free(d, target, need);
+	k = ms_evict_plan(d->policy, s.c, s.n, want, rand_below, NULL);
+	for (i = 0; i < k; i++) {
+		const struct ms_mount *m = &d->cfg.mounts[s.c[i].mount];
+		int rc;
+
+		obj_forget(d, s.c[i].mount, s.c[i].key);
+		rc = ms_object_evict(&d->cfg, m, s.c[i].key);
+		if (rc < 0) {
+			ms_warn("evicting %s/%s: %s", m->path, s.c[i].key, strerror(-rc));
+			continue;
+		}
+		freed += s.c[i].bytes;
+		d->cached -= s.c[i].bytes < d->cached ? s.c[i].bytes : d->cached;
+		d->stats.evictions++;
+		d->stats.evicted_bytes += s.c[i].bytes;
+		out->evicted_objects++;
+	}
+	out->evicted_bytes += freed;
+	out->cached_bytes = d->cached;
+	out->quota = d->cfg.cache_size;
+	scan_free(&s);
+	if (freed > 0)
+		ms_info("evicted %llu objects, %llu bytes (%s); cache now %llu bytes",
+		    (unsigned long long)out->evicted_objects, (unsigned long long)freed, d->policy->name,
+		    (unsigned long long)d->cached);
+	return freed >= want ? 0 : -ENOSPC;
+}
+
+int
+evict_admit(struct daemon *d, uint64_t bytes)
+{
+	struct ms_msg_gc_done out;
+	uint64_t quota = d->cfg.cache_size, high, low;
+
+	if (quota == 0 && d->cfg.min_free_pct == 0)
+		return 0;
+	high = quota == 0 ? UINT64_MAX : quota / 100 * d->cfg.high_pct;
+	low = quota == 0 ? UINT64_MAX : quota / 100 * d->cfg.low_pct;
+	if ((high == UINT64_MAX || d->cached + d->reserved + bytes <= high) &&
+	    bytes_to_free(d, UINT64_MAX, bytes) == 0)
+		return 0;
+	memset(&out, 0, sizeof out);
+	evict_pass(d, MS_GC_ALL, NULL, low, bytes, &out);
+	/* Under the quota itself (not the low mark) is enough to go on. */
+	if (bytes_to_free(d, quota == 0 ? UINT64_MAX : quota, bytes) > 0)
+		return -ENOSPC;
+	return 0;
+}
