@@ -19,6 +19,8 @@ extern const struct cmd_entry cmd_import_entry;
 extern const struct cmd_entry cmd_cat_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_gc_entry;
+extern const struct cmd_entry cmd_warmup_entry;
 
 /*
  * Parses the common options (--config F, --quiet, --verbose) out of ARGV in place and loads the

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -74,17 +75,82 @@ human(uint64_t v, char *out, size_t len)
 	humanize_number(out, len < 6 ? len : 6, (int64_t)v, "", HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE | HN_B);
 }
 
+/* Prints S as a JSON string (mount paths and names come from the config: no escapes needed
+ * beyond quotes and backslashes, which names cannot hold; paths may). */
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int
+status_json(const struct ms_config *cfg)
+{
+	struct ms_msg_status_reply r;
+	char area[MS_PATH_MAX + 128];
+	struct ms_client cl;
+	bool daemon = false;
+	unsigned i;
+
+	if (ms_client_connect(&cl, cfg) == 0) {
+		daemon = ms_client_status(&cl, &r) == 0;
+		ms_client_close(&cl);
+	}
+	printf("{\"cache_dir\":");
+	json_str(cfg->cache_dir);
+	printf(",\"quota\":%llu,\"chunk_size\":%u,\"eviction\":\"%s\",\"mounts\":[",
+	    (unsigned long long)cfg->cache_size, cfg->chunk_size, cfg->eviction);
+	for (i = 0; i < cfg->nmounts; i++) {
+		struct usage u = { 0 };
+
+		if (ms_cache_area(cfg, &cfg->mounts[i], MS_AREA_STATE, area, sizeof area) == 0)
+			walk(area, &u, 0);
+		printf("%s{\"name\":\"%s\",\"tenant\":\"%s\",\"path\":", i ? "," : "",
+		    cfg->mounts[i].name, cfg->mounts[i].tenant);
+		json_str(cfg->mounts[i].path);
+		printf(",\"objects\":%llu,\"complete\":%llu,\"partial\":%llu,\"cached_bytes\":%llu,"
+		    "\"imported_bytes\":%llu}", (unsigned long long)u.objects,
+		    (unsigned long long)u.complete, (unsigned long long)u.partial,
+		    (unsigned long long)u.cached, (unsigned long long)u.bytes);
+	}
+	printf("],\"daemon\":");
+	if (!daemon) {
+		printf("null}\n");
+		return 0;
+	}
+	printf("{\"uptime_s\":%llu,\"clients\":%llu,\"requests\":%llu,\"fills\":%llu,"
+	    "\"bytes_fetched\":%llu,\"gets\":%llu,\"retries\":%llu,\"errors\":%llu,"
+	    "\"inflight\":%llu,\"cached_bytes\":%llu,\"evictions\":%llu,\"evicted_bytes\":%llu,"
+	    "\"fill_p50_us\":%llu,\"fill_p99_us\":%llu}}\n",
+	    (unsigned long long)r.uptime_s, (unsigned long long)r.clients,
+	    (unsigned long long)r.requests, (unsigned long long)r.fills,
+	    (unsigned long long)r.bytes_fetched, (unsigned long long)r.gets,
+	    (unsigned long long)r.retries, (unsigned long long)r.errors,
+	    (unsigned long long)r.inflight, (unsigned long long)r.cached_bytes,
+	    (unsigned long long)r.evictions, (unsigned long long)r.evicted_bytes,
+	    (unsigned long long)r.fill_p50_us, (unsigned long long)r.fill_p99_us);
+	return 0;
+}
+
 static int
 cmd_status_exec(int argc, char **argv)
 {
 	struct ms_msg_status_reply r;
 	struct ms_config cfg;
 	struct ms_client cl;
-	char area[MS_PATH_MAX + 128], a[16], b[16];
+	char area[MS_PATH_MAX + 128], a[16], b[16], c[16];
 	unsigned i;
 
 	if (cmd_load_config(&cmd_status_entry, &argc, argv, &cfg) < 0)
 		return 1;
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		return status_json(&cfg);
 	if (argc != 1)
 		return cmd_usage(&cmd_status_entry);
 	printf("cache %s, chunk %u bytes\n", cfg.cache_dir, cfg.chunk_size);
@@ -118,16 +184,23 @@ cmd_status_exec(int argc, char **argv)
 	    (unsigned long long)r.requests, (unsigned long long)r.fills, a,
 	    (unsigned long long)r.gets, (unsigned long long)r.retries, (unsigned long long)r.errors,
 	    (unsigned long long)r.inflight);
+	human(r.cached_bytes, a, sizeof a);
+	human(r.quota, b, sizeof b);
+	human(r.evicted_bytes, c, sizeof c);
+	printf("daemon: %s cached of a %s quota, %llu evictions (%s), fill latency p50 %.1f ms, "
+	    "p99 %.1f ms\n", a, r.quota ? b : "unlimited", (unsigned long long)r.evictions, c,
+	    (double)r.fill_p50_us / 1000, (double)r.fill_p99_us / 1000);
 	printf("daemon-counters: requests=%llu fills=%llu bytes_fetched=%llu gets=%llu retries=%llu "
-	    "errors=%llu\n", (unsigned long long)r.requests, (unsigned long long)r.fills,
-	    (unsigned long long)r.bytes_fetched, (unsigned long long)r.gets,
-	    (unsigned long long)r.retries, (unsigned long long)r.errors);
+	    "errors=%llu cached_bytes=%llu evictions=%llu\n", (unsigned long long)r.requests,
+	    (unsigned long long)r.fills, (unsigned long long)r.bytes_fetched,
+	    (unsigned long long)r.gets, (unsigned long long)r.retries, (unsigned long long)r.errors,
+	    (unsigned long long)r.cached_bytes, (unsigned long long)r.evictions);
 	return 0;
 }
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.usage = "[--config FILE]",
+	.usage = "[--config FILE] [--json]",
 	.summary = "cached objects and bytes per mount, and the daemon's counters",
 	.exec = cmd_status_exec,
 };

@@ -17,6 +17,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_cat_entry,
 	&cmd_status_entry,
 	&cmd_run_entry,
+	&cmd_warmup_entry,
+	&cmd_gc_entry,
 };
 
 static int

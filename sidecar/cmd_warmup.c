@@ -1,0 +1,345 @@
+/*
+ * cmd_warmup.c: `modelshim warmup PATH... | --from FILE | --prefix DIR`: makes virtual files (or
+ * byte ranges of them) present before traffic arrives. The daemon fetches them with its
+ * parallelism but behind any program's demand reads. Resumable: what is present is skipped.
+ * --wait (default) shows progress on a terminal and a summary otherwise, and exits non-zero
+ * naming each file that failed; --no-wait queues the work and returns.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libutil.h>
+
+#include "cache.h"
+#include "client.h"
+#include "cmd.h"
+
+#define MAX_INFLIGHT 64
+
+struct target {
+	unsigned mount;
+	char *key;
+	uint64_t off, len; /* len 0: to the end */
+	uint64_t bytes;    /* what it adds to the total */
+	uint64_t id;       /* request id while in flight */
+	bool done, failed;
+};
+
+struct warm {
+	const struct ms_config *cfg;
+	struct target *t;
+	size_t n, cap;
+	size_t skipped, failed, done;
+	uint64_t total, bytes_done;
+	bool tty, quiet;
+};
+
+static int
+add(struct warm *w, unsigned mount, const char *key, uint64_t off, uint64_t len)
+{
+	struct target *t;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct target *nt = reallocarray(w->t, cap, sizeof *nt);
+
+		if (nt == NULL)
+			return -ENOMEM;
+		w->t = nt;
+		w->cap = cap;
+	}
+	t = &w->t[w->n];
+	memset(t, 0, sizeof *t);
+	t->key = strdup(key);
+	if (t->key == NULL)
+		return -ENOMEM;
+	t->mount = mount;
+	t->off = off;
+	t->len = len;
+	w->n++;
+	return 0;
+}
+
+/* Adds every file under the tree directory DIR (key prefix REL). Depth is bounded by keys. */
+static int
+add_dir(struct warm *w, unsigned mount, const char *dir, const char *rel, int depth)
+{
+	char path[MS_PATH_MAX * 3], key[MS_PATH_MAX * 2];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int rc = 0;
+
+	if (depth > 512 || (d = opendir(dir)) == NULL)
+		return depth > 512 ? -ELOOP : -errno;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
+		    snprintf(key, sizeof key, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
+		    (int)sizeof key || lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			rc = add_dir(w, mount, path, key, depth + 1);
+		else if (S_ISREG(st.st_mode))
+			rc = add(w, mount, key, 0, 0);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* A virtual path: one file, or every file below a directory. */
+static int
+add_path(struct warm *w, const char *vpath, uint64_t off, uint64_t len)
+{
+	char tree[MS_PATH_MAX * 2 + 64];
+	const struct ms_mount *m;
+	const char *key;
+	struct stat st;
+	unsigned mount;
+
+	m = ms_config_mount_for_path(w->cfg, vpath, &key);
+	if (m == NULL) {
+		fprintf(stderr, "modelshim warmup: %s: not under any mount of %s\n", vpath, w->cfg->file);
+		return -ENOENT;
+	}
+	mount = (unsigned)(m - w->cfg->mounts);
+	if (ms_cache_object_path(w->cfg, m, MS_AREA_TREE, key, tree, sizeof tree) < 0 ||
+	    stat(tree, &st) < 0) {
+		fprintf(stderr, "modelshim warmup: %s: not in the imported namespace (run 'modelshim "
+		    "import')\n", vpath);
+		return -ENOENT;
+	}
+	if (S_ISDIR(st.st_mode))
+		return add_dir(w, mount, tree, key, 0);
+	return add(w, mount, key, off, len);
+}
+
+static int
+add_from_file(struct warm *w, const char *file)
+{
+	char line[MS_PATH_MAX + 64], path[MS_PATH_MAX];
+	unsigned long long off, len;
+	FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	int rc = 0, n;
+
+	if (f == NULL) {
+		fprintf(stderr, "modelshim warmup: %s: %s\n", file, strerror(errno));
+		return -errno;
+	}
+	while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '\0' || line[0] == '#')
+			continue;
+		/* "PATH" or "PATH OFFSET LENGTH" (paths with spaces: the whole line is the path). */
+		n = sscanf(line, "%1023s %llu %llu", path, &off, &len);
+		if (n == 3 && strchr(line, ' ') == line + strlen(path))
+			rc = add_path(w, path, off, len);
+		else
+			rc = add_path(w, line, 0, 0);
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+/* Drops what is present already (resumable runs) and sums what is left. */
+static void
+size_targets(struct warm *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		struct target *t = &w->t[i];
+		struct ms_cached c;
+		uint64_t len;
+
+		if (ms_cached_open(&c, w->cfg, &w->cfg->mounts[t->mount], t->key) < 0)
+			continue; /* the daemon will say what is wrong */
+		len = t->len == 0 || t->off + t->len > c.map.hdr.size ?
+		    (t->off < c.map.hdr.size ? c.map.hdr.size - t->off : 0) : t->len;
+		if (ms_map_range_present(&c.map, t->off, len)) {
+			t->done = true;
+			w->skipped++;
+		} else {
+			t->bytes = len;
+			w->total += len;
+		}
+		ms_cached_close(&c);
+	}
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+human(uint64_t v, char *out, size_t len)
+{
+	humanize_number(out, len < 6 ? len : 6, (int64_t)v, "", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE | HN_B);
+}
+
+static void
+progress(const struct warm *w, double t0, bool last)
+{
+	char a[16], b[16], r[16];
+	double dt = now_s() - t0;
+	uint64_t rate = dt > 0 ? (uint64_t)((double)w->bytes_done / dt) : 0;
+	uint64_t eta = rate > 0 ? (w->total - w->bytes_done) / rate : 0;
+
+	if (!w->tty || w->quiet)
+		return;
+	human(w->bytes_done, a, sizeof a);
+	human(w->total, b, sizeof b);
+	human(rate, r, sizeof r);
+	fprintf(stderr, "\rwarmup: %zu/%zu files, %s/%s, %s/s, ETA %llus   ", w->done + w->failed,
+	    w->n - w->skipped, a, b, r, (unsigned long long)eta);
+	if (last)
+		fputc('\n', stderr);
+}
+
+static int
+run(struct warm *w, struct ms_client *cl, bool wait)
+{
+	char buf[MS_MSG_MAX], *err;
+	struct ms_msg msg;
+	size_t next = 0, inflight = 0, i;
+	double t0 = now_s(), shown = 0;
+	int rc;
+
+	while (next < w->n || inflight > 0) {
+		while (next < w->n && inflight < MAX_INFLIGHT) {
+			struct target *t = &w->t[next++];
+			const char *mount = w->cfg->mounts[t->mount].name;
+
+			if (t->done)
+				continue;
+			if (!wait) {
+				rc = ms_client_prefetch(cl, mount, t->key, t->off, t->len, 0);
+				t->done = rc == 0;
+			} else {
+				rc = ms_client_send_fill(cl, MS_FILL_WARM, mount, t->key, t->off, t->len, 0,
+				    &t->id);
+				inflight += rc == 0;
+			}
+			if (rc < 0)
+				return rc;
+		}
+		if (inflight == 0)
+			break;
+		rc = ms_client_recv(cl, buf, &msg);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < w->n; i++) {
+			struct target *t = &w->t[i];
+
+			if (t->id != msg.hdr.id || t->done || t->failed || msg.hdr.type != MS_MSG_FILL_DONE)
+				continue;
+			inflight--;
+			if (msg.u.done.status < 0) {
+				t->failed = true;
+				w->failed++;
+				err = strndup(msg.text, msg.u.done.msg_len);
+				if (w->tty && !w->quiet)
+					fputc('\n', stderr);
+				fprintf(stderr, "modelshim warmup: %s/%s: %s\n", w->cfg->mounts[t->mount].path,
+				    t->key, err != NULL ? err : "failed");
+				free(err);
+			} else {
+				t->done = true;
+				w->done++;
+				w->bytes_done += t->bytes;
+			}
+			break;
+		}
+		if (now_s() - shown > 0.2) {
+			progress(w, t0, false);
+			shown = now_s();
+		}
+	}
+	progress(w, t0, true);
+	if (!w->quiet) {
+		char a[16];
+		double dt = now_s() - t0;
+
+		human(w->bytes_done, a, sizeof a);
+		printf("warmup: %zu files warmed (%s), %zu already present, %zu failed, in %.1fs%s\n",
+		    w->done, a, w->skipped, w->failed, dt, wait ? "" : " (queued, not waited for)");
+	}
+	return 0;
+}
+
+static int
+cmd_warmup_exec(int argc, char **argv)
+{
+	struct ms_config cfg;
+	struct ms_client cl;
+	struct warm w;
+	char exe[PATH_MAX];
+	bool wait = true;
+	ssize_t n;
+	int i, rc = 0;
+
+	if (cmd_load_config(&cmd_warmup_entry, &argc, argv, &cfg) < 0)
+		return 1;
+	memset(&w, 0, sizeof w);
+	w.cfg = &cfg;
+	w.tty = isatty(STDERR_FILENO);
+	for (i = 1; i < argc && rc == 0; i++) {
+		if (strcmp(argv[i], "--wait") == 0)
+			wait = true;
+		else if (strcmp(argv[i], "--no-wait") == 0)
+			wait = false;
+		else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
+			w.quiet = true;
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			rc = add_from_file(&w, argv[++i]);
+		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+			rc = add_path(&w, argv[++i], 0, 0);
+		else if (argv[i][0] == '/')
+			rc = add_path(&w, argv[i], 0, 0);
+		else
+			return cmd_usage(&cmd_warmup_entry);
+	}
+	if (rc == 0 && w.n == 0)
+		return cmd_usage(&cmd_warmup_entry);
+	if (rc == 0) {
+		size_targets(&w);
+		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		rc = ms_client_connect_or_start(&cl, &cfg, exe);
+		if (rc < 0)
+			fprintf(stderr, "modelshim warmup: cannot reach or start the daemon for %s: %s\n",
+			    cfg.cache_dir, strerror(-rc));
+	}
+	if (rc == 0) {
+		rc = run(&w, &cl, wait);
+		if (rc < 0)
+			fprintf(stderr, "modelshim warmup: lost the daemon: %s\n", strerror(-rc));
+		ms_client_close(&cl);
+	}
+	for (i = 0; i < (int)w.n; i++)
+		free(w.t[i].key);
+	free(w.t);
+	return rc < 0 || w.failed > 0 ? 1 : 0;
+}
+
+const struct cmd_entry cmd_warmup_entry = {
+	.name = "warmup",
+	.usage = "[--config FILE] [--wait | --no-wait] [-q] [--from FILE] [--prefix DIR] [PATH...]",
+	.summary = "fetch files into the cache before they are read (behind demand reads)",
+	.exec = cmd_warmup_exec,
+};
