@@ -143,6 +143,7 @@ loop_once(struct daemon *d)
 		client_readable(d, cls[i]);
 	}
 	fetch_reap_writes(d);
+	fetch_pace(d);
 	fetch_start_due(d);
 	curl_multi_perform(d->multi, &running);
 	while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)

@@ -82,6 +82,7 @@ struct job {
 	uint64_t received;          /* body bytes taken into chunks */
 	int fail_status;            /* set by the callbacks: -ESTALE, -EPROTO... when a response is refused */
 	bool checked;               /* the response's status, range and ETag were checked */
+	bool paused;                /* held by the bandwidth limit */
 	bool have_range;
 	uint64_t range_start, range_total;
 	char resp_etag[MS_ETAG_MAX];
@@ -121,6 +122,10 @@ struct daemon {
 	uint64_t cached;   /* bytes of present chunks in the cache dir */
 	uint64_t reserved; /* bytes of fills in flight, held against the quota */
 	const struct ms_evict_policy *policy;
+
+	double bw_tokens;      /* bytes the node-wide bandwidth limit lets through now */
+	uint64_t bw_last_ms;
+	unsigned npaused;
 
 	uint32_t lat_us[1024]; /* the latest demand fill latencies (a ring) */
 	unsigned lat_n, lat_next;
@@ -168,5 +173,7 @@ void fetch_reap_writes(struct daemon *d);
 int fetch_next_timeout_ms(struct daemon *d);
 void fetch_cancel_all(struct daemon *d);
 void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end);
+/* max_bandwidth: refills the token bucket and resumes the transfers it held. */
+void fetch_pace(struct daemon *d);
 
 #endif

@@ -295,6 +295,16 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		if (j->fail_status < 0)
 			return 0;
 	}
+	/* The node-wide bandwidth limit: no tokens, the transfer waits (curl keeps the data). */
+	if (d->cfg.max_bandwidth > 0 && d->bw_tokens < (double)n) {
+		if (!j->paused) {
+			j->paused = true;
+			d->npaused++;
+		}
+		return CURL_WRITEFUNC_PAUSE;
+	}
+	if (d->cfg.max_bandwidth > 0)
+		d->bw_tokens -= (double)n;
 	d->stats.bytes_fetched += n;
 	while (done < n && j->next < j->end) {
 		uint32_t clen = ms_map_chunk_len(h, j->next);
@@ -479,6 +489,10 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 	d->nactive--;
 	if (!j->demand)
 		d->nactive_low--;
+	if (j->paused) {
+		j->paused = false;
+		d->npaused--;
+	}
 
 	if (j->next == j->end) {
 		/* Every chunk asked for arrived (a transfer we stopped early is fine too). */
@@ -518,10 +532,37 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 	job_end(d, j, verdict_errno(v, j->fail_status), msg);
 }
 
+void
+fetch_pace(struct daemon *d)
+{
+	double rate = (double)d->cfg.max_bandwidth, burst;
+	uint64_t now = daemon_now_ms();
+	struct job *j;
+
+	if (rate <= 0)
+		return;
+	/* A quarter second of burst, at least one receive buffer's worth. */
+	burst = rate / 4 > (double)RECV_BUFFER_SIZE ? rate / 4 : (double)RECV_BUFFER_SIZE;
+	if (d->bw_last_ms != 0)
+		d->bw_tokens += rate * (double)(now - d->bw_last_ms) / 1000.0;
+	if (d->bw_tokens > burst)
+		d->bw_tokens = burst;
+	d->bw_last_ms = now;
+	if (d->npaused == 0 || d->bw_tokens <= 0)
+		return;
+	TAILQ_FOREACH(j, &d->active, link) {
+		if (!j->paused)
+			continue;
+		j->paused = false;
+		d->npaused--;
+		curl_easy_pause(j->easy, CURLPAUSE_CONT); /* may pause it again at once */
+	}
+}
+
 int
 fetch_next_timeout_ms(struct daemon *d)
 {
-	uint64_t now = daemon_now_ms(), best = now + 1000;
+	uint64_t now = daemon_now_ms(), best = now + (d->npaused > 0 ? 10 : 1000);
 	struct job *j;
 
 	TAILQ_FOREACH(j, &d->retry_q, link)
@@ -546,6 +587,8 @@ fetch_cancel_all(struct daemon *d)
 				d->nactive--;
 				if (!j->demand)
 					d->nactive_low--;
+				if (j->paused)
+					d->npaused--;
 			}
 			job_end(d, j, -ESHUTDOWN, "the modelshim daemon is stopping");
 		}
