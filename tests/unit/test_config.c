@@ -141,6 +141,13 @@ static const struct bad_case bad_cases[] = {
 	{ CACHE "timeout = 5x\n" MOUNT, 3, "[cache] timeout:", NULL },
 	{ CACHE "retries = 0\n" MOUNT, 3, "[cache] retries:", NULL },
 	{ CACHE "retries = 101\n" MOUNT, 3, "[cache] retries:", NULL },
+	{ CACHE "eviction = fifo\n" MOUNT, 3, "[cache] eviction:", NULL },
+	{ CACHE "high_watermark = 101%\n" MOUNT, 3, "[cache] high_watermark:", NULL },
+	{ CACHE "high_watermark = 0\n" MOUNT, 3, "[cache] high_watermark:", NULL },
+	{ CACHE "low_watermark = 50%%\n" MOUNT, 3, "[cache] low_watermark:", NULL },
+	{ CACHE "high_watermark = 80%\nlow_watermark = 90%\n" MOUNT, 1, "[cache] low_watermark:", NULL },
+	{ CACHE "min_free = 91\n" MOUNT, 3, "[cache] min_free:", NULL },
+	{ CACHE "max_bandwidth = fast\n" MOUNT, 3, "[cache] max_bandwidth:", NULL },
 	/* [mount] path */
 	{ CACHE "[mount \"m\"]\npath = models\n", 4, "[mount \"m\"] path: 'models' is not an absolute", NULL },
 	{ CACHE "[mount \"m\"]\npath = /\n", 4, "[mount \"m\"] path: a mount cannot cover /", NULL },
@@ -271,6 +278,17 @@ Test(config, spec_example)
 	cr_assert_eq(m->line, 10);
 }
 
+Test(config, eviction_keys)
+{
+	cr_assert_eq(load_text(CACHE "eviction = 2-random\nhigh_watermark = 90%\nlow_watermark = 70\n"
+	    "min_free = 0\nmax_bandwidth = 200M\n" MOUNT), 0, "%s", err);
+	cr_expect_str_eq(cfg.eviction, "2-random");
+	cr_expect_eq(cfg.high_pct, 90);
+	cr_expect_eq(cfg.low_pct, 70);
+	cr_expect_eq(cfg.min_free_pct, 0);
+	cr_expect_eq(cfg.max_bandwidth, 200ull << 20);
+}
+
 Test(config, defaults)
 {
 	const struct ms_mount *m;
@@ -282,6 +300,11 @@ Test(config, defaults)
 	cr_assert_eq(cfg.readahead, MS_DEFAULT_READAHEAD);
 	cr_assert_eq(cfg.timeout_ms, 30000);
 	cr_assert_eq(cfg.retries, 5);
+	cr_assert_str_eq(cfg.eviction, "lru");
+	cr_assert_eq(cfg.high_pct, 95);
+	cr_assert_eq(cfg.low_pct, 85);
+	cr_assert_eq(cfg.min_free_pct, 5);
+	cr_assert_eq(cfg.max_bandwidth, 0);
 	m = &cfg.mounts[0];
 	cr_assert_str_eq(m->region, "us-east-1");
 	cr_assert_str_eq(m->tenant, "default");
