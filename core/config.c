@@ -33,7 +33,7 @@ config_ini_init(void)
 		ini_max_line = CONFIG_LINE_MAX;
 }
 
-enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT };
+enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT };
 
 /* State of one ms_config_load(): inih calls read_line() and on_key() with it. */
 struct parse {
@@ -46,6 +46,7 @@ struct parse {
 	enum sect sect;         /* section of the line being parsed */
 	char label[MS_NAME_MAX + 16]; /* "[cache]" or "[mount "NAME"]", for messages */
 	struct ms_mount *mount; /* when sect == SECT_MOUNT */
+	struct ms_tenant *tenant; /* when sect == SECT_TENANT */
 	unsigned seen;          /* one bit per key of keys[] seen in the current section */
 	int cache_line;         /* line of [cache], 0 if none yet */
 	int path_line[MS_MAX_MOUNTS];
@@ -356,6 +357,7 @@ struct key {
 
 #define C(f) offsetof(struct ms_config, f)
 #define M(f) offsetof(struct ms_mount, f)
+#define T(f) offsetof(struct ms_tenant, f)
 
 /* At most 32 entries: p->seen has one bit per entry. */
 static const struct key keys[] = {
@@ -379,6 +381,7 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "credentials", V_PATH, M(credentials), 0, 0, NULL },
 	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
+	{ SECT_TENANT, "size", V_SIZE, T(size), 0, 0, NULL },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -386,7 +389,8 @@ static const struct key keys[] = {
 static int
 set_value(struct parse *p, const struct key *k, const char *v)
 {
-	char *f = (k->sect == SECT_CACHE ? (char *)p->cfg : (char *)p->mount) + k->off;
+	char *f = (k->sect == SECT_CACHE ? (char *)p->cfg : k->sect == SECT_MOUNT ?
+	    (char *)p->mount : (char *)p->tenant) + k->off;
 	const char *end;
 	uint64_t n;
 
@@ -454,7 +458,55 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	return p->rc == 0;
 }
 
-/* A "[...]" line (leading blanks already gone): [cache] or [mount "NAME"]. */
+/* The NAME of a [KIND "NAME"] header IN (LEN bytes, KIND taking KLEN): NULL after failing. */
+static const char *
+quoted_name(struct parse *p, const char *in, size_t len, size_t klen, const char *kind,
+    size_t *nlen)
+{
+	const char *name = in + klen + strspn(in + klen, " \t");
+
+	if (name >= in + len || *name != '"' || in[len - 1] != '"' || name == in + len - 1) {
+		fail(p, p->lineno, "[%.*s]: expected [%s \"NAME\"]", (int)(len > 64 ? 64 : len), in,
+		    kind);
+		return NULL;
+	}
+	name++;
+	*nlen = (size_t)(in + len - 1 - name);
+	if (!valid_name(name, *nlen)) {
+		fail(p, p->lineno, "[%s \"%.*s\"]: %s name must be 1-63 of A-Z a-z 0-9 . _ -", kind,
+		    (int)(*nlen > 64 ? 64 : *nlen), name, kind);
+		return NULL;
+	}
+	return name;
+}
+
+static int
+begin_tenant(struct parse *p, const char *in, size_t len)
+{
+	struct ms_config *cfg = p->cfg;
+	const char *name;
+	size_t nlen;
+
+	name = quoted_name(p, in, len, 6, "tenant", &nlen);
+	if (name == NULL)
+		return -EINVAL;
+	for (unsigned i = 0; i < cfg->ntenants; i++)
+		if (!strncmp(cfg->tenants[i].name, name, nlen) && !cfg->tenants[i].name[nlen])
+			return fail(p, p->lineno, "[tenant \"%s\"]: duplicate tenant (first at line %d)",
+			    cfg->tenants[i].name, cfg->tenants[i].line);
+	if (cfg->ntenants == MS_MAX_MOUNTS)
+		return fail(p, p->lineno, "[tenant \"%.*s\"]: too many tenants (max %d)", (int)nlen,
+		    name, MS_MAX_MOUNTS);
+	p->tenant = &cfg->tenants[cfg->ntenants++];
+	memcpy(p->tenant->name, name, nlen);
+	p->tenant->name[nlen] = '\0';
+	p->tenant->line = p->lineno;
+	p->sect = SECT_TENANT;
+	snprintf(p->label, sizeof p->label, "[tenant \"%s\"]", p->tenant->name);
+	return 0;
+}
+
+/* A "[...]" line (leading blanks already gone): [cache], [mount "NAME"] or [tenant "NAME"]. */
 static int
 begin_section(struct parse *p, const char *line)
 {
@@ -481,18 +533,14 @@ begin_section(struct parse *p, const char *line)
 		strlcpy(p->label, "[cache]", sizeof p->label);
 		return 0;
 	}
+	if (len > 6 && !strncmp(in, "tenant", 6) && strchr(" \t\"", in[6]))
+		return begin_tenant(p, in, len);
 	if (len < 5 || strncmp(in, "mount", 5) || !strchr(" \t\"", in[5]))
-		return fail(p, p->lineno, "[%.*s]: unknown section (expected [cache] or "
-		    "[mount \"NAME\"])", (int)(len > 64 ? 64 : len), in);
-	name = in + 5 + strspn(in + 5, " \t");
-	if (name >= in + len || *name != '"' || in[len - 1] != '"' || name == in + len - 1)
-		return fail(p, p->lineno, "[%.*s]: expected [mount \"NAME\"]",
-		    (int)(len > 64 ? 64 : len), in);
-	name++;
-	nlen = (size_t)(in + len - 1 - name);
-	if (!valid_name(name, nlen))
-		return fail(p, p->lineno, "[mount \"%.*s\"]: mount name must be 1-63 of A-Z a-z "
-		    "0-9 . _ -", (int)(nlen > 64 ? 64 : nlen), name);
+		return fail(p, p->lineno, "[%.*s]: unknown section (expected [cache], [mount \"NAME\"] "
+		    "or [tenant \"NAME\"])", (int)(len > 64 ? 64 : len), in);
+	name = quoted_name(p, in, len, 5, "mount", &nlen);
+	if (name == NULL)
+		return -EINVAL;
 	for (unsigned i = 0; i < cfg->nmounts; i++)
 		if (!strncmp(cfg->mounts[i].name, name, nlen) && !cfg->mounts[i].name[nlen])
 			return fail(p, p->lineno, "[mount \"%s\"]: duplicate mount name (first at "
@@ -585,6 +633,16 @@ finish(struct parse *p)
 		return fail(p, p->cache_line, "[cache] dir: required key missing");
 	if (cfg->nmounts == 0)
 		return fail(p, 0, "no [mount \"NAME\"] section: at least one mount is required");
+	for (unsigned i = 0; i < cfg->ntenants; i++) {
+		unsigned j;
+
+		for (j = 0; j < cfg->nmounts; j++)
+			if (!strcmp(cfg->mounts[j].tenant, cfg->tenants[i].name))
+				break;
+		if (j == cfg->nmounts)
+			return fail(p, cfg->tenants[i].line, "[tenant \"%s\"]: no mount has this tenant",
+			    cfg->tenants[i].name);
+	}
 	if (cfg->low_pct >= cfg->high_pct)
 		return fail(p, p->cache_line, "[cache] low_watermark: %u%% is not below high_watermark "
 		    "%u%%", cfg->low_pct, cfg->high_pct);
@@ -720,5 +778,14 @@ ms_config_mount_by_name(const struct ms_config *cfg, const char *name)
 	for (unsigned i = 0; i < cfg->nmounts; i++)
 		if (!strcmp(cfg->mounts[i].name, name))
 			return &cfg->mounts[i];
+	return NULL;
+}
+
+const struct ms_tenant *
+ms_config_tenant(const struct ms_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->ntenants; i++)
+		if (!strcmp(cfg->tenants[i].name, name))
+			return &cfg->tenants[i];
 	return NULL;
 }

@@ -31,6 +31,13 @@ struct ms_mount {
 	int line;                      /* line of the section header, for messages */
 };
 
+/* [tenant "NAME"]: limits of one tenant's share of the cache. */
+struct ms_tenant {
+	char name[MS_NAME_MAX];
+	uint64_t size; /* quota in bytes (0 = only the cache dir's) */
+	int line;
+};
+
 struct ms_config {
 	char file[MS_PATH_MAX];      /* the file it was read from */
 	char cache_dir[MS_PATH_MAX]; /* [cache] dir, absolute */
@@ -46,6 +53,8 @@ struct ms_config {
 	uint64_t max_bandwidth;      /* [cache] max_bandwidth: node-wide fill rate, bytes/s (0: none) */
 	unsigned nmounts;
 	struct ms_mount mounts[MS_MAX_MOUNTS];
+	unsigned ntenants;
+	struct ms_tenant tenants[MS_MAX_MOUNTS];
 };
 
 /*
@@ -72,5 +81,7 @@ int ms_parse_duration_ms(const char *s, unsigned *out) __attribute__((warn_unuse
 const struct ms_mount *ms_config_mount_for_path(const struct ms_config *cfg, const char *path,
     const char **rel);
 const struct ms_mount *ms_config_mount_by_name(const struct ms_config *cfg, const char *name);
+/* The [tenant "NAME"] section of NAME, or NULL (no limits of its own). */
+const struct ms_tenant *ms_config_tenant(const struct ms_config *cfg, const char *name);
 
 #endif

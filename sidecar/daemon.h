@@ -121,6 +121,7 @@ struct daemon {
 
 	uint64_t cached;   /* bytes of present chunks in the cache dir */
 	uint64_t reserved; /* bytes of fills in flight, held against the quota */
+	uint64_t mcached[MS_MAX_MOUNTS], mreserved[MS_MAX_MOUNTS]; /* the same per mount */
 	const struct ms_evict_policy *policy;
 
 	double bw_tokens;      /* bytes the node-wide bandwidth limit lets through now */
@@ -144,8 +145,12 @@ void client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int sta
 
 /* daemon_evict.c */
 void evict_init(struct daemon *d);
-/* Makes room for BYTES more (evicting past the high watermark); -ENOSPC if it cannot. */
-int evict_admit(struct daemon *d, uint64_t bytes);
+/* Makes room for BYTES more of mount MOUNT_IDX (its tenant's quota, then the cache dir's),
+ * evicting past the high watermarks; -ENOSPC if it cannot. */
+int evict_admit(struct daemon *d, unsigned mount_idx, uint64_t bytes);
+/* Accounting: BYTES of mount MOUNT_IDX become cached (or reserved); negative to undo. */
+void account_cached(struct daemon *d, unsigned mount_idx, int64_t bytes);
+void account_reserved(struct daemon *d, unsigned mount_idx, int64_t bytes);
 int evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t target,
     uint64_t need, struct ms_msg_gc_done *out);
 

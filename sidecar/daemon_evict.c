@@ -29,6 +29,7 @@ struct scan {
 	struct ms_evict_cand *c;
 	size_t n, cap;
 	uint64_t cached;
+	uint64_t mcached[MS_MAX_MOUNTS];
 	unsigned mount;
 	char root[MS_PATH_MAX + 128];
 };
@@ -79,6 +80,7 @@ scan_map(struct scan *s, const char *path, const char *key)
 	complete = ms_map_complete(&map);
 	ms_map_close(&map);
 	s->cached += bytes;
+	s->mcached[s->mount] += bytes;
 	if (bytes == 0 || pinned(s, key, path, complete))
 		return;
 	if (s->n == s->cap) {
@@ -154,29 +156,81 @@ scan_free(struct scan *s)
 	free(s->c);
 }
 
+static void
+adopt_scan(struct daemon *d, const struct scan *s)
+{
+	d->cached = s->cached;
+	memcpy(d->mcached, s->mcached, sizeof d->mcached);
+}
+
+static uint64_t
+clamp_add(uint64_t v, int64_t delta)
+{
+	return delta < 0 && (uint64_t)-delta > v ? 0 : v + (uint64_t)delta;
+}
+
+void
+account_cached(struct daemon *d, unsigned mount_idx, int64_t bytes)
+{
+	d->cached = clamp_add(d->cached, bytes);
+	d->mcached[mount_idx] = clamp_add(d->mcached[mount_idx], bytes);
+}
+
+void
+account_reserved(struct daemon *d, unsigned mount_idx, int64_t bytes)
+{
+	d->reserved = clamp_add(d->reserved, bytes);
+	d->mreserved[mount_idx] = clamp_add(d->mreserved[mount_idx], bytes);
+}
+
+/* Cached and reserved bytes of TENANT's mounts (of all, when TENANT is NULL). */
+static void
+scope_bytes(const struct daemon *d, const char *tenant, uint64_t *cached, uint64_t *reserved)
+{
+	unsigned i;
+
+	if (tenant == NULL) {
+		*cached = d->cached;
+		*reserved = d->reserved;
+		return;
+	}
+	*cached = *reserved = 0;
+	for (i = 0; i < d->cfg.nmounts; i++) {
+		if (strcmp(d->cfg.mounts[i].tenant, tenant) != 0)
+			continue;
+		*cached += d->mcached[i];
+		*reserved += d->mreserved[i];
+	}
+}
+
 void
 evict_init(struct daemon *d)
 {
 	struct scan s;
 
 	scan_all(d, &s);
-	d->cached = s.cached;
+	adopt_scan(d, &s);
 	scan_free(&s);
 	d->policy = ms_evict_policy_by_name(d->cfg.eviction);
 	if (d->policy == NULL)
 		d->policy = &ms_evict_lru;
 }
 
-/* Bytes that must go so that NEED more fit under TARGET and above the disk's free floor. */
+/*
+ * Bytes that must go so that NEED more fit under TARGET (counting TENANT's bytes, or all when
+ * NULL) and above the disk's free floor.
+ */
 static uint64_t
-bytes_to_free(struct daemon *d, uint64_t target, uint64_t need)
+bytes_to_free(struct daemon *d, const char *tenant, uint64_t target, uint64_t need)
 {
-	uint64_t want = 0, floor, avail;
+	uint64_t want = 0, floor, avail, cached, reserved;
 	struct statvfs sv;
 
-	if (target != UINT64_MAX && d->cached + d->reserved + need > target)
-		want = d->cached + d->reserved + need - target;
-	if (d->cfg.min_free_pct > 0 && statvfs(d->cfg.cache_dir, &sv) == 0) {
+	scope_bytes(d, tenant, &cached, &reserved);
+	if (target != UINT64_MAX && cached + reserved + need > target)
+		want = cached + reserved + need - target;
+	/* The disk's floor is the whole cache's business, not one tenant's. */
+	if (tenant == NULL && d->cfg.min_free_pct > 0 && statvfs(d->cfg.cache_dir, &sv) == 0) {
 		floor = (uint64_t)sv.f_blocks * sv.f_frsize / 100 * d->cfg.min_free_pct;
 		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
 		if (avail < floor + need && floor + need - avail > want)
@@ -194,7 +248,7 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 	size_t i, k, n = 0;
 
 	scan_all(d, &s);
-	d->cached = s.cached;
+	adopt_scan(d, &s);
 	for (i = 0; i < s.n; i++) {
 		bool own = tenant != NULL && tenant[0] != '\0' &&
 		    strcmp(d->cfg.mounts[s.c[i].mount].tenant, tenant) == 0;
@@ -207,7 +261,7 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 		s.c[n++] = s.c[i];
 	}
 	s.n = n;
-	want = bytes_to_free(d, target, need);
+	want = bytes_to_free(d, mode == MS_GC_TENANT ? tenant : NULL, target, need);
 	k = ms_evict_plan(d->policy, s.c, s.n, want, rand_below, NULL);
 	for (i = 0; i < k; i++) {
 		const struct ms_mount *m = &d->cfg.mounts[s.c[i].mount];
@@ -220,7 +274,7 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 			continue;
 		}
 		freed += s.c[i].bytes;
-		d->cached -= s.c[i].bytes < d->cached ? s.c[i].bytes : d->cached;
+		account_cached(d, s.c[i].mount, -(int64_t)s.c[i].bytes);
 		d->stats.evictions++;
 		d->stats.evicted_bytes += s.c[i].bytes;
 		out->evicted_objects++;
@@ -236,23 +290,38 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 	return freed >= want ? 0 : -ENOSPC;
 }
 
-int
-evict_admit(struct daemon *d, uint64_t bytes)
+/* QUOTA's watermarks for BYTES more of TENANT (NULL: the whole cache dir). */
+static int
+admit_scope(struct daemon *d, const char *tenant, uint64_t quota, uint64_t bytes)
 {
 	struct ms_msg_gc_done out;
-	uint64_t quota = d->cfg.cache_size, high, low;
+	uint64_t high, low, cached, reserved;
 
-	if (quota == 0 && d->cfg.min_free_pct == 0)
+	if (quota == 0 && (tenant != NULL || d->cfg.min_free_pct == 0))
 		return 0;
 	high = quota == 0 ? UINT64_MAX : quota / 100 * d->cfg.high_pct;
 	low = quota == 0 ? UINT64_MAX : quota / 100 * d->cfg.low_pct;
-	if ((high == UINT64_MAX || d->cached + d->reserved + bytes <= high) &&
-	    bytes_to_free(d, UINT64_MAX, bytes) == 0)
+	scope_bytes(d, tenant, &cached, &reserved);
+	if ((high == UINT64_MAX || cached + reserved + bytes <= high) &&
+	    (tenant != NULL || bytes_to_free(d, NULL, UINT64_MAX, bytes) == 0))
 		return 0;
 	memset(&out, 0, sizeof out);
-	evict_pass(d, MS_GC_ALL, NULL, low, bytes, &out);
+	evict_pass(d, tenant != NULL ? MS_GC_TENANT : MS_GC_ALL, tenant, low, bytes, &out);
 	/* Under the quota itself (not the low mark) is enough to go on. */
-	if (bytes_to_free(d, quota == 0 ? UINT64_MAX : quota, bytes) > 0)
+	if (bytes_to_free(d, tenant, quota == 0 ? UINT64_MAX : quota, bytes) > 0)
 		return -ENOSPC;
 	return 0;
+}
+
+int
+evict_admit(struct daemon *d, unsigned mount_idx, uint64_t bytes)
+{
+	const char *tenant = d->cfg.mounts[mount_idx].tenant;
+	const struct ms_tenant *t = ms_config_tenant(&d->cfg, tenant);
+	int rc;
+
+	/* The tenant's own quota first: a tenant over it evicts its own data, not others'. */
+	if (t != NULL && t->size > 0 && (rc = admit_scope(d, tenant, t->size, bytes)) < 0)
+		return rc;
+	return admit_scope(d, NULL, d->cfg.cache_size, bytes);
 }

@@ -127,7 +127,7 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 	for (i = j->next; i < j->end; i++)
 		obj_chunk_done(d, o, i, status, msg);
 	d->stats.inflight -= j->end - j->next;
-	d->reserved -= j->reserved;
+	account_reserved(d, o->mount_idx, -(int64_t)j->reserved);
 	if (j->hdrs != NULL)
 		curl_slist_free_all(j->hdrs);
 	if (j->easy != NULL)
@@ -169,7 +169,7 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 			obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
 		}
 	} else {
-		d->cached -= w->len < d->cached ? w->len : d->cached;
+		account_cached(d, w->o->mount_idx, -(int64_t)w->len);
 		snprintf(msg, sizeof msg, "cache write failed for %s: %s", w->o->key,
 		    res < 0 ? strerror(-res) : "short write");
 		ms_error("%s", msg);
@@ -330,8 +330,8 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		d->stats.inflight--;
 		/* The chunk's bytes go from reserved to cached (undone if its write fails). */
 		j->reserved -= clen;
-		d->reserved -= clen;
-		d->cached += clen;
+		account_reserved(d, j->o->mount_idx, -(int64_t)clen);
+		account_cached(d, j->o->mount_idx, clen);
 	}
 	/* Bytes past the last chunk asked for (a 200 for the whole object): stop the transfer. */
 	return done;
@@ -349,11 +349,11 @@ job_start(struct daemon *d, struct job *j)
 	if (end > h->size)
 		end = h->size;
 	/* Its bytes must fit in the cache first: past the high watermark, this evicts. */
-	rc = evict_admit(d, end - off);
+	rc = evict_admit(d, j->o->mount_idx, end - off);
 	if (rc < 0)
 		return rc;
 	j->reserved = end - off;
-	d->reserved += j->reserved;
+	account_reserved(d, j->o->mount_idx, (int64_t)j->reserved);
 	/* The whole object is asked for without a Range header. */
 	len = off == 0 && end == h->size ? 0 : end - off;
 	j->easy = curl_easy_init();
@@ -511,7 +511,7 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 		ms_warn("%s: retrying (attempt %u)", msg, j->attempt + 2);
 		j->attempt++;
 		d->stats.retries++;
-		d->reserved -= j->reserved; /* taken again when it restarts */
+		account_reserved(d, j->o->mount_idx, -(int64_t)j->reserved); /* taken again on restart */
 		j->reserved = 0;
 		j->not_before_ms = daemon_now_ms() + ms_backoff_ms(j->attempt);
 		curl_slist_free_all(j->hdrs);

@@ -142,6 +142,11 @@ static const struct bad_case bad_cases[] = {
 	{ CACHE "retries = 0\n" MOUNT, 3, "[cache] retries:", NULL },
 	{ CACHE "retries = 101\n" MOUNT, 3, "[cache] retries:", NULL },
 	{ CACHE "eviction = fifo\n" MOUNT, 3, "[cache] eviction:", NULL },
+	{ CACHE MOUNT "[tenant \"default\"]\nsize = lots\n", 8, "[tenant \"default\"] size:", NULL },
+	{ CACHE MOUNT "[tenant \"default\"]\nquota = 1G\n", 8, "[tenant \"default\"] quota: unknown key", NULL },
+	{ CACHE MOUNT "[tenant \"nobody\"]\nsize = 1G\n", 7, "[tenant \"nobody\"]: no mount has this tenant", NULL },
+	{ CACHE MOUNT "[tenant \"default\"]\n[tenant \"default\"]\n", 8, "duplicate tenant", NULL },
+	{ CACHE MOUNT "[tenant \"bad name\"]\n", 7, "tenant name must be", NULL },
 	{ CACHE "high_watermark = 101%\n" MOUNT, 3, "[cache] high_watermark:", NULL },
 	{ CACHE "high_watermark = 0\n" MOUNT, 3, "[cache] high_watermark:", NULL },
 	{ CACHE "low_watermark = 50%%\n" MOUNT, 3, "[cache] low_watermark:", NULL },
@@ -287,6 +292,17 @@ Test(config, eviction_keys)
 	cr_expect_eq(cfg.low_pct, 70);
 	cr_expect_eq(cfg.min_free_pct, 0);
 	cr_expect_eq(cfg.max_bandwidth, 200ull << 20);
+}
+
+Test(config, tenant_section)
+{
+	const struct ms_tenant *t;
+
+	cr_assert_eq(load_text(CACHE MOUNT "[tenant \"default\"]\nsize = 50G\n"), 0, "%s", err);
+	t = ms_config_tenant(&cfg, "default");
+	cr_assert_not_null(t);
+	cr_expect_eq(t->size, 50ull << 30);
+	cr_expect_null(ms_config_tenant(&cfg, "other"));
 }
 
 Test(config, defaults)
