@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,6 +80,34 @@ ms_cache_init(const struct ms_config *cfg)
 	return rc;
 }
 
+/*
+ * Opens KEY's data file and, while it is incomplete, pins it with a shared flock so that the
+ * daemon does not evict it under us; an eviction that slipped in between open and flock is seen
+ * by the path no longer naming our inode, and the open is redone.
+ */
+static int
+open_pinned(const char *path, struct stat *st)
+{
+	struct stat now;
+	int fd, tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, st) < 0 || flock(fd, LOCK_SH) < 0) {
+			int rc = -errno;
+
+			close(fd);
+			return rc;
+		}
+		if (stat(path, &now) == 0 && now.st_ino == st->st_ino && now.st_dev == st->st_dev)
+			return fd;
+		close(fd);
+	}
+	return -ESTALE;
+}
+
 int
 ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
     const char *key)
@@ -93,13 +122,9 @@ ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms
 	rc = ms_cache_object_path(cfg, m, MS_AREA_TREE, key, path, sizeof path);
 	if (rc < 0)
 		return rc;
-	c->data_fd = open(path, O_RDONLY | O_CLOEXEC);
+	c->data_fd = open_pinned(path, &st);
 	if (c->data_fd < 0)
-		return -errno;
-	if (fstat(c->data_fd, &st) < 0) {
-		rc = -errno;
-		goto fail;
-	}
+		return c->data_fd;
 	rc = -EISDIR;
 	if (!S_ISREG(st.st_mode))
 		goto fail;

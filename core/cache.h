@@ -46,7 +46,8 @@ struct ms_cached {
 
 /*
  * Opens KEY of mount M: -ENOENT if not imported, -ESTALE if the map does not describe the data
- * file (an import was interrupted: re-import). A map from before a reboot is loaded with no chunk
+ * file (an import was interrupted: re-import). The data file holds a shared flock while open,
+ * which pins it against eviction (released by ms_cached_close or the process's death). A map from before a reboot is loaded with no chunk
  * present, so that every range goes through the daemon, which verifies checksums.
  */
 int ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,

@@ -416,6 +416,15 @@ fetch_start_due(struct daemon *d)
 
 	while (d->nactive < d->cfg.connections && (j = next_due(d)) != NULL) {
 		rc = job_start(d, j);
+		if (rc == -ENOSPC && (d->nactive > 0 || d->writes_inflight > 0)) {
+			/*
+			 * No room now, but fills in flight will end and make room (what they fill
+			 * becomes evictable): the job waits at the head of its queue.
+			 */
+			TAILQ_INSERT_HEAD(j->attempt > 0 ? &d->retry_q : j->demand ? &d->demand_q :
+			    &d->prefetch_q, j, link);
+			break;
+		}
 		if (rc < 0) {
 			if (rc == -ENOSPC)
 				snprintf(msg, sizeof msg, "cache full: quota %llu bytes, %llu cached, and "
