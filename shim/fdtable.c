@@ -423,7 +423,7 @@ static int
 load_map(struct shim_file *f)
 {
 	char state[MS_PATH_MAX * 2 + 64];
-	struct ms_map map;
+	struct ms_map map = { .fd = -1 };
 	size_t nbytes;
 	int rc;
 

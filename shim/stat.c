@@ -249,10 +249,9 @@ untranslate_link(ssize_t n, char *buf, size_t len)
 	char tmp[MS_PATH_MAX * 2];
 	size_t out;
 
-	if (n <= 0 || !shim_active() || (size_t)n >= sizeof tmp)
+	if (n <= 0 || (size_t)n >= sizeof tmp || !shim_active())
 		return n;
-	memcpy(tmp, buf, (size_t)n);
-	tmp[n] = '\0';
+	snprintf(tmp, sizeof tmp, "%.*s", (int)n, buf); /* readlink's result has no NUL */
 	if (!shim_untranslate(tmp, sizeof tmp))
 		return n;
 	out = strlen(tmp);

@@ -5,8 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libutil.h>
+
 #include "cmd.h"
 #include "log.h"
+
+void
+cmd_human(uint64_t v, char *out, size_t len)
+{
+	humanize_number(out, len < 6 ? len : 6, (int64_t)v, "", HN_AUTOSCALE,
+	    HN_DECIMAL | HN_NOSPACE | HN_B);
+}
 
 int
 cmd_usage(const struct cmd_entry *e)

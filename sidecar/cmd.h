@@ -5,6 +5,9 @@
 #ifndef MS_CMD_H
 #define MS_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 
 struct cmd_entry {
@@ -27,6 +30,9 @@ extern const struct cmd_entry cmd_warmup_entry;
  * config; on failure prints the error and returns -1. *ARGC and ARGV keep the other arguments.
  */
 int cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_config *cfg);
+
+/* V bytes in at most 4 digits and a unit ("4.8M", "512K") into OUT. */
+void cmd_human(uint64_t v, char *out, size_t len);
 
 /* Prints "usage: modelshim NAME USAGE" to stderr and returns 2. */
 int cmd_usage(const struct cmd_entry *e);

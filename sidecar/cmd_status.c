@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <libutil.h>
-
 #include "cache.h"
 #include "client.h"
 #include "cmd.h"
@@ -66,13 +64,6 @@ walk(const char *dirpath, struct usage *u, int depth)
 			count_map(child, u);
 	}
 	closedir(dir);
-}
-
-static void
-human(uint64_t v, char *out, size_t len)
-{
-	/* At most 4 digits and a unit: "4.8M", "512K". */
-	humanize_number(out, len < 6 ? len : 6, (int64_t)v, "", HN_AUTOSCALE, HN_DECIMAL | HN_NOSPACE | HN_B);
 }
 
 /* Prints S as a JSON string (mount paths and names come from the config: no escapes needed
@@ -161,8 +152,8 @@ cmd_status_exec(int argc, char **argv)
 
 		if (ms_cache_area(&cfg, &cfg.mounts[i], MS_AREA_STATE, area, sizeof area) == 0)
 			walk(area, &u, 0);
-		human(u.cached, a, sizeof a);
-		human(u.bytes, b, sizeof b);
+		cmd_human(u.cached, a, sizeof a);
+		cmd_human(u.bytes, b, sizeof b);
 		printf("%-16s %-10s %-24s %8llu %8llu %8llu %10s %10s\n", cfg.mounts[i].name,
 		    cfg.mounts[i].tenant, cfg.mounts[i].path, (unsigned long long)u.objects,
 		    (unsigned long long)u.complete, (unsigned long long)u.partial, a, b);
@@ -177,16 +168,16 @@ cmd_status_exec(int argc, char **argv)
 		return 1;
 	}
 	ms_client_close(&cl);
-	human(r.bytes_fetched, a, sizeof a);
+	cmd_human(r.bytes_fetched, a, sizeof a);
 	printf("daemon: up %llus, %llu clients, %llu requests, %llu chunks filled, %s fetched in "
 	    "%llu GETs, %llu retries, %llu errors, %llu chunks in flight\n",
 	    (unsigned long long)r.uptime_s, (unsigned long long)r.clients,
 	    (unsigned long long)r.requests, (unsigned long long)r.fills, a,
 	    (unsigned long long)r.gets, (unsigned long long)r.retries, (unsigned long long)r.errors,
 	    (unsigned long long)r.inflight);
-	human(r.cached_bytes, a, sizeof a);
-	human(r.quota, b, sizeof b);
-	human(r.evicted_bytes, c, sizeof c);
+	cmd_human(r.cached_bytes, a, sizeof a);
+	cmd_human(r.quota, b, sizeof b);
+	cmd_human(r.evicted_bytes, c, sizeof c);
 	printf("daemon: %s cached of a %s quota, %llu evictions (%s), fill latency p50 %.1f ms, "
 	    "p99 %.1f ms\n", a, r.quota ? b : "unlimited", (unsigned long long)r.evictions, c,
 	    (double)r.fill_p50_us / 1000, (double)r.fill_p99_us / 1000);

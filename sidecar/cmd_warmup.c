@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libutil.h>
-
 #include "cache.h"
 #include "client.h"
 #include "cmd.h"
@@ -186,13 +184,6 @@ now_s(void)
 }
 
 static void
-human(uint64_t v, char *out, size_t len)
-{
-	humanize_number(out, len < 6 ? len : 6, (int64_t)v, "", HN_AUTOSCALE,
-	    HN_DECIMAL | HN_NOSPACE | HN_B);
-}
-
-static void
 progress(const struct warm *w, double t0, bool last)
 {
 	char a[16], b[16], r[16];
@@ -202,9 +193,9 @@ progress(const struct warm *w, double t0, bool last)
 
 	if (!w->tty || w->quiet)
 		return;
-	human(w->bytes_done, a, sizeof a);
-	human(w->total, b, sizeof b);
-	human(rate, r, sizeof r);
+	cmd_human(w->bytes_done, a, sizeof a);
+	cmd_human(w->total, b, sizeof b);
+	cmd_human(rate, r, sizeof r);
 	fprintf(stderr, "\rwarmup: %zu/%zu files, %s/%s, %s/s, ETA %llus   ", w->done + w->failed,
 	    w->n - w->skipped, a, b, r, (unsigned long long)eta);
 	if (last)
@@ -275,7 +266,7 @@ run(struct warm *w, struct ms_client *cl, bool wait)
 		char a[16];
 		double dt = now_s() - t0;
 
-		human(w->bytes_done, a, sizeof a);
+		cmd_human(w->bytes_done, a, sizeof a);
 		printf("warmup: %zu files warmed (%s), %zu already present, %zu failed, in %.1fs%s\n",
 		    w->done, a, w->skipped, w->failed, dt, wait ? "" : " (queued, not waited for)");
 	}

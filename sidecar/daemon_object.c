@@ -176,16 +176,22 @@ tree_ino(struct daemon *d, unsigned mount_idx, const char *key)
 	return (uint64_t)st.st_ino;
 }
 
+static struct obj *
+obj_find(struct daemon *d, unsigned mount_idx, const char *key)
+{
+	struct obj find = { .mount_idx = mount_idx, .key = (char *)key };
+
+	return RB_FIND(obj_tree, &d->objs, &find);
+}
+
 int
 obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino, struct obj **out,
     char *err, size_t errlen)
 {
-	struct obj find, *o;
+	struct obj *o;
 	int rc;
 
-	find.mount_idx = mount_idx;
-	find.key = (char *)key;
-	o = RB_FIND(obj_tree, &d->objs, &find);
+	o = obj_find(d, mount_idx, key);
 	if (o != NULL && ino != 0 && o->ino != ino) {
 		/* Re-imported since we opened it: serve the new file from now on. */
 		obj_detach(d, o);
@@ -254,22 +260,16 @@ obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, b
 bool
 obj_busy(struct daemon *d, unsigned mount_idx, const char *key)
 {
-	struct obj find, *o;
+	struct obj *o = obj_find(d, mount_idx, key);
 
-	find.mount_idx = mount_idx;
-	find.key = (char *)key;
-	o = RB_FIND(obj_tree, &d->objs, &find);
 	return o != NULL && o->refs > 0;
 }
 
 void
 obj_forget(struct daemon *d, unsigned mount_idx, const char *key)
 {
-	struct obj find, *o;
+	struct obj *o = obj_find(d, mount_idx, key);
 
-	find.mount_idx = mount_idx;
-	find.key = (char *)key;
-	o = RB_FIND(obj_tree, &d->objs, &find);
 	if (o != NULL && o->refs == 0)
 		obj_detach(d, o);
 }
