@@ -438,3 +438,22 @@ ms_prog_cold_warm() {
 		fi
 	done
 }
+
+# ms_write_two_tenants FILE CACHE_LINES [EXTRA]: a config with mounts "a" (/ta, prefix a/, tenant
+# alpha) and "b" (/tb, prefix b/, tenant beta) through the front; CACHE_LINES (printf %b) go into
+# [cache] after dir, min_free = 0 and chunk_size = 1M; EXTRA (sections) after [cache].
+ms_write_two_tenants() {
+	ms_write_config "$T/unused.ini" # writes the credentials file
+	MS_CACHE_DIR=$T/cache
+	export MS_CONFIG=$1 MS_CACHE_DIR
+	{
+		printf '[cache]\ndir = %s\nmin_free = 0\nchunk_size = 1M\n%b\n' "$MS_CACHE_DIR" "$2"
+		printf '%b\n' "${3:-}"
+		for m in a b; do
+			printf '[mount "%s"]\npath = /t%s\nsource = s3://models/%s/\nendpoint = %s\n' \
+				"$m" "$m" "$m" "$FRONT_ENDPOINT"
+			printf 'tenant = %s\ncredentials = %s\n\n' "$([[ $m == a ]] && echo alpha || echo beta)" \
+				"$T/credentials"
+		done
+	} >"$1"
+}

@@ -10,31 +10,7 @@ mkdir -p "$T/src/a" "$T/src/b"
 for i in 1 2 3 4; do head -c $((2 * 1048576)) /dev/urandom >"$T/src/a/a$i.bin"; done
 for i in 1 2; do head -c $((2 * 1048576)) /dev/urandom >"$T/src/b/b$i.bin"; done
 ms_put "$T/src"
-ms_write_config "$T/unused.ini" # writes the credentials file
-cat >"$T/ms.ini" <<INI
-[cache]
-dir = $T/cache
-min_free = 0
-chunk_size = 1M
-
-[tenant "alpha"]
-size = 5M
-
-[mount "a"]
-path = /ta
-source = s3://models/a/
-endpoint = $FRONT_ENDPOINT
-tenant = alpha
-credentials = $T/credentials
-
-[mount "b"]
-path = /tb
-source = s3://models/b/
-endpoint = $FRONT_ENDPOINT
-tenant = beta
-credentials = $T/credentials
-INI
-MS_CACHE_DIR=$T/cache
+ms_write_two_tenants "$T/ms.ini" "" '[tenant "alpha"]\nsize = 5M\n'
 "$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
 mount_cached() { "$MS_BIN" status --config "$T/ms.ini" --json | python3 -c '
 import json, sys
