@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 2
+#define MODELSHIM_PROTOCOL_VERSION 3
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -77,6 +77,17 @@ struct ms_msg_fill_done {
 	uint32_t msg_len; /* bytes of message text that follow (no NUL) */
 };
 
+/* Counters of one mount, in the order of the config's mounts. */
+#define MS_STATUS_MOUNTS 64
+struct ms_msg_status_mount {
+	uint64_t requests;         /* fill requests (demand and warm-up) */
+	uint64_t chunks_requested; /* chunks those requests covered */
+	uint64_t chunks_present;   /* of them, present when asked: served from the cache */
+	uint64_t fills;            /* chunks filled from the store */
+	uint64_t bytes_fetched;
+	uint64_t errors;           /* GETs that failed for good */
+};
+
 struct ms_msg_status_reply {
 	uint64_t requests;      /* fill and prefetch requests received */
 	uint64_t fills;         /* chunks filled from the store */
@@ -93,6 +104,9 @@ struct ms_msg_status_reply {
 	uint64_t evicted_bytes;
 	uint64_t fill_p50_us;   /* latency of demand fills (request to reply), recent window */
 	uint64_t fill_p99_us;
+	uint32_t nmounts;
+	uint32_t pad;
+	struct ms_msg_status_mount mounts[MS_STATUS_MOUNTS];
 };
 
 /* A decoded message; pointers point into the buffer that was decoded. */

@@ -80,6 +80,51 @@ json_str(const char *s)
 	putchar('"');
 }
 
+/* Chunks asked of the daemon that were already present: hits of files not complete yet (hits
+ * on complete files never reach the daemon and are not counted). 1 when nothing was asked. */
+static double
+hit_ratio(const struct ms_msg_status_mount *ms)
+{
+	return ms->chunks_requested == 0 ? 1.0 : (double)ms->chunks_present /
+	    (double)ms->chunks_requested;
+}
+
+/* Per tenant: its quota and what its mounts hold and fetched. */
+static void
+status_json_tenants(const struct ms_config *cfg, const struct ms_msg_status_reply *r)
+{
+	char area[MS_PATH_MAX + 128];
+	unsigned i, j, n = 0;
+
+	for (i = 0; i < cfg->nmounts; i++) {
+		const char *name = cfg->mounts[i].tenant;
+		const struct ms_tenant *t = ms_config_tenant(cfg, name);
+		struct usage u = { 0 };
+		uint64_t fetched = 0, errors = 0;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(cfg->mounts[j].tenant, name) == 0)
+				break;
+		if (j < i)
+			continue; /* listed with its first mount */
+		for (j = i; j < cfg->nmounts; j++) {
+			if (strcmp(cfg->mounts[j].tenant, name) != 0)
+				continue;
+			if (ms_cache_area(cfg, &cfg->mounts[j], MS_AREA_STATE, area, sizeof area) == 0)
+				walk(area, &u, 0);
+			if (r != NULL && j < r->nmounts && j < MS_STATUS_MOUNTS) {
+				fetched += r->mounts[j].bytes_fetched;
+				errors += r->mounts[j].errors;
+			}
+		}
+		printf("%s{\"name\":\"%s\",\"quota\":%llu,\"cached_bytes\":%llu,\"objects\":%llu,"
+		    "\"bytes_fetched\":%llu,\"errors\":%llu}", n++ ? "," : "", name,
+		    (unsigned long long)(t != NULL ? t->size : 0), (unsigned long long)u.cached,
+		    (unsigned long long)u.objects, (unsigned long long)fetched,
+		    (unsigned long long)errors);
+	}
+}
+
 static int
 status_json(const struct ms_config *cfg)
 {
@@ -106,10 +151,23 @@ status_json(const struct ms_config *cfg)
 		    cfg->mounts[i].name, cfg->mounts[i].tenant);
 		json_str(cfg->mounts[i].path);
 		printf(",\"objects\":%llu,\"complete\":%llu,\"partial\":%llu,\"cached_bytes\":%llu,"
-		    "\"imported_bytes\":%llu}", (unsigned long long)u.objects,
+		    "\"imported_bytes\":%llu", (unsigned long long)u.objects,
 		    (unsigned long long)u.complete, (unsigned long long)u.partial,
 		    (unsigned long long)u.cached, (unsigned long long)u.bytes);
+		if (daemon && i < r.nmounts && i < MS_STATUS_MOUNTS) {
+			const struct ms_msg_status_mount *ms = &r.mounts[i];
+
+			printf(",\"requests\":%llu,\"chunks_requested\":%llu,\"chunks_from_cache\":%llu,"
+			    "\"hit_ratio\":%.4f,\"fills\":%llu,\"bytes_fetched\":%llu,\"errors\":%llu",
+			    (unsigned long long)ms->requests, (unsigned long long)ms->chunks_requested,
+			    (unsigned long long)ms->chunks_present, hit_ratio(ms),
+			    (unsigned long long)ms->fills, (unsigned long long)ms->bytes_fetched,
+			    (unsigned long long)ms->errors);
+		}
+		putchar('}');
 	}
+	printf("],\"tenants\":[");
+	status_json_tenants(cfg, daemon ? &r : NULL);
 	printf("],\"daemon\":");
 	if (!daemon) {
 		printf("null}\n");
@@ -181,6 +239,14 @@ cmd_status_exec(int argc, char **argv)
 	printf("daemon: %s cached of a %s quota, %llu evictions (%s), fill latency p50 %.1f ms, "
 	    "p99 %.1f ms\n", a, r.quota ? b : "unlimited", (unsigned long long)r.evictions, c,
 	    (double)r.fill_p50_us / 1000, (double)r.fill_p99_us / 1000);
+	for (i = 0; i < cfg.nmounts && i < r.nmounts && i < MS_STATUS_MOUNTS; i++) {
+		cmd_human(r.mounts[i].bytes_fetched, a, sizeof a);
+		printf("daemon: mount %s (tenant %s): %llu requests, %.0f%% of their chunks from the "
+		    "cache, %llu chunks filled, %s fetched, %llu errors\n", cfg.mounts[i].name,
+		    cfg.mounts[i].tenant, (unsigned long long)r.mounts[i].requests,
+		    100.0 * hit_ratio(&r.mounts[i]), (unsigned long long)r.mounts[i].fills, a,
+		    (unsigned long long)r.mounts[i].errors);
+	}
 	printf("daemon-counters: requests=%llu fills=%llu bytes_fetched=%llu gets=%llu retries=%llu "
 	    "errors=%llu cached_bytes=%llu evictions=%llu\n", (unsigned long long)r.requests,
 	    (unsigned long long)r.fills, (unsigned long long)r.bytes_fetched,

@@ -120,6 +120,8 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	if (msg->hdr.type != MS_MSG_TOUCH)
 		d->stats.requests++;
 	mount = find_mount(d, msg->mount, msg->u.fill.mount_len);
+	if (mount >= 0 && msg->hdr.type == MS_MSG_FILL)
+		d->stats.mounts[mount].requests++;
 	if (mount < 0) {
 		if (demand)
 			client_reply_done(d, cl, msg->hdr.id, -ENOENT, "no such mount");
@@ -173,6 +175,7 @@ handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	}
 	d->stats.cached_bytes = d->cached;
 	d->stats.quota = d->cfg.cache_size;
+	d->stats.nmounts = d->cfg.nmounts;
 	d->stats.clients = d->nclients;
 	d->stats.uptime_s = (daemon_now_ms() - d->started_ms) / 1000;
 	client_send(d, cl, buf, ms_proto_status_reply(buf, sizeof buf, msg->hdr.id, &d->stats));

@@ -161,6 +161,7 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
 		if (rc == 0) {
 			d->stats.fills++;
+			d->stats.mounts[w->o->mount_idx].fills++;
 			obj_chunk_done(d, w->o, w->chunk, 0, NULL);
 		} else {
 			snprintf(msg, sizeof msg, "cache map update failed for %s: %s", w->o->key,
@@ -306,6 +307,7 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	if (d->cfg.max_bandwidth > 0)
 		d->bw_tokens -= (double)n;
 	d->stats.bytes_fetched += n;
+	d->stats.mounts[j->o->mount_idx].bytes_fetched += n;
 	while (done < n && j->next < j->end) {
 		uint32_t clen = ms_map_chunk_len(h, j->next);
 		size_t take = n - done < clen - j->buf_fill ? n - done : clen - j->buf_fill;
@@ -538,6 +540,7 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 		return;
 	}
 	ms_error("%s", msg);
+	d->stats.mounts[j->o->mount_idx].errors++;
 	job_end(d, j, verdict_errno(v, j->fail_status), msg);
 }
 

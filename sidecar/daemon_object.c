@@ -321,6 +321,8 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	for (i = first; i < end; i++)
 		if (o->state[i] != MS_CHUNK_PRESENT)
 			pending++;
+	d->stats.mounts[o->mount_idx].chunks_requested += end - first;
+	d->stats.mounts[o->mount_idx].chunks_present += end - first - pending;
 	if (pending == 0) {
 		client_reply_done(d, cl, id, 0, NULL);
 		return 0;

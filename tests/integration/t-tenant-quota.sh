@@ -30,3 +30,21 @@ sed 's/^\[tenant "alpha"\]/[tenant "gamma"]/' "$T/ms.ini" >"$T/bad.ini"
 if "$MS_BIN" status --config "$T/bad.ini" 2>"$T/bad.err"; then ms_fail "a tenant no mount uses was accepted"; fi
 grep -q 'bad.ini:6: \[tenant "gamma"\]' "$T/bad.err" || ms_fail "unclear error: $(cat "$T/bad.err")"
 ms_ok "unknown tenant refused: $(cat "$T/bad.err")"
+
+# status --json: per tenant quota and bytes, per mount what was fetched and how much of what the
+# daemon was asked for was there already (hits on complete files never reach it: not counted).
+"$MS_BIN" status --config "$T/ms.ini" --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+t = {x["name"]: x for x in s["tenants"]}
+m = {x["name"]: x for x in s["mounts"]}
+assert t["alpha"]["quota"] == 5 << 20, t
+assert t["beta"]["quota"] == 0 and t["beta"]["cached_bytes"] == 4 << 20, t
+assert m["a"]["bytes_fetched"] >= 8 << 20, m["a"]
+assert m["b"]["bytes_fetched"] == 4 << 20, m["b"]
+for x in m.values():
+    assert 0 <= x["chunks_from_cache"] <= x["chunks_requested"] and 0 <= x["hit_ratio"] <= 1, x
+    assert x["requests"] > 0 and x["fills"] > 0 and x["errors"] == 0, x
+assert s["daemon"]["evictions"] >= 1
+' || ms_fail "status --json per tenant and mount is wrong: $("$MS_BIN" status --config "$T/ms.ini" --json)"
+ms_ok "status --json reports quota, cache, fetches and hit ratio per tenant and mount"
