@@ -54,6 +54,9 @@ make_present(struct cat *c, const struct ms_mount *m, const char *key, struct ms
 
 	if (ms_map_range_present(&obj->map, off, len))
 		return 0;
+	/* Filled meanwhile (by the daemon for another reader)? Our map fd tells, no request. */
+	if (ms_map_refresh(&obj->map, first, end) == 0 && ms_map_range_present(&obj->map, off, len))
+		return 0;
 	if (ensure_daemon(c) < 0) {
 		fprintf(stderr, "modelshim cat: %s: cannot reach or start the modelshim daemon\n", path);
 		return -EIO;

@@ -41,18 +41,19 @@ rand_below(void *arg, uint32_t bound)
 	return arc4random_uniform(bound);
 }
 
-/* True if the object may not be evicted now: being filled, or incomplete and open somewhere. */
+/*
+ * True if the object may not be evicted now: being filled, or pinned by a reader that opened it
+ * while it was incomplete (a shared flock: such a reader may still ask for fills of this inode,
+ * even once it is complete, from a stale view of its map).
+ */
 static bool
-pinned(struct scan *s, const char *key, const char *state_path, bool complete)
+pinned(struct scan *s, const char *key)
 {
 	char tree[MS_PATH_MAX * 2 + 64];
 	int fd, busy;
 
-	(void)state_path;
 	if (obj_busy(s->d, s->mount, key))
 		return true;
-	if (complete)
-		return false;
 	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
 	    sizeof tree) < 0)
 		return true;
@@ -71,17 +72,15 @@ scan_map(struct scan *s, const char *path, const char *key)
 	struct ms_map map;
 	uint64_t bytes;
 	int64_t atime;
-	bool complete;
 
 	if (ms_map_open(&map, path, false) < 0)
 		return;
 	bytes = ms_map_cached_bytes(&map);
 	atime = map.hdr.atime;
-	complete = ms_map_complete(&map);
 	ms_map_close(&map);
 	s->cached += bytes;
 	s->mcached[s->mount] += bytes;
-	if (bytes == 0 || pinned(s, key, path, complete))
+	if (bytes == 0 || pinned(s, key))
 		return;
 	if (s->n == s->cap) {
 		size_t cap = s->cap == 0 ? 256 : s->cap * 2;

@@ -22,7 +22,8 @@ for r in 1 2 3 4 5 6; do
 		for i in $(seq -w 1 12); do
 			n=$(((10#$i + r) % 12 + 1))
 			f=$(printf 'o%02d.bin' "$n")
-			"$MS_BIN" cat --config "$T/ms.ini" "/models/$f" | cmp -s - "$T/src/$f" || exit 1
+			"$MS_BIN" cat --config "$T/ms.ini" "/models/$f" 2>>"$T/err.$r" | cmp -s - "$T/src/$f" ||
+				{ echo "reader $r: $f differs" >>"$T/err.$r"; exit 1; }
 		done
 	) &
 	pids+=($!)
@@ -38,7 +39,9 @@ for ((k = 0; k < 600; k++)); do
 	((running)) || break
 	sleep 0.05
 done
-for p in "${pids[@]}"; do wait "$p" || ms_fail "a reader got wrong bytes or failed"; done
+for p in "${pids[@]}"; do
+	wait "$p" || ms_fail "a reader got wrong bytes or failed: $(cat "$T"/err.* 2>/dev/null | head -c 600)"
+done
 ms_ok "6 concurrent readers x 12 objects of 2 MiB, all bytes right"
 ((max <= quota)) || ms_fail "the cache held $max bytes, over its $quota-byte quota"
 ms_ok "never over quota: at most $max of $quota bytes in $samples samples"
