@@ -59,24 +59,61 @@ ms_cache_tmp_path(const struct ms_config *cfg, char *out, size_t outlen)
 	    arc4random(), arc4random()), outlen);
 }
 
+/* PATH is a directory of ours with MODE and GID ((gid_t)-1: any); fixed if it is not. */
+static int
+own_dir(const char *path, mode_t mode, gid_t gid)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (gid != (gid_t)-1 && st.st_gid != gid && chown(path, (uid_t)-1, gid) < 0)
+		return -errno;
+	if ((st.st_mode & 07777) != mode && chmod(path, mode) < 0)
+		return -errno;
+	return 0;
+}
+
 int
 ms_cache_init(const struct ms_config *cfg)
 {
-	char path[MS_PATH_MAX + 32];
+	char path[MS_PATH_MAX + 2 * MS_NAME_MAX + 32];
+	/* Owner-only, or traversable (not listable) by the tenants' groups when shared. */
+	mode_t top = ms_config_shared(cfg) ? 0711 : 0700;
+	const struct ms_tenant *t;
+	unsigned i;
 	int rc;
 
 	rc = ms_mkdirs(cfg->cache_dir, 0700, 0);
-	if (rc < 0)
-		return rc;
-	if (mkdir(cfg->cache_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	rc = ms_cache_file_path(cfg, "tmp", path, sizeof path);
-	if (rc == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
+	if (rc == 0)
+		rc = own_dir(cfg->cache_dir, top, (gid_t)-1);
+	if (rc == 0)
+		rc = ms_cache_file_path(cfg, "tmp", path, sizeof path);
+	if (rc == 0)
+		rc = own_dir(path, 0700, (gid_t)-1);
 	if (rc == 0)
 		rc = ms_cache_file_path(cfg, "tenants", path, sizeof path);
-	if (rc == 0 && mkdir(path, 0700) < 0 && errno != EEXIST)
-		rc = -errno;
+	if (rc == 0)
+		rc = own_dir(path, top, (gid_t)-1);
+	/* A tenant's tree: the daemon user's (no tenant can replace a file in it), group-readable. */
+	for (i = 0; rc == 0 && i < cfg->nmounts; i++) {
+		t = ms_config_tenant(cfg, cfg->mounts[i].tenant);
+		rc = fmt_ok(snprintf(path, sizeof path, "%s/tenants/%s", cfg->cache_dir,
+		    cfg->mounts[i].tenant), sizeof path);
+		if (rc == 0)
+			rc = own_dir(path, t != NULL && t->gid ? 0750 : 0700,
+			    t != NULL && t->gid ? (gid_t)t->gid : (gid_t)-1);
+		/* Below it, readable: the tenant's dir is the gate. */
+		if (rc == 0)
+			rc = fmt_ok(snprintf(path, sizeof path, "%s/tenants/%s/%s", cfg->cache_dir,
+			    cfg->mounts[i].tenant, cfg->mounts[i].name), sizeof path);
+		if (rc == 0)
+			rc = own_dir(path, 0755, (gid_t)-1);
+	}
 	return rc;
 }
 

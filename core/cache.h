@@ -34,7 +34,11 @@ int ms_cache_file_path(const struct ms_config *cfg, const char *name, char *out,
 int ms_cache_tmp_path(const struct ms_config *cfg, char *out, size_t outlen)
 	__attribute__((warn_unused_result));
 
-/* Creates DIR (0700), DIR/tmp and DIR/tenants if missing. */
+/*
+ * Creates DIR, DIR/tmp, DIR/tenants and each mount's DIR/tenants/TENANT/MOUNT if missing, and
+ * gives them their modes: all 0700 (owner-only) but MOUNT 0755, or, when a tenant names a gid,
+ * DIR and DIR/tenants 0711 and that tenant's dir 0750 with group gid.
+ */
 int ms_cache_init(const struct ms_config *cfg) __attribute__((warn_unused_result));
 
 /* One object opened for reading: its data file and its map, checked against each other. */

@@ -167,8 +167,9 @@ recv_reply(struct ms_client *cl, uint64_t id, void *buf, size_t cap, struct ms_m
 	}
 }
 
-int
-ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
+/* One request of TYPE about an object, answered by MS_MSG_FILL_DONE: its status. */
+static int
+request_done(struct ms_client *cl, uint16_t type, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino, char *err, size_t errlen)
 {
 	char buf[MS_MSG_MAX];
@@ -178,7 +179,7 @@ ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_
 
 	if (errlen > 0)
 		err[0] = '\0';
-	rc = send_msg(cl, buf, ms_proto_fill(buf, sizeof buf, MS_MSG_FILL, id, mount, key, off, len, ino));
+	rc = send_msg(cl, buf, ms_proto_fill(buf, sizeof buf, type, id, mount, key, off, len, ino));
 	if (rc == 0)
 		rc = recv_reply(cl, id, buf, sizeof buf, &msg);
 	if (rc < 0) {
@@ -192,6 +193,20 @@ ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_
 	if (msg.u.done.status < 0)
 		snprintf(err, errlen, "%.*s", (int)msg.u.done.msg_len, msg.text);
 	return msg.u.done.status;
+}
+
+int
+ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
+    uint64_t len, uint64_t ino, char *err, size_t errlen)
+{
+	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, err, errlen);
+}
+
+int
+ms_client_verify(struct ms_client *cl, const char *mount, const char *key, uint64_t ino, char *err,
+    size_t errlen)
+{
+	return request_done(cl, MS_MSG_VERIFY, mount, key, 0, 0, ino, err, errlen);
 }
 
 int

@@ -37,6 +37,13 @@ void ms_client_close(struct ms_client *cl);
 int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino, char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * Asks the daemon to check KEY's present chunks against their checksums and drop those that
+ * fail. 0: all matched; -EBADMSG: some were dropped (ERR says how many); other -errno.
+ */
+int ms_client_verify(struct ms_client *cl, const char *mount, const char *key, uint64_t ino,
+    char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* Same request, no wait and no reply. */
 int ms_client_prefetch(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino) __attribute__((warn_unused_result));

@@ -97,7 +97,8 @@ bad(struct parse *p, const char *fmt, ...)
 static bool
 valid_name(const char *s, size_t len)
 {
-	if (len < 1 || len >= MS_NAME_MAX)
+	/* A letter or digit first: "." and ".." would name a dir outside the one meant. */
+	if (len < 1 || len >= MS_NAME_MAX || !isalnum((unsigned char)s[0]))
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
@@ -339,6 +340,28 @@ set_eviction(struct parse *p, const char *v)
 	return 0;
 }
 
+static int
+set_verify(struct parse *p, const char *v)
+{
+	if (strcmp(v, "open") && strcmp(v, "off"))
+		return bad(p, "'%.64s' is neither open nor off", v);
+	p->cfg->verify_on_open = !strcmp(v, "open");
+	return 0;
+}
+
+/* A numeric group id; 0 (root's group) and the all-ones "no id" are refused. */
+static int
+set_gid(struct parse *p, const char *v)
+{
+	const char *end;
+	uint64_t n;
+
+	if (parse_u64(v, &n, &end) || *end || n == 0 || n >= UINT32_MAX)
+		return bad(p, "'%.64s' is not a numeric group id from 1 to %u", v, UINT32_MAX - 1);
+	p->tenant->gid = (uint32_t)n;
+	return 0;
+}
+
 /*
  * How a key's value is stored in its field (at OFF in struct ms_config for [cache], in struct
  * ms_mount for [mount]): by type, then FN if any; V_FN leaves it all to FN. V_PCT is a whole
@@ -373,6 +396,7 @@ static const struct key keys[] = {
 	{ SECT_CACHE, "low_watermark", V_PCT, C(low_pct), 0, 99, NULL },
 	{ SECT_CACHE, "min_free", V_PCT, C(min_free_pct), 0, 90, NULL },
 	{ SECT_CACHE, "max_bandwidth", V_SIZE, C(max_bandwidth), 0, 0, NULL },
+	{ SECT_CACHE, "verify", V_FN, 0, 0, 0, set_verify },
 	{ SECT_MOUNT, "path", V_PATH, M(path), 0, 0, check_path },
 	{ SECT_MOUNT, "source", V_FN, 0, 0, 0, set_source },
 	{ SECT_MOUNT, "endpoint", V_FN, 0, 0, 0, set_endpoint },
@@ -382,6 +406,7 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
 	{ SECT_TENANT, "size", V_SIZE, T(size), 0, 0, NULL },
+	{ SECT_TENANT, "gid", V_FN, 0, 0, 0, set_gid },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -419,7 +444,8 @@ set_value(struct parse *p, const struct key *k, const char *v)
 		break;
 	case V_NAME:
 		if (!valid_name(v, strlen(v)))
-			return bad(p, "'%.64s' is not 1-63 of A-Z a-z 0-9 . _ -", v);
+			return bad(p, "'%.64s' is not 1-63 of A-Z a-z 0-9 . _ -, starting with a "
+			    "letter or digit", v);
 		strlcpy(f, v, MS_NAME_MAX);
 		break;
 	case V_PATH:
@@ -788,4 +814,13 @@ ms_config_tenant(const struct ms_config *cfg, const char *name)
 		if (!strcmp(cfg->tenants[i].name, name))
 			return &cfg->tenants[i];
 	return NULL;
+}
+
+bool
+ms_config_shared(const struct ms_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->ntenants; i++)
+		if (cfg->tenants[i].gid != 0)
+			return true;
+	return false;
 }

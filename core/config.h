@@ -31,10 +31,17 @@ struct ms_mount {
 	int line;                      /* line of the section header, for messages */
 };
 
-/* [tenant "NAME"]: limits of one tenant's share of the cache. */
+/*
+ * [tenant "NAME"]: limits of one tenant's share of the cache, and who may use it. With gid set
+ * (a Kubernetes pod's fsGroup, say) the tenant's tree is the daemon user's, group GID, mode 0750,
+ * the daemon's socket is open to other local users, and the daemon serves a client only the
+ * mounts of tenants whose gid is among its kernel-checked groups (SO_PEERCRED, SO_PEERGROUPS).
+ * Numeric only: the config is also parsed inside host programs, where NSS lookups are not safe.
+ */
 struct ms_tenant {
 	char name[MS_NAME_MAX];
 	uint64_t size; /* quota in bytes (0 = only the cache dir's) */
+	uint32_t gid;  /* 0: the tenant is only the daemon user's */
 	int line;
 };
 
@@ -51,6 +58,7 @@ struct ms_config {
 	unsigned high_pct, low_pct;  /* [cache] high_watermark / low_watermark, % of size (95, 85) */
 	unsigned min_free_pct;       /* [cache] min_free: % of the file system kept free (5) */
 	uint64_t max_bandwidth;      /* [cache] max_bandwidth: node-wide fill rate, bytes/s (0: none) */
+	bool verify_on_open;         /* [cache] verify = open: checksums checked before a file is served */
 	unsigned nmounts;
 	struct ms_mount mounts[MS_MAX_MOUNTS];
 	unsigned ntenants;
@@ -83,5 +91,7 @@ const struct ms_mount *ms_config_mount_for_path(const struct ms_config *cfg, con
 const struct ms_mount *ms_config_mount_by_name(const struct ms_config *cfg, const char *name);
 /* The [tenant "NAME"] section of NAME, or NULL (no limits of its own). */
 const struct ms_tenant *ms_config_tenant(const struct ms_config *cfg, const char *name);
+/* True if some tenant names a gid: the cache is shared between local users. */
+bool ms_config_shared(const struct ms_config *cfg);
 
 #endif

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 3
+#define MODELSHIM_PROTOCOL_VERSION 4
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -21,6 +21,12 @@ enum ms_msg_type {
 	MS_MSG_STATUS = 102,   /* no body: reply MS_MSG_STATUS_REPLY */
 	MS_MSG_TOUCH = 103,    /* struct ms_msg_fill + mount + key (off, len 0): an open; no reply */
 	MS_MSG_GC = 104,       /* struct ms_msg_gc + tenant: reply MS_MSG_GC_DONE */
+	/*
+	 * struct ms_msg_fill + mount + key (off, len 0): check the object's present chunks against
+	 * their checksums and drop those that fail, to be refetched by later fills. Reply
+	 * MS_MSG_FILL_DONE: 0 if all matched, -EBADMSG if some were dropped (the text says how many).
+	 */
+	MS_MSG_VERIFY = 105,
 
 	/* Replies, daemon to client: 200-299. */
 	MS_MSG_FILL_DONE = 200,    /* struct ms_msg_fill_done + message text */

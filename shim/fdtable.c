@@ -24,6 +24,7 @@
 #include "log.h"
 #include "map.h"
 #include "shim.h"
+#include "verify.h"
 
 #define TABLE_MAX (1u << 20)
 #define SMALL_OBJECT_CHUNKS 4
@@ -450,6 +451,55 @@ load_map(struct shim_file *f)
 	return f->bits != NULL ? 0 : -ENOMEM;
 }
 
+/*
+ * verify = open: the chunks F has as present are checked against their checksums before the
+ * file is served. Bad ones are dropped by the daemon (it checks again) and F's bits reloaded,
+ * so that reading them refetches. -EIO if they cannot be dropped (no daemon).
+ */
+static int
+verify_on_open(int fd, struct shim_file *f)
+{
+	char state[MS_PATH_MAX * 2 + 64], err[512];
+	struct ms_map map = { .fd = -1 };
+	uint32_t i, bad = 0;
+	uint8_t *buf;
+	int rc;
+
+	if (ms_cache_object_path(&shim.cfg, &shim.cfg.mounts[f->mount], MS_AREA_STATE, f->key,
+	    state, sizeof state) < 0 || ms_map_open(&map, state, false) < 0)
+		return 0; /* load_map found no map either: nothing is served from the cache */
+	buf = malloc(MS_VERIFY_BUF);
+	if (buf == NULL) {
+		ms_map_close(&map);
+		return -ENOMEM;
+	}
+	for (i = 0; i < f->nchunks && i < map.hdr.nchunks; i++)
+		if (all_present(f, i, i + 1) && ms_map_has(&map, i) &&
+		    ms_verify_chunk(fd, &map, i, buf, MS_VERIFY_BUF) < 0)
+			bad++;
+	free(buf);
+	ms_map_close(&map);
+	if (bad == 0)
+		return 0;
+	shim_busy++;
+	rc = conn_get();
+	if (rc < 0)
+		snprintf(err, sizeof err, "%u chunks of %s/%s fail their checksum and the daemon "
+		    "could not be reached to drop them (%s)", bad, shim.cfg.mounts[f->mount].path,
+		    f->key, strerror(-rc));
+	else
+		rc = ms_client_verify(&conn.cl, shim.cfg.mounts[f->mount].name, f->key,
+		    (uint64_t)f->ino, err, sizeof err);
+	shim_busy--;
+	if (rc < 0 && rc != -EBADMSG) {
+		warn_once(f, err);
+		return -EIO;
+	}
+	free(f->bits);
+	f->bits = NULL;
+	return load_map(f);
+}
+
 static void
 mark_complete(int fd)
 {
@@ -480,6 +530,10 @@ shim_track_open(int fd, const struct shim_path *p)
 			return rc;
 		}
 		touch(p, st.st_ino);
+		if (shim.cfg.verify_on_open && (rc = verify_on_open(fd, f)) < 0) {
+			file_free(f);
+			return rc;
+		}
 		if (all_present(f, 0, f->nchunks)) {
 			file_free(f);
 			mark_complete(fd);

@@ -24,6 +24,7 @@ extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_warmup_entry;
+extern const struct cmd_entry cmd_verify_entry;
 
 /*
  * Parses the common options (--config F, --quiet, --verbose) out of ARGV in place and loads the

@@ -77,8 +77,11 @@ cmd_gc_exec(int argc, char **argv)
 		fprintf(stderr, "modelshim gc: %s sets no quota: give --target or --free\n", cfg.file);
 		return 2;
 	}
-	if (ms_cache_init(&cfg) < 0 || ms_cache_file_path(&cfg, "gc.lock", lockpath, sizeof lockpath) < 0)
+	if ((rc = ms_cache_init(&cfg)) < 0 ||
+	    (rc = ms_cache_file_path(&cfg, "gc.lock", lockpath, sizeof lockpath)) < 0) {
+		fprintf(stderr, "modelshim gc: cache dir %s: %s\n", cfg.cache_dir, strerror(-rc));
 		return 1;
+	}
 	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "modelshim gc: %s: %s\n", lockpath, strerror(errno));

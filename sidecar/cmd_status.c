@@ -3,7 +3,6 @@
  * partial, bytes cached of bytes imported), read from the maps on disk, and the daemon's
  * counters when one is running. Read-only: never starts the daemon, never changes the cache.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,19 +14,22 @@
 #include "client.h"
 #include "cmd.h"
 #include "map.h"
+#include "walk.h"
 
 struct usage {
 	uint64_t objects, complete, partial, bytes, cached;
 };
 
-static void
-count_map(const char *path, struct usage *u)
+static int
+count_map(void *arg, const char *path, const char *key)
 {
+	struct usage *u = arg;
 	struct ms_map map;
 	uint32_t i;
 
+	(void)key;
 	if (ms_map_open(&map, path, false) < 0)
-		return;
+		return 0;
 	u->objects++;
 	u->bytes += map.hdr.size;
 	if (ms_map_complete(&map))
@@ -38,32 +40,13 @@ count_map(const char *path, struct usage *u)
 		if (ms_map_has(&map, i))
 			u->cached += ms_map_chunk_len(&map.hdr, i);
 	ms_map_close(&map);
+	return 0;
 }
 
-/* Bounded depth: keys have at most 512 components. */
 static void
-walk(const char *dirpath, struct usage *u, int depth)
+walk(const char *dir, struct usage *u)
 {
-	char child[2 * MS_PATH_MAX + 64];
-	struct dirent *de;
-	struct stat st;
-	DIR *dir;
-
-	if (depth > 512 || (dir = opendir(dirpath)) == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(child, sizeof child, "%s/%s", dirpath, de->d_name) >= (int)sizeof child)
-			continue;
-		if (lstat(child, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			walk(child, u, depth + 1);
-		else if (S_ISREG(st.st_mode))
-			count_map(child, u);
-	}
-	closedir(dir);
+	(void)ms_walk_maps(dir, count_map, u);
 }
 
 /* Prints S as a JSON string (mount paths and names come from the config: no escapes needed
@@ -111,7 +94,7 @@ status_json_tenants(const struct ms_config *cfg, const struct ms_msg_status_repl
 			if (strcmp(cfg->mounts[j].tenant, name) != 0)
 				continue;
 			if (ms_cache_area(cfg, &cfg->mounts[j], MS_AREA_STATE, area, sizeof area) == 0)
-				walk(area, &u, 0);
+				walk(area, &u);
 			if (r != NULL && j < r->nmounts && j < MS_STATUS_MOUNTS) {
 				fetched += r->mounts[j].bytes_fetched;
 				errors += r->mounts[j].errors;
@@ -146,7 +129,7 @@ status_json(const struct ms_config *cfg)
 		struct usage u = { 0 };
 
 		if (ms_cache_area(cfg, &cfg->mounts[i], MS_AREA_STATE, area, sizeof area) == 0)
-			walk(area, &u, 0);
+			walk(area, &u);
 		printf("%s{\"name\":\"%s\",\"tenant\":\"%s\",\"path\":", i ? "," : "",
 		    cfg->mounts[i].name, cfg->mounts[i].tenant);
 		json_str(cfg->mounts[i].path);
@@ -209,7 +192,7 @@ cmd_status_exec(int argc, char **argv)
 		struct usage u = { 0 };
 
 		if (ms_cache_area(&cfg, &cfg.mounts[i], MS_AREA_STATE, area, sizeof area) == 0)
-			walk(area, &u, 0);
+			walk(area, &u);
 		cmd_human(u.cached, a, sizeof a);
 		cmd_human(u.bytes, b, sizeof b);
 		printf("%-16s %-10s %-24s %8llu %8llu %8llu %10s %10s\n", cfg.mounts[i].name,

@@ -49,13 +49,17 @@ listen_socket(struct daemon *d)
 		ms_error("cache dir path too long for a unix socket: %s", d->cfg.cache_dir);
 		return rc;
 	}
-	/* We hold the pid file lock: a socket file left here is stale. */
+	/*
+	 * We hold the pid file lock: a socket file left here is stale. Owner-only, or open to every
+	 * local user when tenants name groups: then each request is checked against the client's
+	 * kernel-given credentials (daemon_peer.c).
+	 */
 	unlink(sa.sun_path);
 	d->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->listen_fd < 0)
 		return -errno;
 	if (bind(d->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    chmod(sa.sun_path, 0600) < 0 || listen(d->listen_fd, 128) < 0) {
+	    chmod(sa.sun_path, ms_config_shared(&d->cfg) ? 0666 : 0600) < 0 || listen(d->listen_fd, 128) < 0) {
 		rc = -errno;
 		ms_error("listening on %s: %s", sa.sun_path, strerror(errno));
 		return rc;

@@ -28,8 +28,12 @@
 /* A connected client; freed when dropped and no waiter holds it any more. */
 struct client {
 	TAILQ_ENTRY(client) link;
-	int fd;        /* -1 once dropped */
-	unsigned refs; /* the client list's own, plus one per waiter */
+	int fd;             /* -1 once dropped */
+	unsigned refs;      /* the client list's own, plus one per waiter */
+	uint32_t uid, pid;  /* the peer's, checked by the kernel when it connected */
+	bool admin;         /* the daemon's own user (or root): may use every mount, status, gc */
+	uint64_t mounts_ok; /* bit I: may fill and open mount I (MS_MAX_MOUNTS is 64) */
+	bool warned;        /* a refusal of this client has been logged */
 };
 
 /* One request of one client waiting for chunks [first, end) of an object. */
@@ -137,6 +141,10 @@ uint64_t daemon_now_ms(void);
 /* daemon_client.c */
 int clients_accept(struct daemon *d);
 void client_readable(struct daemon *d, struct client *cl);
+/* daemon_peer.c: who CL is (SO_PEERCRED, SO_PEERGROUPS on FD) and which mounts it may use. */
+int peer_identify(const struct daemon *d, struct client *cl, int fd);
+/* True if CL is admin or of TENANT (its gid among CL's groups). */
+bool peer_of_tenant(const struct daemon *d, const struct client *cl, const char *tenant);
 void client_drop(struct daemon *d, struct client *cl);
 void client_ref(struct client *cl);
 void client_unref(struct daemon *d, struct client *cl);
@@ -158,6 +166,8 @@ int evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint6
 bool obj_busy(struct daemon *d, unsigned mount_idx, const char *key);
 void obj_forget(struct daemon *d, unsigned mount_idx, const char *key);
 void obj_touch(struct daemon *d, struct obj *o);
+/* Drops O's present chunks that fail their checksum (daemon_object.c); counts them. */
+int obj_verify_chunks(struct obj *o, uint32_t *checked, uint32_t *bad, uint64_t *bad_bytes);
 int obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino, struct obj **out,
     char *err, size_t errlen);
 void obj_unref(struct daemon *d, struct obj *o);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,13 @@ clients_accept(struct daemon *d)
 		if (cl == NULL) {
 			close(fd);
 			return -ENOMEM;
+		}
+		if (peer_identify(d, cl, fd) < 0) {
+			ms_warn("refusing a client whose credentials cannot be read: %s",
+			    strerror(errno));
+			free(cl);
+			close(fd);
+			continue;
 		}
 		cl->fd = fd;
 		cl->refs = 1;
@@ -107,17 +115,53 @@ find_mount(const struct daemon *d, const char *name, size_t len)
 	return -1;
 }
 
+/* Logs the first refusal of CL (a hostile client must not flood the log). */
+static void
+refused(struct client *cl, const char *what)
+{
+	if (!cl->warned)
+		ms_warn("refused uid %u (pid %u): %s", cl->uid, cl->pid, what);
+	cl->warned = true;
+}
+
+/*
+ * Checks O's present chunks against their checksums; those that fail are dropped (and their
+ * bytes no longer counted as cached), so the next read of them refetches. Done inline: a client
+ * asks only for an object it found bad (`modelshim verify`, verify-on-open).
+ */
+static void
+handle_verify(struct daemon *d, struct client *cl, uint64_t id, struct obj *o)
+{
+	uint32_t checked, bad;
+	uint64_t bytes;
+	char text[256];
+	int rc;
+
+	rc = obj_verify_chunks(o, &checked, &bad, &bytes);
+	account_cached(d, o->mount_idx, -(int64_t)bytes);
+	if (rc < 0)
+		snprintf(text, sizeof text, "%s: verifying: %s", o->key, strerror(-rc));
+	else if (bad > 0)
+		snprintf(text, sizeof text, "%s: %u of %u chunks failed their checksum and were "
+		    "dropped; they are refetched when read", o->key, bad, checked);
+	else
+		snprintf(text, sizeof text, "%s: %u chunks match their checksums", o->key, checked);
+	if (bad > 0 || rc < 0)
+		ms_warn("%s", text);
+	client_reply_done(d, cl, id, rc < 0 ? rc : bad > 0 ? -EBADMSG : 0, text);
+}
+
 static void
 handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 {
 	enum fill_kind kind = msg->hdr.type == MS_MSG_FILL ?
 	    ((msg->u.fill.flags & MS_FILL_WARM) != 0 ? FILL_WARM : FILL_DEMAND) : FILL_PREFETCH;
-	bool demand = msg->hdr.type == MS_MSG_FILL;
+	bool demand = msg->hdr.type == MS_MSG_FILL || msg->hdr.type == MS_MSG_VERIFY;
 	char key[MS_KEY_PATH_MAX + 1], err[512];
 	struct obj *o;
 	int mount, rc;
 
-	if (msg->hdr.type != MS_MSG_TOUCH)
+	if (msg->hdr.type != MS_MSG_TOUCH && msg->hdr.type != MS_MSG_VERIFY)
 		d->stats.requests++;
 	mount = find_mount(d, msg->mount, msg->u.fill.mount_len);
 	if (mount >= 0 && msg->hdr.type == MS_MSG_FILL)
@@ -125,6 +169,14 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	if (mount < 0) {
 		if (demand)
 			client_reply_done(d, cl, msg->hdr.id, -ENOENT, "no such mount");
+		return;
+	}
+	if ((cl->mounts_ok & ((uint64_t)1 << mount)) == 0) {
+		snprintf(err, sizeof err, "mount %s (tenant %s) is not open to uid %u: not in the "
+		    "tenant's group", d->cfg.mounts[mount].name, d->cfg.mounts[mount].tenant, cl->uid);
+		refused(cl, err);
+		if (demand)
+			client_reply_done(d, cl, msg->hdr.id, -EACCES, err);
 		return;
 	}
 	if (ms_key_check(msg->key, msg->u.fill.key_len) != MS_KEY_OK) {
@@ -147,6 +199,11 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 		obj_unref(d, o);
 		return;
 	}
+	if (msg->hdr.type == MS_MSG_VERIFY) {
+		handle_verify(d, cl, msg->hdr.id, o);
+		obj_unref(d, o);
+		return;
+	}
 	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, kind);
 	if (rc < 0 && demand)
 		client_reply_done(d, cl, msg->hdr.id, rc, strerror(-rc));
@@ -165,7 +222,9 @@ static void
 handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 {
 	uint32_t sorted[sizeof d->lat_us / sizeof d->lat_us[0]];
+	struct ms_msg_status_reply reply;
 	char buf[MS_MSG_MAX];
+	unsigned i;
 
 	if (d->lat_n > 0) {
 		memcpy(sorted, d->lat_us, d->lat_n * sizeof sorted[0]);
@@ -178,7 +237,12 @@ handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	d->stats.nmounts = d->cfg.nmounts;
 	d->stats.clients = d->nclients;
 	d->stats.uptime_s = (daemon_now_ms() - d->started_ms) / 1000;
-	client_send(d, cl, buf, ms_proto_status_reply(buf, sizeof buf, msg->hdr.id, &d->stats));
+	reply = d->stats;
+	/* Another tenant's traffic is not this client's business. */
+	for (i = 0; i < d->cfg.nmounts; i++)
+		if ((cl->mounts_ok & ((uint64_t)1 << i)) == 0)
+			memset(&reply.mounts[i], 0, sizeof reply.mounts[i]);
+	client_send(d, cl, buf, ms_proto_status_reply(buf, sizeof buf, msg->hdr.id, &reply));
 }
 
 /* One eviction pass asked by `modelshim gc`; the CLI holds the node's GC lock. */
@@ -198,6 +262,16 @@ handle_gc(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	}
 	memcpy(tenant, msg->tenant, msg->u.gc.tenant_len);
 	tenant[msg->u.gc.tenant_len] = '\0';
+	/* A tenant may make room in its own share; only the daemon's user may evict others. */
+	if (!cl->admin && (msg->u.gc.mode != MS_GC_TENANT || !peer_of_tenant(d, cl, tenant))) {
+		snprintf(text, sizeof text, "gc of %s is not open to uid %u: only the daemon's user "
+		    "may evict other tenants", msg->u.gc.mode == MS_GC_TENANT ? tenant : "the node",
+		    cl->uid);
+		refused(cl, text);
+		out.status = -EACCES;
+		client_send(d, cl, buf, ms_proto_gc_done(buf, sizeof buf, msg->hdr.id, &out, text));
+		return;
+	}
 	if (target == UINT64_MAX && d->cfg.cache_size > 0)
 		target = d->cfg.cache_size / 100 * d->cfg.low_pct;
 	rc = evict_pass(d, (enum ms_gc_mode)msg->u.gc.mode, tenant, target, msg->u.gc.need, &out);
@@ -220,6 +294,7 @@ client_handle(struct daemon *d, struct client *cl, const char *buf, ssize_t n)
 	case MS_MSG_FILL:
 	case MS_MSG_PREFETCH:
 	case MS_MSG_TOUCH:
+	case MS_MSG_VERIFY:
 		handle_fill(d, cl, &msg);
 		return true;
 	case MS_MSG_GC:

@@ -12,12 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "cache.h"
 #include "daemon.h"
 #include "io.h"
 #include "log.h"
+#include "verify.h"
 
 #define MAX_IDLE_OBJS 256
 #define READAHEAD_INITIAL_BYTES (8u << 20)
@@ -43,31 +42,53 @@ obj_free(struct obj *o)
 	free(o);
 }
 
-/* A map from before a reboot: keep only the chunks whose bytes still match their checksum. */
-static int
-obj_verify_after_reboot(struct obj *o)
+/*
+ * Checks every chunk the map has as present (and not being refilled) against its checksum and
+ * clears those that fail, in the map and in O's chunk states. *CHECKED and *BAD count them.
+ */
+int
+obj_verify_chunks(struct obj *o, uint32_t *checked, uint32_t *bad, uint64_t *bad_bytes)
 {
-	uint32_t i, len, dropped = 0;
-	uint64_t sum;
+	uint32_t i;
 	uint8_t *buf;
-	int rc = 0;
+	int rc = 0, v;
 
-	buf = malloc(o->map.hdr.chunk_size);
+	*checked = *bad = 0;
+	*bad_bytes = 0;
+	buf = malloc(MS_VERIFY_BUF);
 	if (buf == NULL)
 		return -ENOMEM;
 	for (i = 0; i < o->map.hdr.nchunks && rc == 0; i++) {
-		if (!ms_map_has(&o->map, i))
+		if (!ms_map_has(&o->map, i) || (o->state != NULL && o->state[i] != MS_CHUNK_PRESENT))
 			continue;
-		len = ms_map_chunk_len(&o->map.hdr, i);
-		rc = ms_map_sum(&o->map, i, &sum);
-		if (rc == 0 && ms_pread_full(o->data_fd, buf, len, (off_t)i * o->map.hdr.chunk_size) == 0 &&
-		    XXH3_64bits(buf, len) == sum)
+		(*checked)++;
+		v = ms_verify_chunk(o->data_fd, &o->map, i, buf, MS_VERIFY_BUF);
+		if (v == 0)
 			continue;
-		if (rc == 0)
-			rc = ms_map_clear(&o->map, i);
-		dropped++;
+		if (v != -EBADMSG && v != -EIO) {
+			rc = v;
+			break;
+		}
+		rc = ms_map_clear(&o->map, i);
+		if (o->state != NULL)
+			o->state[i] = MS_CHUNK_ABSENT;
+		(*bad)++;
+		*bad_bytes += ms_map_chunk_len(&o->map.hdr, i);
 	}
 	free(buf);
+	return rc;
+}
+
+/* A map from before a reboot: keep only the chunks whose bytes still match their checksum. */
+static int
+obj_verify_after_reboot(struct daemon *d, struct obj *o)
+{
+	uint32_t checked, dropped;
+	uint64_t bytes;
+	int rc;
+
+	rc = obj_verify_chunks(o, &checked, &dropped, &bytes);
+	account_cached(d, o->mount_idx, -(int64_t)bytes);
 	if (rc == 0)
 		rc = ms_map_stamp_boot(&o->map);
 	if (dropped > 0)
@@ -122,7 +143,7 @@ obj_open(struct daemon *d, unsigned mount_idx, const char *key, struct obj **out
 		rc = -ESTALE;
 		goto fail;
 	}
-	if (!ms_map_same_boot(&o->map) && (rc = obj_verify_after_reboot(o)) < 0) {
+	if (!ms_map_same_boot(&o->map) && (rc = obj_verify_after_reboot(d, o)) < 0) {
 		snprintf(err, errlen, "%s/%s: verifying cached chunks: %s", m->path, key, strerror(-rc));
 		goto fail;
 	}

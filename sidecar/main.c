@@ -19,6 +19,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_warmup_entry,
 	&cmd_gc_entry,
+	&cmd_verify_entry,
 };
 
 static int

@@ -303,6 +303,37 @@ Test(config, tenant_section)
 	cr_assert_not_null(t);
 	cr_expect_eq(t->size, 50ull << 30);
 	cr_expect_null(ms_config_tenant(&cfg, "other"));
+	cr_expect_eq(t->gid, 0);
+	cr_expect_not(ms_config_shared(&cfg));
+}
+
+Test(config, tenant_group_and_verify)
+{
+	const struct ms_tenant *t;
+
+	cr_assert_eq(load_text(CACHE "verify = open\n" MOUNT "[tenant \"default\"]\ngid = 2001\n"), 0,
+	    "%s", err);
+	t = ms_config_tenant(&cfg, "default");
+	cr_assert_not_null(t);
+	cr_expect_eq(t->gid, 2001);
+	cr_expect(ms_config_shared(&cfg));
+	cr_expect(cfg.verify_on_open);
+	expect_error(CACHE MOUNT "[tenant \"default\"]\ngid = 0\n", 8, "gid: '0' is not a numeric group id",
+	    NULL);
+	expect_error(CACHE MOUNT "[tenant \"default\"]\ngid = wheel\n", 8, "gid: 'wheel'", NULL);
+	expect_error(CACHE MOUNT "[tenant \"default\"]\ngid = 4294967295\n", 8, "gid:", NULL);
+	expect_error(CACHE "verify = always\n" MOUNT, 3, "verify: 'always' is neither open nor off", NULL);
+}
+
+/* "." and ".." as a tenant or mount name would name a dir outside the tenant's. */
+Test(config, dot_names)
+{
+	expect_error(CACHE "[mount \"m\"]\npath = /models\nsource = s3://bucket/\nendpoint = http://h\n"
+	    "tenant = ..\n", 7, "tenant: '..' is not 1-63", "starting with a letter or digit");
+	expect_error(CACHE "[mount \"..\"]\npath = /models\n", 3, "[mount \"..\"]", NULL);
+	expect_error(CACHE MOUNT "[tenant \".\"]\nsize = 1G\n", 7, "[tenant \".\"]", NULL);
+	expect_error(CACHE "[mount \"m\"]\npath = /models\nsource = s3://bucket/\nendpoint = http://h\n"
+	    "tenant = .hidden\n", 7, "tenant: '.hidden'", NULL);
 }
 
 Test(config, defaults)
