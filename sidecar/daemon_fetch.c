@@ -445,12 +445,48 @@ fetch_start_due(struct daemon *d)
 	}
 }
 
+/* A transfer that failed below HTTP, in words: which limit ran out, or how far the body got. */
+static void
+describe_transport(const struct job *j, CURLcode cc, long http, char *out, size_t outlen)
+{
+	curl_off_t got = 0, want = -1, pretransfer = 0;
+	unsigned secs = (j->d->cfg.timeout_ms + 999) / 1000;
+	long oserr = 0;
+	char of[32] = "";
+
+	curl_easy_getinfo(j->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
+	curl_easy_getinfo(j->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	curl_easy_getinfo(j->easy, CURLINFO_OS_ERRNO, &oserr);
+	if (want >= 0)
+		snprintf(of, sizeof of, " of %lld", (long long)want);
+	if (cc == CURLE_OPERATION_TIMEDOUT && pretransfer == 0)
+		snprintf(out, outlen, "timed out connecting to the server ([cache] timeout = %u ms)",
+		    j->d->cfg.timeout_ms);
+	else if (cc == CURLE_OPERATION_TIMEDOUT && http == 0)
+		snprintf(out, outlen, "timed out: no response from the server for %u s ([cache] "
+		    "timeout)", secs);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(out, outlen, "timed out: the body stalled after %lld%s bytes, no data for %u s "
+		    "([cache] timeout)", (long long)got, of, secs);
+	else if (cc == CURLE_PARTIAL_FILE)
+		snprintf(out, outlen, "the server closed the connection after %lld%s body bytes",
+		    (long long)got, of);
+	else if ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && oserr != 0)
+		snprintf(out, outlen, "connection lost after %lld%s body bytes: %s", (long long)got, of,
+		    strerror((int)oserr));
+	else if (cc == CURLE_GOT_NOTHING)
+		snprintf(out, outlen, "the server closed the connection without a response");
+	else
+		snprintf(out, outlen, "%s", curl_easy_strerror(cc));
+}
+
 /* "HTTP 403 AccessDenied" from the status and the <Code> of an S3 error body. */
 static void
 describe_failure(const struct job *j, CURLcode cc, long http, char *out, size_t outlen)
 {
 	const char *code = strstr(j->errbody, "<Code>"), *end;
-	char what[160];
+	char what[200];
 
 	if (j->fail_status == -ESTALE)
 		snprintf(what, sizeof what, "the object changed in the store since import (ETag or "
@@ -465,7 +501,7 @@ describe_failure(const struct job *j, CURLcode cc, long http, char *out, size_t 
 	else if (http >= 300)
 		snprintf(what, sizeof what, "HTTP %ld", http);
 	else if (cc != CURLE_OK)
-		snprintf(what, sizeof what, "%s", curl_easy_strerror(cc));
+		describe_transport(j, cc, http, what, sizeof what);
 	else
 		snprintf(what, sizeof what, "short body");
 	snprintf(out, outlen, "fetching %s [chunks %u-%u]: %s", j->o->key, j->next, j->end - 1, what);
@@ -539,6 +575,9 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 		TAILQ_INSERT_TAIL(&d->retry_q, j, link);
 		return;
 	}
+	if (v == MS_S3_RETRY && j->attempt > 0) /* transient, but it did not pass */
+		snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (gave up after %u attempts)",
+		    j->attempt + 1);
 	ms_error("%s", msg);
 	d->stats.mounts[j->o->mount_idx].errors++;
 	job_end(d, j, verdict_errno(v, j->fail_status), msg);

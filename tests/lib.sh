@@ -159,7 +159,9 @@ ms_key_stat() {
 		});' "$1" "$2"
 }
 
-# ms_front_config JSON: {"rate":B/s}, {"fail":N,"status":S}, {"delay_ms":D}, in any combination.
+# ms_front_config JSON: {"rate":B/s}, {"fail":N,"status":S}, {"delay_ms":D}, and body faults
+# {"reset_after":B}, {"truncate":B}, {"stall":true|"headers"} (with "fail":N only the next N
+# GETs), in any combination (tests/s3/front.js).
 ms_front_config() {
 	curl -sf -X POST -H 'content-type: application/json' --data-binary "$1" \
 		"$FRONT_ENDPOINT/__front/config" >/dev/null || ms_fail "front config $1 refused"

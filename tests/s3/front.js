@@ -3,6 +3,22 @@
 // It must never listen beyond 127.0.0.1, buffer an object body (objects run to 2 GiB), or let an
 // unsigned or wrongly signed request through to s3rver. Control endpoints live under /__front/.
 // usage: node front.js --listen PORT --upstream http://127.0.0.1:S3PORT [--secret S] [--access-key K]
+//
+// POST /__front/config takes any of (each optional, kept until changed):
+//   rate       B/s cap shared by every response body (0: none)
+//   fail, status   the next `fail` requests of an object key answer `status` (default 503)
+//   delay_ms   every request waits this long before anything else happens
+// and three body faults for GETs of an object key (0/false: off), for transport-failure tests:
+//   reset_after B  after B bytes of a 2xx body the connection is reset (TCP RST)
+//   truncate B     after B bytes of a 2xx body the connection is closed (FIN) although the
+//                  Content-Length announced the whole range
+//   stall          true: the request is read and never answered; "headers": the status and
+//                  headers are sent, then no body byte, ever (until the client gives up)
+// With `fail` > 0 a body fault replaces the status failure and hits only the next `fail` GETs
+// (for reset_after and truncate: the next `fail` 2xx bodies longer than B; shorter ones pass
+// whole); the fault clears itself when they are spent. With `fail` 0 it hits every such GET
+// until cleared. Each fault counts in `injected`. Cut bodies are not throttled by `rate`; their
+// bytes count in get_bytes and keys as far as they were sent.
 
 const http = require('http');
 const sigv4 = require('./sigv4');
@@ -44,7 +60,7 @@ function freshStats() {
   return { requests: 0, methods: Object.create(null), rejected: 0, get_bytes: 0, injected: 0, keys: new Map() };
 }
 let stats = freshStats();
-const config = { rate: 0, fail: 0, status: 503, delay_ms: 0 };
+const config = { rate: 0, fail: 0, status: 503, delay_ms: 0, reset_after: 0, truncate: 0, stall: false };
 let requestSeq = 0;
 
 function statsJson() {
@@ -154,7 +170,45 @@ function relayBody(upRes, res, counted, keyStat) {
   upRes.on('end', () => res.end());
 }
 
-function forward(req, res, keyStat, retried) {
+/*
+ * A 2xx body cut after LIMIT bytes: HOW 'reset' resets the connection, 'truncate' closes it
+ * after flushing what was sent. A shorter body is sent whole.
+ */
+function relayCut(upReq, upRes, res, keyStat, limit, how) {
+  let sent = 0;
+  let cut = false;
+  upRes.on('data', c => {
+    if (cut) return;
+    const part = c.length > limit - sent ? c.subarray(0, limit - sent) : c;
+    sent += part.length;
+    stats.get_bytes += part.length;
+    if (keyStat) keyStat.bytes += part.length;
+    if (sent < limit) {
+      if (!res.write(part)) {
+        upRes.pause();
+        res.once('drain', () => upRes.resume());
+      }
+      return;
+    }
+    cut = true;
+    upRes.pause();
+    const sock = res.socket;
+    const kill = () => {
+      upReq.destroy();
+      if (sock === null || sock.destroyed) return;
+      if (how === 'reset' && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+      else if (how === 'reset') sock.destroy();
+      else sock.end();
+    };
+    if (part.length > 0) res.write(part, kill);
+    else kill();
+  });
+  upRes.on('end', () => {
+    if (!cut) res.end();
+  });
+}
+
+function forward(req, res, keyStat, retried, fault) {
   const upReq = http.request({
     host: opt.upHost, port: opt.upPort, method: req.method, path: req.url,
     headers: endToEnd(req.headers), agent,
@@ -163,15 +217,23 @@ function forward(req, res, keyStat, retried) {
   upReq.on('response', upRes => {
     answered = true;
     res.writeHead(upRes.statusCode, endToEnd(upRes.headers));
-    upRes.on('error', () => res.destroy());
     // Bytes are counted for successful GET bodies only (not error documents).
     const counted = req.method === 'GET' && upRes.statusCode >= 200 && upRes.statusCode < 300;
+    if (!fault && counted && keyStat) fault = cutFault(upRes);
+    if (fault && counted && fault.how === 'stall') {
+      res.flushHeaders(); // and never a body byte: upRes stays paused until the client leaves
+      upRes.pause();
+      upRes.on('error', () => {});
+      return;
+    }
+    upRes.on('error', () => res.destroy());
+    if (fault && counted) return relayCut(upReq, upRes, res, keyStat, fault.limit, fault.how);
     relayBody(upRes, res, counted, keyStat);
   });
   upReq.on('error', err => {
     // A pooled connection the upstream closed while idle: retry once if nothing was consumed.
     if (!answered && !retried && upReq.reusedSocket && err.code === 'ECONNRESET' && !hasBody(req))
-      return forward(req, res, keyStat, true);
+      return forward(req, res, keyStat, true, fault);
     if (!res.headersSent) sendError(res, 502, 'InternalError', `front: upstream: ${err.message}`, req.url);
     else res.destroy();
   });
@@ -218,7 +280,8 @@ function control(req, res) {
     return readJson(req, (err, c) => {
       if (err || typeof c !== 'object' || c === null) return sendJson(res, 400, '{"error":"bad JSON"}');
       for (const k of Object.keys(c)) {
-        if (!(k in config) || !Number.isFinite(c[k]) || c[k] < 0)
+        if (k === 'stall' && (c[k] === true || c[k] === false || c[k] === 'headers')) continue;
+        if (!(k in config) || k === 'stall' || !Number.isFinite(c[k]) || c[k] < 0)
           return sendJson(res, 400, JSON.stringify({ error: `bad field ${k}` }));
       }
       if (c.status !== undefined && (c.status < 400 || c.status > 599))
@@ -234,6 +297,26 @@ function control(req, res) {
 }
 
 /* ---- the server ---- */
+
+/* One body fault is injected: spends one of `fail`, and clears the faults with the last one. */
+function spendFault() {
+  stats.injected++;
+  if (config.fail > 0 && --config.fail === 0) {
+    config.stall = false;
+    config.reset_after = 0;
+    config.truncate = 0;
+  }
+}
+
+/* The cut (reset_after or truncate) for a 2xx GET response arriving now, or null. */
+function cutFault(upRes) {
+  const how = config.reset_after > 0 ? 'reset' : config.truncate > 0 ? 'truncate' : null;
+  if (how === null) return null;
+  const limit = how === 'reset' ? config.reset_after : config.truncate;
+  if (!(Number(upRes.headers['content-length']) > limit)) return null;
+  spendFault();
+  return { how, limit };
+}
 
 function secretFor(key) {
   return key === opt.accessKey ? opt.secret : undefined;
@@ -257,7 +340,13 @@ function onRequest(req, res) {
     keyStat.count++;
   }
   const go = () => {
-    if (config.fail > 0 && key !== '') {
+    if (config.stall && keyStat) {
+      const headers = config.stall === 'headers';
+      spendFault();
+      if (!headers) return req.resume(); // read the request, never answer it
+      return forward(req, res, keyStat, false, { how: 'stall' });
+    }
+    if (config.fail > 0 && key !== '' && !(config.reset_after > 0 || config.truncate > 0)) {
       config.fail--;
       stats.injected++;
       req.resume();
@@ -265,7 +354,7 @@ function onRequest(req, res) {
       return sendError(res, status, S3_CODE[status] || 'InjectedFault',
         `front: injected failure (${status})`, req.url.split('?')[0]);
     }
-    forward(req, res, keyStat, false);
+    forward(req, res, keyStat, false, null);
   };
   if (config.delay_ms > 0) setTimeout(go, config.delay_ms);
   else go();
