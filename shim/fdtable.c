@@ -35,6 +35,7 @@ struct shim_file {
 	bool is_dir;
 	atomic_bool complete;
 	atomic_bool warned;
+	atomic_bool open_fill_failed; /* the fill at open failed: the first read fails at once */
 	unsigned mount;
 	char *key;
 	dev_t dev;
@@ -341,6 +342,8 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 		uninstall(fd, f, FD_NONE);
 		return 0;
 	}
+	if (atomic_exchange(&f->open_fill_failed, false))
+		return -EIO;
 	m = &shim.cfg.mounts[f->mount];
 	shim_busy++;
 	for (attempt = 0; attempt < 2; attempt++) {
@@ -542,6 +545,8 @@ shim_track_open(int fd, const struct shim_path *p)
 		/* Small objects are filled whole now; and an fd past the table must be complete. */
 		if (f->nchunks <= SMALL_OBJECT_CHUNKS || (unsigned)fd >= table_size) {
 			rc = shim_file_ensure(f, fd, 0, 0);
+			/* Its error was just reported: the first read must not wait out the same again. */
+			atomic_store(&f->open_fill_failed, rc < 0);
 			if ((unsigned)fd >= table_size || atomic_load(&f->complete)) {
 				file_free(f);
 				mark_complete(fd);
