@@ -60,20 +60,21 @@ static int
 on_listed(void *arg, const struct ms_s3_object *o)
 {
 	struct import *im = arg;
-	size_t len = strlen(o->key);
+	size_t len = o->key_len;
 	enum ms_key_verdict v;
 	struct entry *e;
 
 	im->rep->listed++;
 	if (im->rep->listed % 1000 == 0)
 		progress(im, "listing");
-	v = ms_key_check(o->key, len);
+	/* Only the first MS_KEY_MAX bytes of a longer key are at hand: it is refused as it is. */
+	v = len > MS_KEY_MAX ? MS_KEY_TOO_LONG : ms_key_check(o->key, len);
 	if (v == MS_KEY_DIR_MARKER) {
 		im->rep->folders++;
 		return 0;
 	}
 	if (v != MS_KEY_OK) {
-		reject(im, o->key, len, ms_key_verdict_str(v));
+		reject(im, o->key, len > MS_KEY_MAX ? MS_KEY_MAX : len, ms_key_verdict_str(v));
 		return 0;
 	}
 	if (im->n == im->cap) {

@@ -496,12 +496,13 @@ strip_prefix(void *arg, const struct ms_s3_object *obj)
 	struct strip *st = arg;
 	struct ms_s3_object rel;
 
-	if (strncmp(obj->key, st->prefix, st->plen) != 0 || obj->key[st->plen] == '\0') {
+	if (obj->key_len <= st->plen || strncmp(obj->key, st->prefix, st->plen) != 0) {
 		st->skipped++; /* outside the prefix, or the prefix's own "folder" object */
 		return 0;
 	}
 	rel = *obj;
 	rel.key = obj->key + st->plen;
+	rel.key_len = obj->key_len - st->plen;
 	return st->fn(st->arg, &rel);
 }
 

@@ -25,6 +25,8 @@ struct ms_s3;
 
 struct ms_s3_object {
 	const char *key;          /* relative to the mount prefix, valid during the callback */
+	size_t key_len;           /* its length: it may hold NUL bytes (URL-decoded); over
+	                           * MS_KEY_MAX only the first MS_KEY_MAX bytes are in KEY */
 	uint64_t size;
 	char etag[MS_ETAG_MAX];   /* as the server sent it, quotes included: opaque */
 	int64_t mtime;            /* Last-Modified, seconds since the epoch (UTC) */

@@ -38,7 +38,9 @@ struct lp {
 	size_t cap;
 	unsigned seen;          /* bit per enum lp_field, within the current <Contents> */
 	unsigned seen_top;      /* bit per enum lp_field, at the top level */
-	char key[MS_KEY_MAX + 1];
+	bool url_encoded;       /* <EncodingType>url</EncodingType>: keys are percent-encoded */
+	size_t key_len;         /* of the key as sent, also past what key holds */
+	char key[3 * MS_KEY_MAX + 1]; /* room for a longest key percent-encoded */
 	char size[LP_SIZE_MAX];
 	char etag[MS_ETAG_MAX];
 	char mtime[LP_MTIME_MAX];
@@ -83,7 +85,7 @@ lp_begin(struct lp *lp, enum lp_field f, unsigned *seen)
 	*seen |= 1u << f;
 	lp->field = f;
 	switch (f) {
-	case F_KEY: lp->buf = lp->key; lp->cap = sizeof lp->key; break;
+	case F_KEY: lp->buf = lp->key; lp->cap = sizeof lp->key; lp->key_len = 0; break;
 	case F_SIZE: lp->buf = lp->size; lp->cap = sizeof lp->size; break;
 	case F_ETAG: lp->buf = lp->etag; lp->cap = sizeof lp->etag; break;
 	case F_MTIME: lp->buf = lp->mtime; lp->cap = sizeof lp->mtime; break;
@@ -139,10 +141,16 @@ lp_text(void *ud, const XML_Char *s, int n)
 
 	if (lp->field == F_NONE || n <= 0)
 		return;
+	if (lp->field == F_KEY)
+		lp->key_len += (size_t)n;
 	if ((size_t)n >= lp->cap - lp->len) {
-		if (lp->field == F_KEY)
-			lp_fail(lp, "key over %d bytes", MS_KEY_MAX);
-		else
+		/* An over-long key is one bad object, reported by the caller, not a bad page. */
+		if (lp->field == F_KEY) {
+			n = (int)(lp->cap - 1 - lp->len);
+			memcpy(lp->buf + lp->len, s, (size_t)n);
+			lp->len += (size_t)n;
+			lp->buf[lp->len] = '\0';
+		} else
 			lp_fail(lp, "<%s> over %zu bytes", field_names[lp->field], lp->cap - 1);
 		return;
 	}
@@ -184,6 +192,42 @@ parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes KEY (*LEN bytes, as S3 encodes with encoding-type=url: %XX, '+' for space) in place. */
+static int
+url_decode(char *key, size_t *len)
+{
+	size_t i, o = 0;
+	int hi, lo;
+
+	for (i = 0; i < *len; i++) {
+		if (key[i] == '+') {
+			key[o++] = ' ';
+		} else if (key[i] == '%') {
+			if (i + 2 >= *len || (hi = hexval(key[i + 1])) < 0 || (lo = hexval(key[i + 2])) < 0)
+				return -EBADMSG;
+			key[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			key[o++] = key[i];
+		}
+	}
+	key[o] = '\0';
+	*len = o;
+	return 0;
+}
+
 static void
 lp_object(struct lp *lp)
 {
@@ -219,6 +263,11 @@ lp_object(struct lp *lp)
 	}
 	memcpy(obj.etag, lp->etag, sizeof obj.etag);
 	obj.key = lp->key;
+	obj.key_len = lp->key_len;
+	if (lp->url_encoded && lp->key_len < sizeof lp->key && url_decode(lp->key, &obj.key_len) < 0) {
+		lp_fail(lp, "key \"%.64s\" is not URL-encoded although EncodingType is url", lp->key);
+		return;
+	}
 	rc = lp->fn(lp->arg, &obj);
 	if (rc != 0) {
 		lp->rc = rc;
@@ -292,6 +341,12 @@ ms_s3_list_parse(const char *xml, size_t len, ms_s3_list_fn fn, void *arg, bool 
 	}
 	lp->token = token;
 	lp->tokenlen = tokenlen;
+	/*
+	 * Known before the first <Contents> whatever the element order: the marker cannot occur
+	 * inside text, where '<' is always escaped. A server that ignores encoding-type (s3rver)
+	 * sends keys as they are.
+	 */
+	lp->url_encoded = xml != NULL && memmem(xml, len, "<EncodingType>url</EncodingType>", 32) != NULL;
 	lp->fn = fn;
 	lp->arg = arg;
 	lp->err = err;

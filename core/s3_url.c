@@ -164,14 +164,18 @@ ms_s3_list_url(const struct ms_mount *m, const char *token, char *out, size_t ou
 	if (rc < 0)
 		return rc;
 	ub_base(&b, m);
-	/* SigV4 wants the parameters sorted by name: continuation-token < list-type < max-keys < prefix. */
+	/*
+	 * SigV4 wants the parameters sorted by name: continuation-token < encoding-type < list-type
+	 * < max-keys < prefix. encoding-type=url: keys come back percent-encoded, so that any byte
+	 * (a control byte XML 1.0 cannot carry) reaches the key checks instead of failing the page.
+	 */
 	ub_put(&b, "?", 1);
 	if (token != NULL && token[0] != '\0') {
 		ub_str(&b, "continuation-token=");
 		ub_enc(&b, token, false);
 		ub_put(&b, "&", 1);
 	}
-	ub_str(&b, "list-type=2&max-keys=1000");
+	ub_str(&b, "encoding-type=url&list-type=2&max-keys=1000");
 	if (m->prefix[0] != '\0') {
 		ub_str(&b, "&prefix=");
 		ub_enc(&b, m->prefix, false);

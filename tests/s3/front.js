@@ -19,6 +19,10 @@
 // whole); the fault clears itself when they are spent. With `fail` 0 it hits every such GET
 // until cleared. Each fault counts in `injected`. Cut bodies are not throttled by `rate`; their
 // bytes count in get_bytes and keys as far as they were sent.
+//   list_extra     an array of keys (any characters, as JSON strings) added to the first page of
+//                  every ListObjectsV2 answer, each 1 byte: a hostile listing for the import.
+// ListObjectsV2 with encoding-type=url is answered as AWS does and s3rver does not: every <Key>
+// percent-encoded (space as '+') and <EncodingType>url</EncodingType> added.
 
 const http = require('http');
 const sigv4 = require('./sigv4');
@@ -60,7 +64,8 @@ function freshStats() {
   return { requests: 0, methods: Object.create(null), rejected: 0, get_bytes: 0, injected: 0, keys: new Map() };
 }
 let stats = freshStats();
-const config = { rate: 0, fail: 0, status: 503, delay_ms: 0, reset_after: 0, truncate: 0, stall: false };
+const config = { rate: 0, fail: 0, status: 503, delay_ms: 0, reset_after: 0, truncate: 0, stall: false,
+  list_extra: [] };
 let requestSeq = 0;
 
 function statsJson() {
@@ -208,6 +213,59 @@ function relayCut(upReq, upRes, res, keyStat, limit, how) {
   });
 }
 
+/* ---- listings ---- */
+
+function xmlUnescape(s) {
+  return s.replace(/&(lt|gt|amp|apos|quot|#x[0-9a-fA-F]+|#[0-9]+);/g, (m, e) => {
+    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : Number(e.slice(1)));
+    return { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' }[e];
+  });
+}
+
+/* What AWS sends for encoding-type=url: percent-encoded UTF-8, '/' kept, space as '+'. */
+function urlEncodeKey(k) {
+  return encodeURIComponent(k).replace(/%2F/g, '/').replace(/%20/g, '+');
+}
+
+function isListing(req) {
+  const q = new URL(req.url, 'http://x').searchParams;
+  return req.method === 'GET' && objectKey(req.url) === '' && q.get('list-type') === '2';
+}
+
+/* A ListObjectsV2 page as AWS would send it, with config.list_extra on the first page. */
+function rewriteListing(req, xml) {
+  const q = new URL(req.url, 'http://x').searchParams;
+  const encode = q.get('encoding-type') === 'url';
+  let extra = '';
+  if (!q.has('continuation-token')) {
+    for (const k of config.list_extra) {
+      stats.injected++;
+      extra += `<Contents><Key>${encode ? urlEncodeKey(k) : xmlEscape(k)}</Key>` +
+        '<LastModified>2026-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>1</Size>' +
+        '<StorageClass>STANDARD</StorageClass></Contents>';
+    }
+  }
+  if (encode) {
+    xml = xml.replace(/<Key>([^<]*)<\/Key>/g, (m, k) => `<Key>${xmlEscape(urlEncodeKey(xmlUnescape(k)))}</Key>`);
+    xml = xml.replace(/(<ListBucketResult[^>]*>)/, '$1<EncodingType>url</EncodingType>');
+  }
+  return xml.replace('</ListBucketResult>', extra + '</ListBucketResult>');
+}
+
+function relayListing(req, upRes, res) {
+  const parts = [];
+  upRes.on('error', () => res.destroy());
+  upRes.on('data', c => parts.push(c));
+  upRes.on('end', () => {
+    const body = Buffer.from(rewriteListing(req, Buffer.concat(parts).toString('utf8')), 'utf8');
+    const headers = endToEnd(upRes.headers);
+    delete headers['content-length'];
+    headers['content-length'] = body.length;
+    res.writeHead(upRes.statusCode, headers);
+    res.end(body);
+  });
+}
+
 function forward(req, res, keyStat, retried, fault) {
   const upReq = http.request({
     host: opt.upHost, port: opt.upPort, method: req.method, path: req.url,
@@ -216,6 +274,7 @@ function forward(req, res, keyStat, retried, fault) {
   let answered = false;
   upReq.on('response', upRes => {
     answered = true;
+    if (upRes.statusCode === 200 && isListing(req)) return relayListing(req, upRes, res);
     res.writeHead(upRes.statusCode, endToEnd(upRes.headers));
     // Bytes are counted for successful GET bodies only (not error documents).
     const counted = req.method === 'GET' && upRes.statusCode >= 200 && upRes.statusCode < 300;
@@ -281,7 +340,8 @@ function control(req, res) {
       if (err || typeof c !== 'object' || c === null) return sendJson(res, 400, '{"error":"bad JSON"}');
       for (const k of Object.keys(c)) {
         if (k === 'stall' && (c[k] === true || c[k] === false || c[k] === 'headers')) continue;
-        if (!(k in config) || k === 'stall' || !Number.isFinite(c[k]) || c[k] < 0)
+        if (k === 'list_extra' && Array.isArray(c[k]) && c[k].every(x => typeof x === 'string')) continue;
+        if (!(k in config) || k === 'stall' || k === 'list_extra' || !Number.isFinite(c[k]) || c[k] < 0)
           return sendJson(res, 400, JSON.stringify({ error: `bad field ${k}` }));
       }
       if (c.status !== undefined && (c.status < 400 || c.status > 599))

@@ -109,20 +109,20 @@ static const struct url_case url_cases[] = {
 	  "http://my.bucket.localhost:9000/x%20y" },
 	/* listings, path-style */
 	{ "http://127.0.0.1:9000", "models", "", false, NULL, NULL,
-	  "http://127.0.0.1:9000/models?list-type=2&max-keys=1000" },
+	  "http://127.0.0.1:9000/models?encoding-type=url&list-type=2&max-keys=1000" },
 	{ "http://127.0.0.1:9000", "models", "repo/", false, NULL, "",
-	  "http://127.0.0.1:9000/models?list-type=2&max-keys=1000&prefix=repo%2F" },
+	  "http://127.0.0.1:9000/models?encoding-type=url&list-type=2&max-keys=1000&prefix=repo%2F" },
 	{ "http://127.0.0.1:9000", "models", "repo/sub dir/", false, NULL, "1/abc+def==",
-	  "http://127.0.0.1:9000/models?continuation-token=1%2Fabc%2Bdef%3D%3D&list-type=2"
+	  "http://127.0.0.1:9000/models?continuation-token=1%2Fabc%2Bdef%3D%3D&encoding-type=url&list-type=2"
 	  "&max-keys=1000&prefix=repo%2Fsub%20dir%2F" },
 	{ "http://127.0.0.1:9000", "models", "a+b/", false, NULL, NULL,
-	  "http://127.0.0.1:9000/models?list-type=2&max-keys=1000&prefix=a%2Bb%2F" },
+	  "http://127.0.0.1:9000/models?encoding-type=url&list-type=2&max-keys=1000&prefix=a%2Bb%2F" },
 	/* listings, virtual-hosted */
 	{ "https://s3.amazonaws.com", "models", "loras/", true, NULL, "tok",
-	  "https://models.s3.amazonaws.com/?continuation-token=tok&list-type=2&max-keys=1000"
+	  "https://models.s3.amazonaws.com/?continuation-token=tok&encoding-type=url&list-type=2&max-keys=1000"
 	  "&prefix=loras%2F" },
 	{ "https://s3.amazonaws.com", "models", "", true, NULL, NULL,
-	  "https://models.s3.amazonaws.com/?list-type=2&max-keys=1000" },
+	  "https://models.s3.amazonaws.com/?encoding-type=url&list-type=2&max-keys=1000" },
 };
 
 Test(s3_url, url_table)

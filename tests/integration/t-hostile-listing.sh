@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# t-hostile-listing: a listing is untrusted input (invariant 8). The front adds hostile keys to the
+# store's real ListObjectsV2 answer, URL-encoded as AWS sends them: '..', '.', empty and absolute
+# components, NUL and control bytes, a 4 KiB key, a 300-byte name, a key that is both a file and a
+# directory prefix. Each is rejected (or, for the conflict, the directory wins), reported with its
+# bytes escaped, and nothing is written outside the cache dir; the real objects, odd characters
+# included, import and read right.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
+
+ms_start_s3
+mkdir -p "$T/src/sub"
+head -c 100000 /dev/urandom >"$T/src/good.bin"
+head -c 5000 /dev/urandom >"$T/src/odd name+%&.bin"
+head -c 3000 /dev/urandom >"$T/src/sub/inner.bin"
+ms_put "$T/src"
+ms_write_config "$T/ms.ini"
+
+long=$(printf 'k%.0s' $(seq 1 4096))
+longname=$(printf 'n%.0s' $(seq 1 300))
+extra=$(python3 -c '
+import json, sys
+print(json.dumps(["../escape1.bin", "a/../../escape2.bin", "./dot.bin", "d/./x.bin", "d/../x.bin",
+    "a//b.bin", "/abs.bin", "nul\u0000/../../escape3.bin", "ctl\u0001.bin", "del\u007f.bin",
+    "tab\tname.bin", "nl\nname.bin", sys.argv[1], sys.argv[2] + "/x.bin", "good.bin/inner",
+    "folder/", "..", "."]))' "$long" "$longname")
+ms_front_config "{\"list_extra\": $extra}"
+
+"$MS_BIN" import --config "$MS_CONFIG" >"$T/import.out" 2>"$T/import.err" ||
+	ms_fail "import failed on a hostile listing: $(cat "$T/import.err")"
+cat "$T/import.out" "$T/import.err"
+# 16 rejected by their key; good.bin loses to the directory good.bin/ (which is in the namespace).
+grep -Eq "\b17 rejected" "$T/import.out" "$T/import.err" || ms_fail "not 17 rejected"
+for why in "'..' component" "starts with '/'" "empty path component" "NUL or control" "over 1024 bytes" "over 255" "both an object and a directory"; do
+	grep -qi -- "$why" "$T/import.err" || ms_fail "no rejection saying $why"
+done
+grep -q 'nul\\x00/\.\./\.\./escape3\.bin' "$T/import.err" || ms_fail "the NUL key is not reported escaped"
+grep -q 'ctl\\x01\.bin' "$T/import.err" || ms_fail "the control byte is not reported escaped"
+ms_ok "hostile keys rejected and reported: $(grep -c . "$T/import.err") lines"
+
+# Nothing outside the cache dir, and inside it only what the listing may name.
+for f in escape1.bin escape2.bin escape3.bin abs.bin dot.bin; do
+	[[ -z $(find "$T" / -xdev -maxdepth 3 -name "$f" 2>/dev/null | head -n1) ]] || ms_fail "$f was written"
+done
+tree=$MS_CACHE_DIR/tenants/default/models/tree
+got=$(cd "$tree" && find . -type f | sort | tr '\n' ' ')
+want="./good.bin/inner ./odd name+%&.bin ./sub/inner.bin "
+[[ $got == "$want" ]] || ms_fail "tree holds [$got], want [$want]"
+ms_ok "nothing written outside the cache dir; the tree holds exactly: $got"
+
+# The real objects with odd characters read right, their keys decoded from the URL encoding.
+"$MS_BIN" cat --config "$MS_CONFIG" "/models/odd name+%&.bin" | cmp -s - "$T/src/odd name+%&.bin" ||
+	ms_fail "odd name+%&.bin read wrong"
+"$MS_BIN" cat --config "$MS_CONFIG" /models/sub/inner.bin | cmp -s - "$T/src/sub/inner.bin" ||
+	ms_fail "sub/inner.bin read wrong"
+ms_ok "real objects read right (odd characters through encoding-type=url)"
+
+# The listing heals: a re-import without the hostile keys keeps the good ones, restores good.bin.
+ms_front_config '{"list_extra": []}'
+"$MS_BIN" import -q --config "$MS_CONFIG" 2>"$T/import2.err" || ms_fail "re-import failed: $(cat "$T/import2.err")"
+[[ ! -s $T/import2.err ]] || ms_fail "re-import complained: $(cat "$T/import2.err")"
+"$MS_BIN" cat --config "$MS_CONFIG" /models/good.bin | cmp -s - "$T/src/good.bin" || ms_fail "good.bin read wrong"
+ms_ok "re-import of a clean listing: good.bin back and right"
