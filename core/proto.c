@@ -196,7 +196,8 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 		if (blen < sizeof out->u.gc)
 			return -EBADMSG;
 		memcpy(&out->u.gc, body, sizeof out->u.gc);
-		if (blen != sizeof out->u.gc + out->u.gc.tenant_len || out->u.gc.mode > MS_GC_BEFORE_START)
+		if (blen != sizeof out->u.gc + out->u.gc.tenant_len || out->u.gc.mode > MS_GC_BEFORE_START ||
+		    out->u.gc.pad != 0)
 			return -EBADMSG;
 		out->tenant = body + sizeof out->u.gc;
 		if (memchr(out->tenant, '\0', out->u.gc.tenant_len) != NULL)

@@ -342,9 +342,10 @@ ms_s3_list_parse(const char *xml, size_t len, ms_s3_list_fn fn, void *arg, bool 
 	lp->token = token;
 	lp->tokenlen = tokenlen;
 	/*
-	 * Known before the first <Contents> whatever the element order: the marker cannot occur
-	 * inside text, where '<' is always escaped. A server that ignores encoding-type (s3rver)
-	 * sends keys as they are.
+	 * Known before the first <Contents> whatever the element order: in text '<' is always
+	 * escaped, so the marker is markup (or sits in a comment or CDATA, which S3 never sends:
+	 * then keys are decoded for nothing, and still checked like any key). A server that
+	 * ignores encoding-type (s3rver) sends keys as they are.
 	 */
 	lp->url_encoded = xml != NULL && memmem(xml, len, "<EncodingType>url</EncodingType>", 32) != NULL;
 	lp->fn = fn;
