@@ -288,30 +288,6 @@ replace_object(const struct ms_config *cfg, const struct entry *e, const char *t
 	return rc;
 }
 
-int
-ms_object_evict(const struct ms_config *cfg, const struct ms_mount *m, const char *key)
-{
-	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
-	struct ms_map map;
-	struct entry e;
-	int rc;
-
-	rc = ms_cache_object_path(cfg, m, MS_AREA_TREE, key, tree, sizeof tree);
-	if (rc == 0)
-		rc = ms_cache_object_path(cfg, m, MS_AREA_STATE, key, state, sizeof state);
-	if (rc == 0)
-		rc = ms_map_open(&map, state, false);
-	if (rc < 0)
-		return rc;
-	memset(&e, 0, sizeof e);
-	e.key = (char *)key;
-	e.size = map.hdr.size;
-	e.mtime = map.hdr.mtime;
-	strlcpy(e.etag, map.hdr.etag, sizeof e.etag);
-	ms_map_close(&map);
-	return replace_object(cfg, &e, tree, state);
-}
-
 /* True if TREE/KEY and its map still describe E: its cached bytes stay. */
 static int
 is_unchanged(const struct entry *e, const char *tree, const char *state)

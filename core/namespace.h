@@ -37,11 +37,4 @@ int ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s
     const struct ms_import_hooks *hooks, struct ms_import_report *rep, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/*
- * Evicts KEY of mount M: its data file and map are replaced by fresh empty ones (rename), so a
- * process that has the old file open or mapped keeps intact bytes (invariant 2).
- */
-int ms_object_evict(const struct ms_config *cfg, const struct ms_mount *m, const char *key)
-	__attribute__((warn_unused_result));
-
 #endif

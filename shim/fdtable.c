@@ -510,17 +510,62 @@ mark_complete(int fd)
 		uninstall(fd, NULL, FD_COMPLETE);
 }
 
-int
-shim_track_open(int fd, const struct shim_path *p)
+/*
+ * Pins FD, just opened on P's tree file, before anything about that file is trusted: a shared
+ * flock (the daemon evicts no object held so; it holds an exclusive one through each eviction),
+ * then a check that the path still names FD's file. An eviction between the open and the flock
+ * replaced it: the object's new file is opened onto FD (same flags; FD is fresh, so nothing
+ * shares it) and ST updated. Returns 1 when pinned, 0 when it cannot be (the flock stayed busy
+ * for a second, or FD refuses flocks): the object is then served as before, unpinned.
+ */
+static int
+pin(int fd, const struct shim_path *p, struct stat *st)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+	struct stat now;
+	int tries, waits, nfd, fl, fdfl;
+
+	for (tries = 0; tries < 8; tries++) {
+		for (waits = 0; flock(fd, LOCK_SH | LOCK_NB) < 0; waits++) {
+			/* The daemon holds LOCK_EX only for a check or an eviction: an instant. */
+			if ((errno != EWOULDBLOCK && errno != EINTR) || waits == 1000)
+				return 0;
+			nanosleep(&ms, NULL);
+		}
+		if (stat(p->tree, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+			return 1;
+		if ((fl = REAL(fcntl)(fd, F_GETFL)) < 0 || (fdfl = REAL(fcntl)(fd, F_GETFD)) < 0)
+			return -errno;
+		nfd = REAL(openat)(AT_FDCWD, p->tree, fl & ~(O_CREAT | O_EXCL | O_TRUNC));
+		if (nfd < 0)
+			return -errno;
+		if (REAL(dup3)(nfd, fd, (fdfl & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0) < 0) {
+			REAL(close)(nfd);
+			return -errno;
+		}
+		REAL(close)(nfd);
+		if (fstat(fd, st) < 0)
+			return -errno;
+		if (!S_ISREG(st->st_mode))
+			return -ESTALE;
+	}
+	return -ESTALE;
+}
+
+/* FRESH: FD was just opened by us (not inherited: its file may be shared with another process). */
+static int
+track_open(int fd, const struct shim_path *p, bool fresh)
 {
 	struct shim_file *f;
 	struct stat st;
-	int rc;
+	int rc, pinned = 0;
 
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return 0;
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return 0;
+	if (fresh && S_ISREG(st.st_mode) && (pinned = pin(fd, p, &st)) < 0)
+		return pinned;
 	f = file_new(p, &st);
 	if (f == NULL)
 		return -ENOMEM;
@@ -537,8 +582,11 @@ shim_track_open(int fd, const struct shim_path *p)
 			file_free(f);
 			return rc;
 		}
+		/* A complete file needs no pin: the daemon may replace it, our bytes stay. */
 		if (all_present(f, 0, f->nchunks)) {
 			file_free(f);
+			if (pinned)
+				flock(fd, LOCK_UN);
 			mark_complete(fd);
 			return 0;
 		}
@@ -549,6 +597,8 @@ shim_track_open(int fd, const struct shim_path *p)
 			atomic_store(&f->open_fill_failed, rc < 0);
 			if ((unsigned)fd >= table_size || atomic_load(&f->complete)) {
 				file_free(f);
+				if (pinned)
+					flock(fd, LOCK_UN);
 				mark_complete(fd);
 				return (unsigned)fd >= table_size ? rc : 0;
 			}
@@ -558,11 +608,17 @@ shim_track_open(int fd, const struct shim_path *p)
 		file_free(f);
 		return 0;
 	}
-	/* An incomplete object open here is pinned: the daemon never evicts it (a shared flock). */
-	if (!f->is_dir)
+	/* An incomplete object open here stays pinned until closed (an inherited fd: pinned now). */
+	if (!f->is_dir && !pinned)
 		flock(fd, LOCK_SH | LOCK_NB);
 	install(fd, f);
 	return 0;
+}
+
+int
+shim_track_open(int fd, const struct shim_path *p)
+{
+	return track_open(fd, p, true);
 }
 
 void
@@ -590,7 +646,7 @@ shim_fdtable_adopt_inherited(void)
 			continue;
 		link[n] = '\0';
 		if (shim_classify(AT_FDCWD, link, &p) == 1)
-			shim_track_open(fd, &p);
+			track_open(fd, &p, false);
 	}
 	closedir(d);
 }

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,69 @@ pinned(struct scan *s, const char *key)
 	return busy;
 }
 
+/* True if MAP names KEY's tree file (its inode and size). */
+static bool
+map_names_tree(struct scan *s, const char *key, const struct ms_map *map)
+{
+	char tree[MS_PATH_MAX * 2 + 64];
+	struct stat st;
+
+	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
+	    sizeof tree) < 0 || lstat(tree, &st) < 0)
+		return false;
+	return S_ISREG(st.st_mode) && (uint64_t)st.st_ino == map->hdr.data_ino &&
+	    (uint64_t)st.st_size == map->hdr.size;
+}
+
+/*
+ * The map at PATH does not name KEY's tree file: a crash between evict_object's two renames left
+ * the fresh empty data file with the old map (ETag, size, mtime still the object's). The object
+ * gets a fresh map for that file with nothing present. Under the mount's import lock, and only
+ * if still so under it: an import replacing the object meanwhile is not undone.
+ */
+static void
+repair_map(struct scan *s, const char *path, const char *key)
+{
+	const struct ms_mount *m = &s->d->cfg.mounts[s->mount];
+	char lock[MS_PATH_MAX + 256], tree[MS_PATH_MAX * 2 + 64], tmp[MS_PATH_MAX + 64];
+	struct ms_map map;
+	struct stat st;
+	int lfd, rc;
+
+	if (snprintf(lock, sizeof lock, "%s/tenants/%s/%s/import.lock", s->d->cfg.cache_dir,
+	    m->tenant, m->name) >= (int)sizeof lock ||
+	    ms_cache_object_path(&s->d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree) < 0)
+		return;
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return;
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0 || ms_map_open(&map, path, false) < 0) {
+		close(lfd);
+		return;
+	}
+	ms_map_close(&map); /* its header stays */
+	/* No such file, or not of the map's size: not ours to mend (an import is due). */
+	if (lstat(tree, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != map.hdr.size ||
+	    (uint64_t)st.st_ino == map.hdr.data_ino)
+		goto out;
+	rc = ms_cache_tmp_path(&s->d->cfg, tmp, sizeof tmp);
+	if (rc == 0)
+		rc = ms_map_create(tmp, map.hdr.size, s->d->cfg.chunk_size, (uint64_t)st.st_ino,
+		    map.hdr.mtime, map.hdr.etag);
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = -errno;
+		unlink(tmp);
+	}
+	if (rc < 0)
+		ms_warn("%s/%s: its map names another data file; left as is (%s): run 'modelshim "
+		    "import %s'", m->path, key, strerror(-rc), m->name);
+	else
+		ms_warn("%s/%s: its map named another data file (a crash during its eviction): "
+		    "given a fresh map, nothing cached", m->path, key);
+out:
+	close(lfd);
+}
+
 static void
 scan_map(struct scan *s, const char *path, const char *key)
 {
@@ -75,6 +139,12 @@ scan_map(struct scan *s, const char *path, const char *key)
 
 	if (ms_map_open(&map, path, false) < 0)
 		return;
+	if (!map_names_tree(s, key, &map)) {
+		/* Its bits vouch for no file there: nothing cached, and a fresh map is due. */
+		ms_map_close(&map);
+		repair_map(s, path, key);
+		return;
+	}
 	bytes = ms_map_cached_bytes(&map);
 	atime = map.hdr.atime;
 	ms_map_close(&map);
@@ -202,11 +272,42 @@ scope_bytes(const struct daemon *d, const char *tenant, uint64_t *cached, uint64
 	}
 }
 
+/*
+ * Removes what a crashed process left in DIR/tmp: files named PID.RANDOM (ms_cache_tmp_path)
+ * of a process that is gone, or our own (the daemon stages nothing between two loop turns).
+ */
+static void
+sweep_tmp(struct daemon *d)
+{
+	char dir[MS_PATH_MAX + 16];
+	struct dirent *de;
+	unsigned n = 0;
+	char *end;
+	long pid;
+	DIR *dh;
+
+	if (ms_cache_file_path(&d->cfg, "tmp", dir, sizeof dir) < 0 || (dh = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dh)) != NULL) {
+		pid = strtol(de->d_name, &end, 10);
+		if (end == de->d_name || *end != '.' || pid <= 0 || pid > INT32_MAX)
+			continue;
+		if (pid != (long)getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		if (unlinkat(dirfd(dh), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(dh);
+	if (n > 0)
+		ms_info("removed %u files left in %s by processes that are gone", n, dir);
+}
+
 void
 evict_init(struct daemon *d)
 {
 	struct scan s;
 
+	sweep_tmp(d);
 	scan_all(d, &s);
 	adopt_scan(d, &s);
 	scan_free(&s);
@@ -228,14 +329,103 @@ bytes_to_free(struct daemon *d, const char *tenant, uint64_t target, uint64_t ne
 	scope_bytes(d, tenant, &cached, &reserved);
 	if (target != UINT64_MAX && cached + reserved + need > target)
 		want = cached + reserved + need - target;
-	/* The disk's floor is the whole cache's business, not one tenant's. */
-	if (tenant == NULL && d->cfg.min_free_pct > 0 && statvfs(d->cfg.cache_dir, &sv) == 0) {
+	/*
+	 * The disk's floor is the whole cache's business, not one tenant's. With min_free = 0 the
+	 * floor is the disk's end: a fill evicts rather than fails to write once the disk is full.
+	 * Bytes of fills in flight (reserved until their writes are done) are not on the disk yet,
+	 * but will be: they count as taken.
+	 */
+	if (tenant == NULL && statvfs(d->cfg.cache_dir, &sv) == 0) {
 		floor = (uint64_t)sv.f_blocks * sv.f_frsize / 100 * d->cfg.min_free_pct;
 		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+		need += d->reserved;
 		if (avail < floor + need && floor + need - avail > want)
 			want = floor + need - avail;
 	}
 	return want;
+}
+
+/*
+ * Gives KEY a fresh empty data file and map; whoever has the old file open or mapped keeps its
+ * bytes. Crash-safe order: the data file is staged in DIR/tmp and renamed in, then its map. A
+ * crash in between leaves the old map (with the object's ETag) naming the old inode, which
+ * repair_map mends at the next scan; a crash while staging leaves only a file in DIR/tmp, which
+ * sweep_tmp removes. (Unlinking the map first would lose the ETag to a crash, and the object
+ * would stay unreadable until the next import.) The new map is written once the old data
+ * is gone: on a full disk it needs a page that only the eviction frees; so *HOLD (an fd of the
+ * old file, or -1) is closed as soon as the new data file is in place.
+ */
+static int
+evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *hold)
+{
+	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
+	char tdata[MS_PATH_MAX + 64], tmap[MS_PATH_MAX + 64];
+	struct timespec times[2];
+	struct ms_map map;
+	struct stat st;
+	int fd, rc;
+
+	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree);
+	if (rc == 0)
+		rc = ms_cache_object_path(&d->cfg, m, MS_AREA_STATE, key, state, sizeof state);
+	if (rc == 0)
+		rc = ms_cache_tmp_path(&d->cfg, tdata, sizeof tdata);
+	if (rc == 0)
+		rc = ms_cache_tmp_path(&d->cfg, tmap, sizeof tmap);
+	if (rc == 0)
+		rc = ms_map_open(&map, state, false);
+	if (rc < 0)
+		return rc;
+	ms_map_close(&map); /* its header stays */
+	fd = open(tdata, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	times[0].tv_sec = times[1].tv_sec = map.hdr.mtime;
+	times[0].tv_nsec = times[1].tv_nsec = 0;
+	if (ftruncate(fd, (off_t)map.hdr.size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tdata, tree) < 0)
+		rc = -errno;
+	if (rc == 0 && *hold >= 0) {
+		close(*hold);
+		*hold = -1;
+	}
+	if (rc == 0)
+		rc = ms_map_create(tmap, map.hdr.size, d->cfg.chunk_size, (uint64_t)st.st_ino,
+		    map.hdr.mtime, map.hdr.etag);
+	if (rc == 0 && rename(tmap, state) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		unlink(tdata);
+		unlink(tmap);
+	}
+	return rc;
+}
+
+/*
+ * KEY's tree file held with an exclusive flock (the fd: closed once the object is evicted), -1
+ * if it may not be evicted now (pinned by a reader since the scan, or being filled), -2 if there
+ * is no file to hold. The check and the eviction happen under one lock: a reader cannot pin the
+ * old file in between (the shim re-checks the path once it holds its pin, and reopens).
+ */
+static int
+hold_for_eviction(struct daemon *d, unsigned mount_idx, const char *key)
+{
+	char tree[MS_PATH_MAX * 2 + 64];
+	int fd;
+
+	if (obj_busy(d, mount_idx, key) || ms_cache_object_path(&d->cfg, &d->cfg.mounts[mount_idx],
+	    MS_AREA_TREE, key, tree, sizeof tree) < 0)
+		return -1;
+	fd = open(tree, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -2;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int
@@ -246,6 +436,7 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 	struct scan s;
 	size_t i, k, n = 0;
 
+	sweep_tmp(d);
 	scan_all(d, &s);
 	adopt_scan(d, &s);
 	for (i = 0; i < s.n; i++) {
@@ -264,10 +455,15 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 	k = ms_evict_plan(d->policy, s.c, s.n, want, rand_below, NULL);
 	for (i = 0; i < k; i++) {
 		const struct ms_mount *m = &d->cfg.mounts[s.c[i].mount];
-		int rc;
+		int rc, hold;
 
+		hold = hold_for_eviction(d, s.c[i].mount, s.c[i].key);
+		if (hold == -1)
+			continue; /* pinned by a reader since the scan */
 		obj_forget(d, s.c[i].mount, s.c[i].key);
-		rc = ms_object_evict(&d->cfg, m, s.c[i].key);
+		rc = evict_object(d, m, s.c[i].key, &hold);
+		if (hold >= 0)
+			close(hold);
 		if (rc < 0) {
 			ms_warn("evicting %s/%s: %s", m->path, s.c[i].key, strerror(-rc));
 			continue;
@@ -296,7 +492,7 @@ admit_scope(struct daemon *d, const char *tenant, uint64_t quota, uint64_t bytes
 	struct ms_msg_gc_done out;
 	uint64_t high, low, cached, reserved;
 
-	if (quota == 0 && (tenant != NULL || d->cfg.min_free_pct == 0))
+	if (quota == 0 && tenant != NULL)
 		return 0;
 	high = quota == 0 ? UINT64_MAX : quota / 100 * d->cfg.high_pct;
 	low = quota == 0 ? UINT64_MAX : quota / 100 * d->cfg.low_pct;

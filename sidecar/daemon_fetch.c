@@ -6,12 +6,14 @@
  * range, size and ETag were checked against the imported object (invariant 7).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -137,15 +139,37 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 	obj_unref(d, o);
 }
 
+/*
+ * A chunk whose write failed (a full disk: ENOSPC, or a short write) or could not be marked: what
+ * reached the file is made a hole again, so that no bytes the map does not count stay on the
+ * disk (an object with no chunk present is never evicted).
+ */
+static void
+drop_chunk(struct wop *w)
+{
+	if (fallocate(w->o->data_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+	    (off_t)w->chunk * w->o->map.hdr.chunk_size, w->len) < 0 && errno != EOPNOTSUPP)
+		ms_warn("%s: releasing chunk %u after its failed write: %s", w->o->key, w->chunk,
+		    strerror(errno));
+}
+
 static void
 reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 {
 	struct wop *w = io_uring_cqe_get_data(cqe);
-	int res = cqe->res, rc;
+	int res = cqe->res, rc = 0;
 	char msg[256];
 
 	io_uring_cqe_seen(&d->ring, cqe);
 	d->writes_inflight--;
+	if (res == (int)w->len)
+		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
+	/* Its bytes leave the reservation; cached only if marked. */
+	account_reserved(d, w->o->mount_idx, -(int64_t)w->len);
+	if (res == (int)w->len && rc == 0)
+		account_cached(d, w->o->mount_idx, w->len);
+	else
+		drop_chunk(w); /* before the mtime is restored: a punched hole moves it */
 	/*
 	 * Writing moves the file's mtime: once the object's writes in flight are done it shows the
 	 * object's Last-Modified again (per burst, not per chunk: setattr takes the inode lock the
@@ -158,7 +182,6 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 			ms_warn("%s: restoring mtime: %s", w->o->key, strerror(errno));
 	}
 	if (res == (int)w->len) {
-		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
 		if (rc == 0) {
 			d->stats.fills++;
 			d->stats.mounts[w->o->mount_idx].fills++;
@@ -170,9 +193,12 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 			obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
 		}
 	} else {
-		account_cached(d, w->o->mount_idx, -(int64_t)w->len);
-		snprintf(msg, sizeof msg, "cache write failed for %s: %s", w->o->key,
-		    res < 0 ? strerror(-res) : "short write");
+		if (res < 0)
+			snprintf(msg, sizeof msg, "cache write failed for %s: %s", w->o->key,
+			    strerror(-res));
+		else /* what a file system that fills up mid-write answers */
+			snprintf(msg, sizeof msg, "cache write failed for %s: only %d of %u bytes written "
+			    "(is the cache's file system full?)", w->o->key, res, w->len);
 		ms_error("%s", msg);
 		obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
 	}
@@ -330,10 +356,11 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 		j->buf_fill = 0;
 		j->next++;
 		d->stats.inflight--;
-		/* The chunk's bytes go from reserved to cached (undone if its write fails). */
+		/*
+		 * The chunk's reservation goes with its write: its bytes count as cached once they
+		 * are marked (reap_one), as a scan of the maps counts them.
+		 */
 		j->reserved -= clen;
-		account_reserved(d, j->o->mount_idx, -(int64_t)clen);
-		account_cached(d, j->o->mount_idx, clen);
 	}
 	/* Bytes past the last chunk asked for (a 200 for the whole object): stop the transfer. */
 	return done;
@@ -412,8 +439,9 @@ next_due(struct daemon *d)
 void
 fetch_start_due(struct daemon *d)
 {
+	struct statvfs sv;
 	struct job *j;
-	char msg[128];
+	char msg[256];
 	int rc;
 
 	while (d->nactive < d->cfg.connections && (j = next_due(d)) != NULL) {
@@ -429,9 +457,11 @@ fetch_start_due(struct daemon *d)
 		}
 		if (rc < 0) {
 			if (rc == -ENOSPC)
-				snprintf(msg, sizeof msg, "cache full: quota %llu bytes, %llu cached, and "
-				    "nothing left that may be evicted", (unsigned long long)d->cfg.cache_size,
-				    (unsigned long long)d->cached);
+				snprintf(msg, sizeof msg, "cache full: quota %llu bytes, %llu cached, %llu "
+				    "free on its file system (min_free %u%%), and nothing left that may be "
+				    "evicted (all in use)", (unsigned long long)d->cfg.cache_size,
+				    (unsigned long long)d->cached, statvfs(d->cfg.cache_dir, &sv) == 0 ?
+				    (unsigned long long)sv.f_bavail * sv.f_frsize : 0ULL, d->cfg.min_free_pct);
 			else
 				snprintf(msg, sizeof msg, "cannot start a GET: %s", strerror(-rc));
 			ms_error("%s", msg);
