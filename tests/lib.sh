@@ -394,7 +394,7 @@ ms_why_differs() {
 	[[ -n $c ]] || c="identical"
 	if [[ $c =~ differ:\ (byte|char)\ ([0-9]+) ]]; then
 		n=${BASH_REMATCH[2]}
-		z=$(tail -c +"$n" "$1" | head -c 64 | tr -d '\0' | wc -c)
+		z=$( (tail -c +"$n" "$1" || true) | head -c 64 | tr -d '\0' | wc -c)
 		((z != 0)) || c+=" (the output has zeros there: unfilled cache bytes)"
 	fi
 	echo "$c; sizes $(stat -c %s "$1") vs $(stat -c %s "$2")"

@@ -129,8 +129,9 @@ if [[ ${MS_SANITIZED:-0} == 1 ]]; then
 	other=${MS_PRELOAD%:*} # the sanitizer runtimes must stay first
 	extra=(ASAN_OPTIONS=detect_leaks=0)
 else
-	other=$(ldconfig -p | awk '$1 == "libz.so.1" && /x86-64|64bit/ { print $NF; exit }')
-	[[ -n $other ]] || other=$(ldconfig -p | awk '$1 == "libz.so.1" { print $NF; exit }')
+	# awk reads all of ldconfig's output: an early exit would kill ldconfig by SIGPIPE (pipefail).
+	other=$(ldconfig -p | awk '$1 == "libz.so.1" && /x86-64|64bit/ && !n++ { print $NF }')
+	[[ -n $other ]] || other=$(ldconfig -p | awk '$1 == "libz.so.1" && !n++ { print $NF }')
 	extra=()
 fi
 if [[ -n $other ]]; then
