@@ -20,6 +20,12 @@
 #define S3_TOKEN_MAX 2048          /* NextContinuationToken */
 #define S3_LASTMOD_MAX 64
 #define S3_DEFAULT_TIMEOUT_MS 30000u
+/*
+ * Below this rate for a whole [cache] timeout a transfer counts as stalled: a server that
+ * trickles a byte now and then must not hold a reader for hours. Far under any real store's
+ * rate, and under what max_bandwidth leaves a connection unless set to a few KiB/s.
+ */
+#define S3_MIN_SPEED 1024L
 
 struct s3_body {
 	char *p;
@@ -175,7 +181,7 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, bool head, const char 
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)s->timeout_ms);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		cc = curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, S3_MIN_SPEED);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)((s->timeout_ms + 999) / 1000));
 	if (cc == CURLE_OK)

@@ -497,8 +497,8 @@ describe_transport(const struct job *j, CURLcode cc, long http, char *out, size_
 		snprintf(out, outlen, "timed out: no response from the server for %u s ([cache] "
 		    "timeout)", secs);
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
-		snprintf(out, outlen, "timed out: the body stalled after %lld%s bytes, no data for %u s "
-		    "([cache] timeout)", (long long)got, of, secs);
+		snprintf(out, outlen, "timed out: the body stalled after %lld%s bytes, under 1 KiB/s "
+		    "for %u s ([cache] timeout)", (long long)got, of, secs);
 	else if (cc == CURLE_PARTIAL_FILE)
 		snprintf(out, outlen, "the server closed the connection after %lld%s body bytes",
 		    (long long)got, of);

@@ -126,7 +126,7 @@ stalled "cat, no response" st1.bin "timed out: no response from the server for $
 ms_front_reset
 ms_front_config '{"stall": "headers"}'
 MS_SHIM_TIMEOUT=60 stalled "sha256sum under the shim, no body" st2.bin \
-	"timed out: the body stalled after 0 of [0-9]+ bytes, no data for $timeout_s s" \
+	"timed out: the body stalled after 0 of [0-9]+ bytes, under 1 KiB/s for $timeout_s s" \
 	ms_shim sha256sum /models/st2.bin
 
 # --- The server is back: the same daemon serves the right bytes --------------------------------
@@ -145,6 +145,20 @@ if [[ $(ms_daemon_pid) == "$dpid" ]]; then
 else
 	ms_bad "the daemon changed across the stall: pid $dpid before, '$(ms_daemon_pid)' now"
 fi
+
+# --- A trickle: a body at 300 B/s would take an hour a chunk; it is a stall too -------------------
+ms_front_config '{"rate": 300}'
+t0=$(now_ms)
+rc=0
+timeout -k 5 60 "$MS_BIN" cat --config "$MS_CONFIG" /models/st3.bin >"$T/st3.out" 2>"$T/err" || rc=$?
+ms=$(($(now_ms) - t0))
+ms_front_config '{"rate": 0}'
+if ((rc != 0 && ms >= min_ms && ms <= max_ms)) && grep -q "under 1 KiB/s for $timeout_s s" "$T/err"; then
+	ms_ok "trickle at 300 B/s: cat fails after $ms ms: $(head -c 160 "$T/err")"
+else
+	ms_bad "trickle at 300 B/s: exit $rc after $ms ms (bounds $min_ms..$max_ms): $(head -c 200 "$T/err")"
+fi
+[[ $(ms_daemon_pid) == "$dpid" ]] || ms_bad "the daemon changed: pid $dpid, now '$(ms_daemon_pid)'"
 
 # --- One stalled GET: one retry after the timeout, and the read is right -----------------------
 ms_front_reset
