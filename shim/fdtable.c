@@ -564,8 +564,6 @@ track_open(int fd, const struct shim_path *p, bool fresh)
 		return 0;
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return 0;
-	if (fresh && S_ISREG(st.st_mode) && (pinned = pin(fd, p, &st)) < 0)
-		return pinned;
 	f = file_new(p, &st);
 	if (f == NULL)
 		return -ENOMEM;
@@ -573,6 +571,23 @@ track_open(int fd, const struct shim_path *p, bool fresh)
 		f->is_dir = true;
 	} else {
 		rc = load_map(f);
+		/*
+		 * A map that names this very file with every chunk present: complete, nothing to pin
+		 * (the hit path). Anything else is pinned before it is trusted; if an eviction replaced
+		 * the file between the open and the pin, pin() reopened FD and its map is read again.
+		 */
+		if (rc == 0 && fresh && !all_present(f, 0, f->nchunks)) {
+			pinned = pin(fd, p, &st);
+			if (pinned < 0) {
+				rc = pinned;
+			} else if (st.st_ino != f->ino || st.st_dev != f->dev) {
+				file_free(f);
+				f = file_new(p, &st);
+				rc = f != NULL ? load_map(f) : -ENOMEM;
+				if (f == NULL)
+					return rc;
+			}
+		}
 		if (rc < 0) {
 			file_free(f);
 			return rc;
