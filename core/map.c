@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,9 +40,14 @@ file_len(uint32_t nchunks)
 	return sums_off(nchunks) + (off_t)nchunks * 8;
 }
 
-void
-ms_boot_id(uint8_t out[16])
+static uint8_t boot_id[16];
+static pthread_once_t boot_id_once = PTHREAD_ONCE_INIT;
+
+/* Read once per process: it cannot change while the process lives (the shim asks at each open). */
+static void
+read_boot_id(void)
 {
+	uint8_t *out = boot_id;
 	char text[64];
 	ssize_t n;
 	int fd, i = 0;
@@ -67,6 +73,13 @@ ms_boot_id(uint8_t out[16])
 		out[i / 2] = (uint8_t)(out[i / 2] | (i % 2 == 0 ? v << 4 : v));
 		i++;
 	}
+}
+
+void
+ms_boot_id(uint8_t out[16])
+{
+	pthread_once(&boot_id_once, read_boot_id);
+	memcpy(out, boot_id, sizeof boot_id);
 }
 
 uint32_t
