@@ -339,6 +339,20 @@ ms_status_counts() {
 	"$MS_BIN" status --config "$MS_CONFIG" | awk '$1 == "models" && $3 == "/models" { print $4, $5, $6 }'
 }
 
+# ms_status_fields FIELD...: the daemon's counters from `modelshim status --json`, one line,
+# space-separated: FIELD is daemon.NAME or mount.NAME (of the config's first mount). Fails the
+# test if status does not answer within 5 s or no daemon runs.
+ms_status_fields() {
+	timeout -k 2 5 "$MS_BIN" status --config "$MS_CONFIG" --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+if j["daemon"] is None:
+    sys.exit("status --json: no daemon")
+scope = {"daemon": j["daemon"], "mount": j["mounts"][0]}
+print(*(scope[f.split(".")[0]][f.split(".")[1]] for f in sys.argv[1:]))' "$@" ||
+		ms_fail "status --json did not answer within 5 s, or has no daemon counters"
+}
+
 # ms_assert_cold KEY...: fails unless nothing of each KEY is cached (its cache file has no blocks).
 ms_assert_cold() {
 	local k b

@@ -37,10 +37,7 @@ tree=$MS_CACHE_DIR/tenants/default/models/tree
 
 # check: "OBJECTS COMPLETE PARTIAL PRESENT_BYTES ALLOCATED_BYTES EXCESS BAD" (tests/cache-audit.py).
 check() { python3 "$MS_TOP/tests/cache-audit.py" "$MS_CACHE_DIR" "$T/src" "$T/check.bad" || ms_fail "cache-audit.py failed"; }
-daemon_cached() {
-	"$MS_BIN" status --config "$T/ms.ini" --json |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["daemon"]["cached_bytes"])'
-}
+daemon_cached() { ms_status_fields daemon.cached_bytes; }
 # verify WHEN: the invariants that must hold whenever a daemon serves (after a restart, a pass).
 verify() {
 	local c nb out
@@ -114,7 +111,7 @@ for r in 1 2 3; do
 	wpid=$!
 	ms_track_pid "$wpid"
 	sleep "$(printf '0.%03d' "$d")"
-	ev=$("$MS_BIN" status --config "$T/ms.ini" --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["daemon"]["evictions"])')
+	ev=$(ms_status_fields daemon.evictions)
 	kill -KILL "$MS_DAEMON_PID"
 	kills=$((kills + 1))
 	after_kill "$wpid"

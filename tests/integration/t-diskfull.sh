@@ -69,10 +69,7 @@ with open(sys.argv[1], "rb", buffering=0) as f, open(sys.argv[2], "wb") as out:
             break
         out.write(b)
 PY
-daemon_json() {
-	"$MS_BIN" status --config "$T/ms.ini" --json |
-		python3 -c 'import json, sys; print(json.load(sys.stdin)["daemon"][sys.argv[1]])' "$1"
-}
+daemon_json() { ms_status_fields "daemon.$1"; }
 settle() { # bounded wait (20 s) until no fill is in flight
 	local i
 	for ((i = 0; i < 200; i++)); do

@@ -30,16 +30,7 @@ tree=$MS_CACHE_DIR/tenants/default/models/tree
 
 # counters: "RETRIES ERRORS CACHED_BYTES PARTIAL" from `modelshim status --json` (daemon retries,
 # errors of mount models, and what the maps on disk of mount models mark present).
-counters() {
-	"$MS_BIN" status --config "$MS_CONFIG" --json | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-d, m = j["daemon"], j["mounts"][0]
-if d is None:
-    sys.exit("status --json: no daemon")
-print(d["retries"], m["errors"], m["cached_bytes"], m["partial"])' ||
-		ms_fail "status --json failed or has no daemon counters"
-}
+counters() { ms_status_fields daemon.retries mount.errors mount.cached_bytes mount.partial; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 size() { stat -c %s "$T/src/$1"; }
 

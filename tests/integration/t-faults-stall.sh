@@ -33,16 +33,7 @@ tree=$MS_CACHE_DIR/tenants/default/models/tree
 
 # counters: "RETRIES ERRORS CACHED_BYTES INFLIGHT" from `modelshim status --json`, bounded: a
 # daemon that does not answer within 5 s fails the test.
-counters() {
-	timeout -k 2 5 "$MS_BIN" status --config "$MS_CONFIG" --json | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-d, m = j["daemon"], j["mounts"][0]
-if d is None:
-    sys.exit("status --json: no daemon")
-print(d["retries"], m["errors"], m["cached_bytes"], d["inflight"])' ||
-		ms_fail "status --json did not answer within 5 s, or has no daemon counters"
-}
+counters() { ms_status_fields daemon.retries mount.errors mount.cached_bytes daemon.inflight; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

@@ -30,16 +30,7 @@ dpid=$(ms_daemon_pid)
 
 # counters: "RETRIES GETS ERRORS CACHED_BYTES" of `modelshim status --json` (daemon totals; the
 # bytes of mount models that the maps on disk mark present).
-counters() {
-	"$MS_BIN" status --config "$MS_CONFIG" --json | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-d = j["daemon"]
-if d is None:
-    sys.exit("status --json: no daemon")
-print(d["retries"], d["gets"], d["errors"], j["mounts"][0]["cached_bytes"])' ||
-		ms_fail "status --json failed or has no daemon counters"
-}
+counters() { ms_status_fields daemon.retries daemon.gets daemon.errors mount.cached_bytes; }
 
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 

@@ -118,7 +118,7 @@ ms_ok "alpha cannot write, rename or create in its tree, nor read the credential
 
 # Eviction of other tenants is the daemon user's: alpha's gc of the node is refused, by the CLI
 # (no access to the node's GC lock) and by the daemon (a raw GC message for the whole node).
-cached() { "$MS_BIN" status --config "$T/ms.ini" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["daemon"]["cached_bytes"])'; }
+cached() { ms_status_fields daemon.cached_bytes; }
 cached_before=$(cached)
 if as $USER_UID $ALPHA_GID "$MS_BIN" gc --config "$T/ms.ini" --target 0 >/dev/null 2>"$T/gc.err"; then
 	ms_fail "alpha evicted the node's cache"
