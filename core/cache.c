@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -145,8 +146,8 @@ open_pinned(const char *path, struct stat *st)
 	return -ESTALE;
 }
 
-int
-ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
+static int
+cached_open_once(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
     const char *key)
 {
 	char path[MS_PATH_MAX * 2 + 64];
@@ -185,6 +186,26 @@ ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms
 	return 0;
 fail:
 	ms_cached_close(c);
+	return rc;
+}
+
+int
+ms_cached_open(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
+    const char *key)
+{
+	struct timespec ms = { 0, 1000 * 1000 };
+	int rc, tries;
+
+	/*
+	 * An eviction renames the new data file in before its map: for an instant the map still
+	 * names the old file. A mismatch is looked at again a few times before it is believed.
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		rc = cached_open_once(c, cfg, m, key);
+		if (rc != -ESTALE)
+			break;
+		nanosleep(&ms, NULL);
+	}
 	return rc;
 }
 

@@ -1,9 +1,12 @@
 /*
- * cmd.c: what every subcommand shares: the common options and loading the config.
+ * cmd.c: what every subcommand shares: the common options, loading the config, and reaching
+ * (or starting) the daemon.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libutil.h>
 
@@ -67,4 +70,17 @@ cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_con
 		return -1;
 	}
 	return 0;
+}
+
+int
+cmd_connect(struct ms_client *cl, const struct ms_config *cfg)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	return ms_client_connect_or_start(cl, cfg, exe);
 }

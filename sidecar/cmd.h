@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client.h"
 #include "config.h"
 
 struct cmd_entry {
@@ -31,6 +32,9 @@ extern const struct cmd_entry cmd_verify_entry;
  * config; on failure prints the error and returns -1. *ARGC and ARGV keep the other arguments.
  */
 int cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_config *cfg);
+
+/* Connects CL to CFG's daemon, starting this very binary as the daemon if none runs. -errno. */
+int cmd_connect(struct ms_client *cl, const struct ms_config *cfg);
 
 /* V bytes in at most 4 digits and a unit ("4.8M", "512K") into OUT. */
 void cmd_human(uint64_t v, char *out, size_t len);

@@ -27,16 +27,9 @@ struct cat {
 static int
 ensure_daemon(struct cat *c)
 {
-	char exe[PATH_MAX];
-	ssize_t n;
-
 	if (c->connected)
 		return 0;
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = '\0';
-	if (ms_client_connect_or_start(&c->cl, c->cfg, exe) < 0)
+	if (cmd_connect(&c->cl, c->cfg) < 0)
 		return -EIO;
 	c->connected = 1;
 	return 0;

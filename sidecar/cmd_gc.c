@@ -35,13 +35,12 @@ static int
 cmd_gc_exec(int argc, char **argv)
 {
 	struct ms_msg_gc gc = { .target = UINT64_MAX, .need = 0, .mode = MS_GC_ALL };
-	char lockpath[MS_PATH_MAX + 16], exe[PATH_MAX], text[256];
+	char lockpath[MS_PATH_MAX + 16], text[256];
 	const char *tenant = NULL;
 	struct ms_msg_gc_done out;
 	struct ms_config cfg;
 	struct ms_client cl;
 	bool wait = true;
-	ssize_t n;
 	int i, fd, rc;
 
 	if (cmd_load_config(&cmd_gc_entry, &argc, argv, &cfg) < 0)
@@ -96,9 +95,7 @@ cmd_gc_exec(int argc, char **argv)
 		fprintf(stderr, "modelshim gc: locking %s: %s\n", lockpath, strerror(errno));
 		return 1;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	rc = ms_client_connect_or_start(&cl, &cfg, exe);
+	rc = cmd_connect(&cl, &cfg);
 	if (rc == 0) {
 		rc = ms_client_gc(&cl, &gc, tenant, &out, text, sizeof text);
 		ms_client_close(&cl);

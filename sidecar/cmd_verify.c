@@ -92,17 +92,14 @@ out:
 static int
 repair_object(struct verify *v, const char *key, uint64_t ino, const uint32_t *bad, uint32_t nbad)
 {
-	char err[512], exe[PATH_MAX];
+	char err[512];
 	uint64_t counted[3];
 	uint32_t i, nagain;
 	uint32_t *again;
-	ssize_t n;
 	int rc;
 
 	if (!v->connected) {
-		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		rc = ms_client_connect_or_start(&v->cl, v->cfg, exe);
+		rc = cmd_connect(&v->cl, v->cfg);
 		if (rc < 0) {
 			fprintf(stderr, "modelshim verify: the daemon could not be reached or started "
 			    "(%s); see %s/daemon.log\n", strerror(-rc), v->cfg->cache_dir);

@@ -279,9 +279,7 @@ cmd_warmup_exec(int argc, char **argv)
 	struct ms_config cfg;
 	struct ms_client cl;
 	struct warm w;
-	char exe[PATH_MAX];
 	bool wait = true;
-	ssize_t n;
 	int i, rc = 0;
 
 	if (cmd_load_config(&cmd_warmup_entry, &argc, argv, &cfg) < 0)
@@ -309,9 +307,7 @@ cmd_warmup_exec(int argc, char **argv)
 		return cmd_usage(&cmd_warmup_entry);
 	if (rc == 0) {
 		size_targets(&w);
-		n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-		exe[n > 0 ? n : 0] = '\0';
-		rc = ms_client_connect_or_start(&cl, &cfg, exe);
+		rc = cmd_connect(&cl, &cfg);
 		if (rc < 0)
 			fprintf(stderr, "modelshim warmup: cannot reach or start the daemon for %s: %s\n",
 			    cfg.cache_dir, strerror(-rc));
