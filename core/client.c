@@ -6,10 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -20,6 +23,8 @@
 #include "client.h"
 
 extern char **environ;
+
+#define LAUNCH_STACK (64 * 1024)
 
 int
 ms_client_connect(struct ms_client *cl, const struct ms_config *cfg)
@@ -46,48 +51,136 @@ ms_client_connect(struct ms_client *cl, const struct ms_config *cfg)
 	return 0;
 }
 
+/* What the children of spawn_daemon need: all of it prepared by the parent (no allocation there). */
+struct daemon_launch {
+	const char *exe;
+	char **argv;
+	int nullfd, logfd; /* both >= 3, close-on-exec */
+	char *stack_top;   /* the launcher's stack (the go-between's is above it) */
+};
+
+/*
+ * The launcher: rearranges its fds, drops the host's signal handlers and mask, and execs
+ * "modelshim daemon --detach" (which forks the daemon and exits once that serves).
+ */
+static int
+launcher(void *arg)
+{
+	const struct daemon_launch *l = arg;
+	struct sigaction dfl;
+	sigset_t none;
+	int sig;
+
+	setsid();
+	if (dup2(l->nullfd, STDIN_FILENO) < 0 || dup2(l->logfd, STDOUT_FILENO) < 0 ||
+	    dup2(l->logfd, STDERR_FILENO) < 0)
+		_exit(127);
+	/* Started from inside a host program: it must not keep the host's pipes or sockets open. */
+	close_range(STDERR_FILENO + 1, ~0u, 0);
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (strchr(l->exe, '/') != NULL)
+		execve(l->exe, l->argv, environ);
+	else
+		execvpe(l->exe, l->argv, environ);
+	_exit(127);
+}
+
+/*
+ * The go-between: the host's direct child, a clone that signals nobody when it exits and never
+ * execs (an exec would make its exit signal SIGCHLD again). It starts the launcher as its own
+ * child, waits for it and exits with its status. Every host signal stays blocked here.
+ */
+static int
+go_between(void *arg)
+{
+	const struct daemon_launch *l = arg;
+	int status;
+	pid_t pid;
+
+	pid = clone(launcher, l->stack_top, SIGCHLD, arg);
+	if (pid < 0)
+		_exit(127);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+/* Opens PATH onto an fd >= 3 (the host may have closed 0-2), close-on-exec. */
+static int
+open_high(const char *path, int flags, mode_t mode)
+{
+	int fd = open(path, flags | O_CLOEXEC, mode), high;
+
+	if (fd < 0 || fd > STDERR_FILENO)
+		return fd < 0 ? -errno : fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	close(fd);
+	return high < 0 ? -errno : high;
+}
+
+/*
+ * Starts "EXE daemon --config FILE --detach" through a go-between child that sends no signal when
+ * it exits (a clone child: invisible to the host's wait() and SIGCHLD, reaped with __WCLONE by
+ * ms_client_connect_or_start alone). Its exit status is the launcher's, which forks the daemon
+ * and exits once it serves: neither the launcher nor the daemon is ever the host's child.
+ */
 static int
 spawn_daemon(const struct ms_config *cfg, const char *exe, pid_t *pid)
 {
 	char logpath[MS_PATH_MAX + 32];
 	char *argv[] = { (char *)exe, (char *)"daemon", (char *)"--config", (char *)cfg->file,
 		(char *)"--detach", NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
+	struct daemon_launch l = { .exe = exe, .argv = argv, .nullfd = -1, .logfd = -1 };
+	sigset_t all, old;
+	void *stack;
 	int rc;
 
 	rc = ms_cache_init(cfg);
+	if (rc == 0)
+		rc = ms_cache_file_path(cfg, "daemon.log", logpath, sizeof logpath);
 	if (rc < 0)
 		return rc;
-	rc = ms_cache_file_path(cfg, "daemon.log", logpath, sizeof logpath);
-	if (rc < 0)
-		return rc;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
-	/* Started from inside a host program: it must not keep the host's pipes or sockets open. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-	if (strchr(exe, '/') != NULL)
-		rc = posix_spawn(pid, exe, &fa, &attr, argv, environ);
-	else
-		rc = posix_spawnp(pid, exe, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	return -rc;
+	if ((l.nullfd = open_high("/dev/null", O_RDONLY, 0)) < 0 ||
+	    (l.logfd = open_high(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0) {
+		rc = l.nullfd < 0 ? l.nullfd : l.logfd;
+		goto out;
+	}
+	stack = mmap(NULL, 2 * LAUNCH_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+	    -1, 0);
+	if (stack == MAP_FAILED) {
+		rc = -errno;
+		goto out;
+	}
+	/* No host signal handler may run in the child before it has reset them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	l.stack_top = (char *)stack + LAUNCH_STACK;
+	*pid = clone(go_between, (char *)stack + 2 * LAUNCH_STACK, 0, &l);
+	rc = *pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	munmap(stack, 2 * LAUNCH_STACK);
+out:
+	if (l.nullfd >= 0)
+		close(l.nullfd);
+	if (l.logfd >= 0)
+		close(l.logfd);
+	return rc;
 }
 
 int
 ms_client_connect_or_start(struct ms_client *cl, const struct ms_config *cfg, const char *exe)
 {
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
-	int rc, i;
-
-	pid_t pid;
-	int status;
 	bool waiting = true;
+	int rc, i, status;
+	pid_t pid;
 
 	rc = ms_client_connect(cl, cfg);
 	if (rc != -ENOENT && rc != -ECONNREFUSED)
@@ -96,12 +189,12 @@ ms_client_connect_or_start(struct ms_client *cl, const struct ms_config *cfg, co
 	if (rc < 0)
 		return rc;
 	/*
-	 * "daemon --detach" exits once the daemon serves (0) or failed (1); only our own child is
-	 * waited for. If the host reaped it first (ECHILD), the socket alone tells.
+	 * The go-between exits with the status of "daemon --detach": once the daemon serves (0) or
+	 * failed (1). It is reaped here in any case (only a wait with __WCLONE or __WALL sees it).
 	 */
 	for (i = 0; i < 500; i++) {
 		if (waiting) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
+			pid_t w = waitpid(pid, &status, __WCLONE | WNOHANG);
 
 			if (w == pid) {
 				waiting = false;
@@ -115,9 +208,12 @@ ms_client_connect_or_start(struct ms_client *cl, const struct ms_config *cfg, co
 		}
 		rc = ms_client_connect(cl, cfg);
 		if (rc != -ENOENT && rc != -ECONNREFUSED)
-			return rc;
+			break;
 		nanosleep(&ts, NULL);
 	}
+	/* The go-between is waited for until it exits (once the daemon serves or gave up). */
+	while (waiting && waitpid(pid, &status, __WCLONE) < 0 && errno == EINTR)
+		;
 	return rc;
 }
 
@@ -184,7 +280,7 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 		rc = recv_reply(cl, id, buf, sizeof buf, &msg);
 	if (rc < 0) {
 		snprintf(err, errlen, "lost the modelshim daemon (%s)", strerror(-rc));
-		return -EIO;
+		return MS_CLIENT_LOST;
 	}
 	if (msg.hdr.type != MS_MSG_FILL_DONE) {
 		snprintf(err, errlen, "unexpected reply %u from the daemon", msg.hdr.type);
@@ -192,7 +288,8 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 	}
 	if (msg.u.done.status < 0)
 		snprintf(err, errlen, "%.*s", (int)msg.u.done.msg_len, msg.text);
-	return msg.u.done.status;
+	/* The daemon's own answers never read as a lost connection. */
+	return msg.u.done.status == MS_CLIENT_LOST ? -EIO : msg.u.done.status;
 }
 
 int

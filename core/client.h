@@ -6,11 +6,15 @@
 #ifndef MS_CLIENT_H
 #define MS_CLIENT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "proto.h"
+
+/* What a request returns when the connection broke before the answer: reconnect and ask again. */
+#define MS_CLIENT_LOST (-ENOTCONN)
 
 struct ms_client {
 	int fd;
@@ -22,7 +26,8 @@ int ms_client_connect(struct ms_client *cl, const struct ms_config *cfg) __attri
 
 /*
  * Connects, starting "EXE daemon --config FILE" (detached, output to DIR/daemon.log) if no daemon
- * answers, and waits up to 10 s for it. Several callers racing here end up with one daemon.
+ * answers, and waits up to 10 s for it. Several callers racing here end up with one daemon. The
+ * caller gets no child and no SIGCHLD from this: the launcher is a clone child reaped here.
  */
 int ms_client_connect_or_start(struct ms_client *cl, const struct ms_config *cfg, const char *exe)
 	__attribute__((warn_unused_result));
@@ -32,7 +37,7 @@ void ms_client_close(struct ms_client *cl);
 /*
  * Asks for bytes [off, off + len) of KEY in MOUNT and waits until they are present. INO is the
  * st_ino of the tree file the caller reads (0: any). Returns 0 or the daemon's -errno with its
- * message in ERR (-EIO with a message if the daemon went away).
+ * message in ERR; MS_CLIENT_LOST (with a message) if the daemon went away before answering.
  */
 int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino, char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -322,31 +322,55 @@ set_endpoint(struct parse *p, const char *v)
 	return 0;
 }
 
+/* A key that takes one of two words: 1 for YES, 0 for NO, or the error of anything else. */
+static int
+one_of_two(struct parse *p, const char *v, const char *yes, const char *no)
+{
+	if (strcmp(v, yes) == 0)
+		return 1;
+	if (strcmp(v, no) == 0)
+		return 0;
+	return bad(p, "'%.64s' is neither %s nor %s", v, yes, no);
+}
+
 static int
 set_addressing(struct parse *p, const char *v)
 {
-	if (strcmp(v, "path") && strcmp(v, "virtual"))
-		return bad(p, "'%.64s' is neither path nor virtual", v);
-	p->mount->virtual_hosted = !strcmp(v, "virtual");
-	return 0;
+	int rc = one_of_two(p, v, "path", "virtual");
+
+	if (rc >= 0)
+		p->mount->virtual_hosted = rc == 0;
+	return rc < 0 ? rc : 0;
 }
 
 static int
 set_eviction(struct parse *p, const char *v)
 {
-	if (strcmp(v, "lru") && strcmp(v, "2-random"))
-		return bad(p, "'%.64s' is neither lru nor 2-random", v);
-	strlcpy(p->cfg->eviction, v, sizeof p->cfg->eviction);
-	return 0;
+	int rc = one_of_two(p, v, "lru", "2-random");
+
+	if (rc >= 0)
+		strlcpy(p->cfg->eviction, v, sizeof p->cfg->eviction);
+	return rc < 0 ? rc : 0;
 }
 
 static int
 set_verify(struct parse *p, const char *v)
 {
-	if (strcmp(v, "open") && strcmp(v, "off"))
-		return bad(p, "'%.64s' is neither open nor off", v);
-	p->cfg->verify_on_open = !strcmp(v, "open");
-	return 0;
+	int rc = one_of_two(p, v, "open", "off");
+
+	if (rc >= 0)
+		p->cfg->verify_on_open = rc;
+	return rc < 0 ? rc : 0;
+}
+
+static int
+set_io_uring(struct parse *p, const char *v)
+{
+	int rc = one_of_two(p, v, "allow", "refuse");
+
+	if (rc >= 0)
+		p->cfg->io_uring_allowed = rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* A numeric group id; 0 (root's group) and the all-ones "no id" are refused. */
@@ -397,6 +421,7 @@ static const struct key keys[] = {
 	{ SECT_CACHE, "min_free", V_PCT, C(min_free_pct), 0, 90, NULL },
 	{ SECT_CACHE, "max_bandwidth", V_SIZE, C(max_bandwidth), 0, 0, NULL },
 	{ SECT_CACHE, "verify", V_FN, 0, 0, 0, set_verify },
+	{ SECT_CACHE, "io_uring", V_FN, 0, 0, 0, set_io_uring },
 	{ SECT_MOUNT, "path", V_PATH, M(path), 0, 0, check_path },
 	{ SECT_MOUNT, "source", V_FN, 0, 0, 0, set_source },
 	{ SECT_MOUNT, "endpoint", V_FN, 0, 0, 0, set_endpoint },

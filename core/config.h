@@ -59,6 +59,7 @@ struct ms_config {
 	unsigned min_free_pct;       /* [cache] min_free: % of the file system kept free (5) */
 	uint64_t max_bandwidth;      /* [cache] max_bandwidth: node-wide fill rate, bytes/s (0: none) */
 	bool verify_on_open;         /* [cache] verify = open: checksums checked before a file is served */
+	bool io_uring_allowed;       /* [cache] io_uring = allow: the shim lets io_uring_setup through */
 	unsigned nmounts;
 	struct ms_mount mounts[MS_MAX_MOUNTS];
 	unsigned ntenants;

@@ -1,10 +1,13 @@
 /*
- * exec.c: process life across exec. A program that execs with an explicit environment keeps the
- * shim: LD_PRELOAD and MODELSHIM_CONFIG are carried into it when missing (so its reads of
- * inherited fds and virtual paths stay served). Works on the stack only: these run in vfork
- * children, where the heap belongs to the suspended parent.
+ * exec.c: process life across exec and spawn. Before any call that starts another program (the
+ * exec family, posix_spawn, system, popen), every incomplete virtual file the new program would
+ * inherit is made complete, or the call fails with EIO: it may read it where no shim sees (stdio,
+ * a static binary). A program that execs with an explicit environment keeps the shim:
+ * LD_PRELOAD and MODELSHIM_CONFIG are carried into it when missing. Works on the stack only:
+ * these run in vfork children, where the heap belongs to the suspended parent.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <string.h>
@@ -76,11 +79,25 @@ with_shim(char *const envp[], struct env_buf *b)
 	return b->vec;
 }
 
+/* The files a new program inherits are complete first: 0, or -1 with errno EIO. */
+static int
+complete_inherited(void)
+{
+	if (!shim_active() || shim_fds_complete_for_exec() == 0)
+		return 0;
+	errno = EIO;
+	return -1;
+}
+
 SHIM_EXPORT int
 execve(const char *path, char *const argv[], char *const envp[])
 {
 	struct env_buf b;
 
+	if (shim_busy)
+		return REAL(execve)(path, argv, envp);
+	if (complete_inherited() < 0)
+		return -1;
 	return REAL(execve)(path, argv, with_shim(envp, &b));
 }
 
@@ -89,6 +106,10 @@ execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	struct env_buf b;
 
+	if (shim_busy)
+		return REAL(execvpe)(file, argv, envp);
+	if (complete_inherited() < 0)
+		return -1;
 	return REAL(execvpe)(file, argv, with_shim(envp, &b));
 }
 
@@ -97,7 +118,68 @@ fexecve(int fd, char *const argv[], char *const envp[])
 {
 	struct env_buf b;
 
+	if (complete_inherited() < 0)
+		return -1;
 	return REAL(fexecve)(fd, argv, with_shim(envp, &b));
+}
+
+SHIM_EXPORT int
+execv(const char *path, char *const argv[])
+{
+	if (complete_inherited() < 0)
+		return -1;
+	return REAL(execv)(path, argv);
+}
+
+SHIM_EXPORT int
+execvp(const char *file, char *const argv[])
+{
+	if (complete_inherited() < 0)
+		return -1;
+	return REAL(execvp)(file, argv);
+}
+
+/* The variable arguments of execl and its kin, from ARG on, into ARGV (MAX_ARGS + 1 slots). */
+#define COLLECT_ARGS(argv, arg, ap, fail) do { \
+	size_t n_ = 0; \
+	(argv)[n_++] = (char *)(arg); \
+	while ((argv)[n_ - 1] != NULL && n_ <= MAX_ARGS) \
+		(argv)[n_++] = va_arg(ap, char *); \
+	(fail) = (argv)[n_ - 1] != NULL; \
+} while (0)
+
+SHIM_EXPORT int
+execl(const char *path, const char *arg, ...)
+{
+	char *argv[MAX_ARGS + 1];
+	va_list ap;
+	bool toolong;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(argv, arg, ap, toolong);
+	va_end(ap);
+	if (toolong) {
+		errno = E2BIG;
+		return -1;
+	}
+	return execv(path, argv);
+}
+
+SHIM_EXPORT int
+execlp(const char *file, const char *arg, ...)
+{
+	char *argv[MAX_ARGS + 1];
+	va_list ap;
+	bool toolong;
+
+	va_start(ap, arg);
+	COLLECT_ARGS(argv, arg, ap, toolong);
+	va_end(ap);
+	if (toolong) {
+		errno = E2BIG;
+		return -1;
+	}
+	return execvp(file, argv);
 }
 
 SHIM_EXPORT int
@@ -105,33 +187,32 @@ execle(const char *path, const char *arg, ...)
 {
 	char *argv[MAX_ARGS + 1];
 	char *const *envp;
-	struct env_buf b;
 	va_list ap;
-	size_t n = 0;
+	bool toolong;
 
 	va_start(ap, arg);
-	argv[n++] = (char *)arg;
-	while (arg != NULL) {
-		arg = va_arg(ap, const char *);
-		if (n == MAX_ARGS) {
-			va_end(ap);
-			errno = E2BIG;
-			return -1;
-		}
-		argv[n++] = (char *)arg;
-	}
-	envp = va_arg(ap, char *const *);
+	COLLECT_ARGS(argv, arg, ap, toolong);
+	envp = toolong ? NULL : va_arg(ap, char *const *);
 	va_end(ap);
-	return REAL(execve)(path, argv, with_shim(envp, &b));
+	if (toolong) {
+		errno = E2BIG;
+		return -1;
+	}
+	return execve(path, argv, envp);
 }
 
+/* posix_spawn returns an error number, not -1 and errno. */
 SHIM_EXPORT int
 posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
     const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
 {
 	struct env_buf b;
 
-	return REAL(posix_spawn)(pid, path, fa, attr, argv, shim_busy ? envp : with_shim(envp, &b));
+	if (shim_busy)
+		return REAL(posix_spawn)(pid, path, fa, attr, argv, envp);
+	if (complete_inherited() < 0)
+		return EIO;
+	return REAL(posix_spawn)(pid, path, fa, attr, argv, with_shim(envp, &b));
 }
 
 SHIM_EXPORT int
@@ -140,5 +221,59 @@ posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
 {
 	struct env_buf b;
 
-	return REAL(posix_spawnp)(pid, file, fa, attr, argv, shim_busy ? envp : with_shim(envp, &b));
+	if (shim_busy)
+		return REAL(posix_spawnp)(pid, file, fa, attr, argv, envp);
+	if (complete_inherited() < 0)
+		return EIO;
+	return REAL(posix_spawnp)(pid, file, fa, attr, argv, with_shim(envp, &b));
+}
+
+/*
+ * File actions run inside glibc in the child, where no shim sees them: a virtual fd dup'ed there
+ * is made complete now, and a virtual path to be opened there is filled now and named by its
+ * cache-tree file (its reads are then the kernel's alone).
+ */
+SHIM_EXPORT int
+posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+{
+	if (shim_active() && shim_fd_tracked(fd) && shim_fd_ensure(fd, 0, 0) < 0)
+		return EIO;
+	return REAL(posix_spawn_file_actions_adddup2)(fa, fd, newfd);
+}
+
+SHIM_EXPORT int
+posix_spawn_file_actions_addopen(posix_spawn_file_actions_t *fa, int fd, const char *path,
+    int oflag, mode_t mode)
+{
+	struct shim_path p;
+	int c, vfd, rc;
+
+	if (!shim_active() || (c = shim_classify(AT_FDCWD, path, &p)) == 0)
+		return REAL(posix_spawn_file_actions_addopen)(fa, fd, path, oflag, mode);
+	if (c < 0)
+		return errno;
+	if ((oflag & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND)) != 0)
+		return EROFS;
+	vfd = open(path, (oflag & ~O_CLOEXEC) | O_CLOEXEC);
+	if (vfd < 0)
+		return errno;
+	rc = shim_fd_ensure(vfd, 0, 0) < 0 ? EIO : 0;
+	close(vfd);
+	return rc != 0 ? rc : REAL(posix_spawn_file_actions_addopen)(fa, fd, p.tree, oflag, mode);
+}
+
+SHIM_EXPORT int
+system(const char *cmd)
+{
+	if (cmd != NULL && complete_inherited() < 0)
+		return -1;
+	return REAL(system)(cmd);
+}
+
+SHIM_EXPORT FILE *
+popen(const char *cmd, const char *mode)
+{
+	if (complete_inherited() < 0)
+		return NULL;
+	return REAL(popen)(cmd, mode);
 }

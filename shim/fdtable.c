@@ -3,8 +3,8 @@
  * complete yet (reads must first make their chunks present) and directories under a virtual path
  * (for dirfd-relative calls). A flat array indexed by fd; complete files never enter it, so a hit
  * costs one load. Entries are reference-counted: looked up under a read lock, changed under a
- * write lock, and no lock is held across a daemon round trip. Also owns the per-thread daemon
- * connection. Never writes to the cache.
+ * write lock, and no lock is held across a daemon round trip (conn.c makes those). Never writes
+ * to the cache.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "cache.h"
-#include "client.h"
 #include "log.h"
 #include "map.h"
 #include "shim.h"
@@ -28,7 +27,6 @@
 
 #define TABLE_MAX (1u << 20)
 #define SMALL_OBJECT_CHUNKS 4
-#define DAEMON_RESTART_INTERVAL_S 2
 
 struct shim_file {
 	atomic_uint refs;
@@ -51,19 +49,9 @@ static _Atomic(struct shim_file *) *table;
 enum { FD_NONE, FD_TRACKED, FD_COMPLETE };
 static _Atomic uint8_t *kind;
 static unsigned table_size;
+/* One past the highest fd ever tracked: what an exec has to look through. */
+static atomic_uint tracked_end;
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
-
-/* The daemon connection of this thread; reconnected after fork or if the app closed it. */
-static __thread struct {
-	struct ms_client cl;
-	pid_t pid;
-	dev_t dev;
-	ino_t ino;
-	bool ok;
-} conn;
-/* When starting the daemon last failed: no new attempt for a while, misses fail at once. */
-static atomic_long last_failed_start;
-static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 shim_fdtable_init(void)
@@ -141,6 +129,8 @@ install(int fd, struct shim_file *f)
 	pthread_rwlock_wrlock(&table_lock);
 	old = atomic_exchange(&table[fd], f);
 	atomic_store(&kind[fd], FD_TRACKED);
+	if (atomic_load(&tracked_end) <= (unsigned)fd)
+		atomic_store(&tracked_end, (unsigned)fd + 1);
 	pthread_rwlock_unlock(&table_lock);
 	shim_file_put(old);
 }
@@ -246,73 +236,6 @@ mark_present(struct shim_file *f, uint32_t first, uint32_t end)
 		atomic_store(&f->complete, true);
 }
 
-static int
-conn_get_maybe_start(bool may_start)
-{
-	struct timespec now;
-	struct stat st;
-	long last;
-	int rc;
-
-	if (conn.ok) {
-		bool ours = fstat(conn.cl.fd, &st) == 0 && st.st_dev == conn.dev && st.st_ino == conn.ino;
-
-		if (ours && conn.pid == getpid())
-			return 0;
-		/* Inherited over fork: the parent's socket, closed here. Closed by the app: not ours. */
-		if (ours)
-			ms_client_close(&conn.cl);
-		conn.ok = false;
-	}
-	rc = ms_client_connect(&conn.cl, &shim.cfg);
-	if ((rc == -ENOENT || rc == -ECONNREFUSED) && may_start) {
-		/* One thread starts the daemon; the others wait for it, then connect. */
-		pthread_mutex_lock(&start_lock);
-		rc = ms_client_connect(&conn.cl, &shim.cfg);
-		if (rc == -ENOENT || rc == -ECONNREFUSED) {
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			last = atomic_load(&last_failed_start);
-			if (last == 0 || now.tv_sec - last >= DAEMON_RESTART_INTERVAL_S) {
-				rc = ms_client_connect_or_start(&conn.cl, &shim.cfg, shim.daemon_exe);
-				if (rc < 0)
-					atomic_store(&last_failed_start, (long)now.tv_sec);
-			}
-		}
-		pthread_mutex_unlock(&start_lock);
-	}
-	if (rc < 0)
-		return rc;
-	if (fstat(conn.cl.fd, &st) < 0) {
-		ms_client_close(&conn.cl);
-		return -EIO;
-	}
-	conn.pid = getpid();
-	conn.dev = st.st_dev;
-	conn.ino = st.st_ino;
-	conn.ok = true;
-	return 0;
-}
-
-static int
-conn_get(void)
-{
-	return conn_get_maybe_start(true);
-}
-
-/*
- * Tells the daemon that P was opened (its last access, for eviction): only over a connection
- * that exists or can be made; a hit never starts a daemon.
- */
-static void
-touch(const struct shim_path *p, ino_t ino)
-{
-	shim_busy++;
-	if (conn_get_maybe_start(false) == 0 &&
-	    ms_client_touch(&conn.cl, shim.cfg.mounts[p->mount].name, p->key, (uint64_t)ino) < 0)
-		conn.ok = false;
-	shim_busy--;
-}
-
 static void
 warn_once(struct shim_file *f, const char *msg)
 {
@@ -323,11 +246,11 @@ warn_once(struct shim_file *f, const char *msg)
 int
 shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 {
-	const struct ms_mount *m;
+	bool vforked = shim_in_vfork_child();
 	char err[512];
 	uint32_t first, end;
 	struct stat st;
-	int rc, attempt;
+	int rc;
 
 	if (f->is_dir || atomic_load(&f->complete) || off >= f->size)
 		return 0;
@@ -338,35 +261,20 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 	if (all_present(f, first, end))
 		return 0;
 	/* The fd may have been closed behind our back and its number reused (FD -1: no fd). */
-	if (fd >= 0 && (fstat(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)) {
-		uninstall(fd, f, FD_NONE);
+	if (fd >= 0 && (REAL(fstat)(fd, &st) < 0 || st.st_dev != f->dev || st.st_ino != f->ino)) {
+		if (!vforked)
+			uninstall(fd, f, FD_NONE);
 		return 0;
 	}
 	if (atomic_exchange(&f->open_fill_failed, false))
 		return -EIO;
-	m = &shim.cfg.mounts[f->mount];
-	shim_busy++;
-	for (attempt = 0; attempt < 2; attempt++) {
-		rc = conn_get();
-		if (rc < 0) {
-			snprintf(err, sizeof err, "the modelshim daemon for %s could not be reached or "
-			    "started (%s; see %s/daemon.log)", shim.cfg.cache_dir, strerror(-rc),
-			    shim.cfg.cache_dir);
-			break;
-		}
-		rc = ms_client_fill(&conn.cl, m->name, f->key, off, len, (uint64_t)f->ino, err, sizeof err);
-		if (rc != -EIO || strncmp(err, "lost the modelshim daemon", 25) != 0)
-			break;
-		ms_client_close(&conn.cl);
-		conn.ok = false;
-	}
-	shim_busy--;
+	rc = shim_conn_fill(f->mount, f->key, off, len, (uint64_t)f->ino, err, sizeof err);
 	if (rc < 0) {
 		warn_once(f, err);
 		return -EIO;
 	}
 	mark_present(f, first, end);
-	if (atomic_load(&f->complete) && fd >= 0)
+	if (atomic_load(&f->complete) && fd >= 0 && !vforked)
 		uninstall(fd, f, FD_COMPLETE); /* pass-through from now on */
 	return 0;
 }
@@ -391,14 +299,8 @@ shim_fd_prefetch(int fd, uint64_t off, uint64_t len)
 
 	if (f == NULL)
 		return;
-	if (!f->is_dir && !atomic_load(&f->complete)) {
-		shim_busy++;
-		if (conn_get() == 0 &&
-		    ms_client_prefetch(&conn.cl, shim.cfg.mounts[f->mount].name, f->key, off, len,
-		    (uint64_t)f->ino) < 0)
-			conn.ok = false;
-		shim_busy--;
-	}
+	if (!f->is_dir && !atomic_load(&f->complete))
+		shim_conn_prefetch(f->mount, f->key, off, len, (uint64_t)f->ino);
 	shim_file_put(f);
 }
 
@@ -484,18 +386,11 @@ verify_on_open(int fd, struct shim_file *f)
 	ms_map_close(&map);
 	if (bad == 0)
 		return 0;
-	shim_busy++;
-	rc = conn_get();
-	if (rc < 0)
-		snprintf(err, sizeof err, "%u chunks of %s/%s fail their checksum and the daemon "
-		    "could not be reached to drop them (%s)", bad, shim.cfg.mounts[f->mount].path,
-		    f->key, strerror(-rc));
-	else
-		rc = ms_client_verify(&conn.cl, shim.cfg.mounts[f->mount].name, f->key,
-		    (uint64_t)f->ino, err, sizeof err);
-	shim_busy--;
+	rc = shim_conn_verify(f->mount, f->key, (uint64_t)f->ino, err, sizeof err);
 	if (rc < 0 && rc != -EBADMSG) {
-		warn_once(f, err);
+		ms_warn("%u chunks of %s/%s fail their checksum and could not be dropped: %s", bad,
+		    shim.cfg.mounts[f->mount].path, f->key, err);
+		atomic_store(&f->warned, true);
 		return -EIO;
 	}
 	free(f->bits);
@@ -544,7 +439,7 @@ pin(int fd, const struct shim_path *p, struct stat *st)
 			return -errno;
 		}
 		REAL(close)(nfd);
-		if (fstat(fd, st) < 0)
+		if (REAL(fstat)(fd, st) < 0)
 			return -errno;
 		if (!S_ISREG(st->st_mode))
 			return -ESTALE;
@@ -560,7 +455,7 @@ track_open(int fd, const struct shim_path *p, bool fresh)
 	struct stat st;
 	int rc, pinned = 0;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0 || REAL(fstat)(fd, &st) < 0)
 		return 0;
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return 0;
@@ -592,7 +487,7 @@ track_open(int fd, const struct shim_path *p, bool fresh)
 			file_free(f);
 			return rc;
 		}
-		touch(p, st.st_ino);
+		shim_conn_touch(p->mount, p->key, (uint64_t)st.st_ino);
 		if (shim.cfg.verify_on_open && (rc = verify_on_open(fd, f)) < 0) {
 			file_free(f);
 			return rc;
@@ -636,6 +531,78 @@ shim_track_open(int fd, const struct shim_path *p)
 	return track_open(fd, p, true);
 }
 
+/* The tracked file whose inode FD has, wherever it is in the table (a held reference), or NULL. */
+static struct shim_file *
+find_by_inode(int fd, unsigned end)
+{
+	struct shim_file *f;
+	struct stat st;
+	unsigned i;
+
+	if (REAL(fstat)(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	for (i = 0; i < end; i++) {
+		f = shim_file_get((int)i);
+		if (f != NULL && !f->is_dir && f->dev == st.st_dev && f->ino == st.st_ino)
+			return f;
+		shim_file_put(f);
+	}
+	return NULL;
+}
+
+int
+shim_fds_complete_for_exec(void)
+{
+	unsigned fd, end = atomic_load(&tracked_end);
+	struct shim_file *f;
+	int rc = 0, flags;
+
+	if (end > table_size)
+		end = table_size;
+	for (fd = 0; fd < end && rc == 0; fd++) {
+		if (atomic_load_explicit(&kind[fd], memory_order_relaxed) != FD_TRACKED) {
+			/*
+			 * A vfork child's dup2 onto a standard stream is not in the table (the table is
+			 * its parent's): it is found by its inode.
+			 */
+			if (fd <= STDERR_FILENO && shim_in_vfork_child() &&
+			    (f = find_by_inode((int)fd, end)) != NULL) {
+				rc = shim_file_ensure(f, -1, 0, 0);
+				shim_file_put(f);
+			}
+			continue;
+		}
+		f = shim_file_get((int)fd);
+		if (f == NULL)
+			continue;
+		flags = REAL(fcntl)((int)fd, F_GETFD);
+		if (!f->is_dir && flags >= 0 && (flags & FD_CLOEXEC) == 0)
+			rc = shim_file_ensure(f, (int)fd, 0, 0);
+		shim_file_put(f);
+	}
+	return rc;
+}
+
+/*
+ * FD was inherited before its file was complete and cannot be filled now: it is replaced by a
+ * directory, so that every read of it fails (EISDIR), also the ones inside glibc's stdio that the
+ * shim cannot see, instead of returning a hole's zeros.
+ */
+static void
+refuse_reads(int fd, const char *vpath)
+{
+	int dir = REAL(openat)(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int flags = REAL(fcntl)(fd, F_GETFD);
+
+	if (dir >= 0) {
+		REAL(dup3)(dir, fd, flags >= 0 && (flags & FD_CLOEXEC) != 0 ? O_CLOEXEC : 0);
+		REAL(close)(dir);
+	}
+	uninstall(fd, NULL, FD_NONE);
+	ms_warn("fd %d (%s) was inherited incomplete and could not be filled: its reads fail", fd,
+	    vpath);
+}
+
 void
 shim_fdtable_adopt_inherited(void)
 {
@@ -660,8 +627,16 @@ shim_fdtable_adopt_inherited(void)
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		if (shim_classify(AT_FDCWD, link, &p) == 1)
-			track_open(fd, &p, false);
+		if (shim_classify(AT_FDCWD, link, &p) != 1)
+			continue;
+		/*
+		 * Whatever reads it here may do so inside glibc (stdio on stdin, say), where the shim
+		 * cannot see: an inherited file is made complete before the program runs.
+		 */
+		if (track_open(fd, &p, false) < 0 || shim_fd_ensure(fd, 0, 0) < 0) {
+			shim_untranslate(link, sizeof link);
+			refuse_reads(fd, link);
+		}
 	}
 	closedir(d);
 }

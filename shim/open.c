@@ -2,7 +2,8 @@
  * open.c: opening and closing: the open family (plain, 64, at, fortified), creat, the fopen
  * family and fdopen, and close, close_range, closefrom, fclose, dup, dup2, dup3, fcntl(F_DUPFD).
  * A virtual path is opened read-only on its cache-tree file; any write intent is EROFS. stdio
- * reads through glibc internals the shim cannot see, so a FILE gets a complete file at open.
+ * reads through glibc internals the shim cannot see, so a FILE gets a complete file at open (and
+ * stdio.c guards the FILEs it did not open, stdin first).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -17,9 +17,8 @@
 
 #include "shim.h"
 
-/* Ensures [off, off + len) of FD; on failure sets errno and returns false. */
-static bool
-ensure(int fd, off_t off, size_t len)
+bool
+shim_read_ensure(int fd, off_t off, size_t len)
 {
 	if (off < 0 || len == 0)
 		return true;
@@ -36,7 +35,7 @@ ensure_at_cursor(int fd, size_t len)
 {
 	off_t off = REAL(lseek)(fd, 0, SEEK_CUR);
 
-	return off < 0 || ensure(fd, off, len);
+	return off < 0 || shim_read_ensure(fd, off, len);
 }
 
 static size_t
@@ -50,7 +49,6 @@ iov_total(const struct iovec *iov, int n)
 	return total;
 }
 
-#define TRACKED(fd) (shim_fd_tracked(fd) && shim_active())
 
 SHIM_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
@@ -71,7 +69,7 @@ __read_chk(int fd, void *buf, size_t n, size_t buflen)
 SHIM_EXPORT ssize_t
 pread(int fd, void *buf, size_t n, off_t off)
 {
-	if (TRACKED(fd) && !ensure(fd, off, n))
+	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
 		return -1;
 	return REAL(pread)(fd, buf, n, off);
 }
@@ -79,7 +77,7 @@ pread(int fd, void *buf, size_t n, off_t off)
 SHIM_EXPORT ssize_t
 pread64(int fd, void *buf, size_t n, off64_t off)
 {
-	if (TRACKED(fd) && !ensure(fd, off, n))
+	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
 		return -1;
 	return REAL(pread64)(fd, buf, n, off);
 }
@@ -87,7 +85,7 @@ pread64(int fd, void *buf, size_t n, off64_t off)
 SHIM_EXPORT ssize_t
 __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
-	if (TRACKED(fd) && !ensure(fd, off, n))
+	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
 		return -1;
 	return REAL(__pread_chk)(fd, buf, n, off, buflen);
 }
@@ -95,7 +93,7 @@ __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 SHIM_EXPORT ssize_t
 __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
 {
-	if (TRACKED(fd) && !ensure(fd, off, n))
+	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
 		return -1;
 	return REAL(__pread64_chk)(fd, buf, n, off, buflen);
 }
@@ -111,7 +109,7 @@ readv(int fd, const struct iovec *iov, int n)
 SHIM_EXPORT ssize_t
 preadv(int fd, const struct iovec *iov, int n, off_t off)
 {
-	if (TRACKED(fd) && !ensure(fd, off, iov_total(iov, n)))
+	if (TRACKED(fd) && !shim_read_ensure(fd, off, iov_total(iov, n)))
 		return -1;
 	return REAL(preadv)(fd, iov, n, off);
 }
@@ -119,7 +117,7 @@ preadv(int fd, const struct iovec *iov, int n, off_t off)
 SHIM_EXPORT ssize_t
 preadv64(int fd, const struct iovec *iov, int n, off64_t off)
 {
-	if (TRACKED(fd) && !ensure(fd, off, iov_total(iov, n)))
+	if (TRACKED(fd) && !shim_read_ensure(fd, off, iov_total(iov, n)))
 		return -1;
 	return REAL(preadv64)(fd, iov, n, off);
 }
@@ -129,7 +127,7 @@ SHIM_EXPORT ssize_t
 preadv2(int fd, const struct iovec *iov, int n, off_t off, int flags)
 {
 	if (TRACKED(fd) && !(off == -1 ? ensure_at_cursor(fd, iov_total(iov, n)) :
-	    ensure(fd, off, iov_total(iov, n))))
+	    shim_read_ensure(fd, off, iov_total(iov, n))))
 		return -1;
 	return REAL(preadv2)(fd, iov, n, off, flags);
 }
@@ -138,7 +136,7 @@ SHIM_EXPORT ssize_t
 preadv64v2(int fd, const struct iovec *iov, int n, off64_t off, int flags)
 {
 	if (TRACKED(fd) && !(off == -1 ? ensure_at_cursor(fd, iov_total(iov, n)) :
-	    ensure(fd, off, iov_total(iov, n))))
+	    shim_read_ensure(fd, off, iov_total(iov, n))))
 		return -1;
 	return REAL(preadv64v2)(fd, iov, n, off, flags);
 }
@@ -180,7 +178,7 @@ lseek64(int fd, off64_t off, int whence)
 static bool
 ensure_source(int fd, off_t *offp, size_t count)
 {
-	return offp != NULL ? ensure(fd, *offp, count) : ensure_at_cursor(fd, count);
+	return offp != NULL ? shim_read_ensure(fd, *offp, count) : ensure_at_cursor(fd, count);
 }
 
 SHIM_EXPORT ssize_t

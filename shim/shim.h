@@ -7,11 +7,13 @@
 #ifndef MS_SHIM_H
 #define MS_SHIM_H
 
+#include <aio.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <utime.h>
+#include <wchar.h>
 
 #include "config.h"
 
@@ -38,6 +41,15 @@ int __open64_2(const char *path, int flags);
 int __openat_2(int dirfd, const char *path, int flags);
 int __openat64_2(int dirfd, const char *path, int flags);
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+size_t __fread_chk(void *buf, size_t buflen, size_t size, size_t n, FILE *fp);
+size_t __fread_unlocked_chk(void *buf, size_t buflen, size_t size, size_t n, FILE *fp);
+char *__fgets_chk(char *s, size_t size, int n, FILE *fp);
+char *__fgets_unlocked_chk(char *s, size_t size, int n, FILE *fp);
+int _IO_getc(FILE *fp);
+int __underflow(FILE *fp);
+wint_t __wuflow(FILE *fp);
+wint_t __wunderflow(FILE *fp);
+int __isoc99_vfscanf(FILE *fp, const char *fmt, va_list ap);
 ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
 ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
 int __xstat(int ver, const char *path, struct stat *st);
@@ -78,7 +90,15 @@ char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 	X(utimes) X(lutimes) X(utimensat) X(futimesat) X(link) X(linkat) X(symlink) X(symlinkat) \
 	X(setxattr) X(lsetxattr) X(removexattr) X(lremovexattr) X(mknod) X(mknodat) X(mkfifo) \
 	X(mkfifoat) X(fchmod) X(fchown) X(futimens) X(fsetxattr) X(fremovexattr) \
-	X(execve) X(execvpe) X(fexecve) X(posix_spawn) X(posix_spawnp)
+	X(execve) X(execvpe) X(fexecve) X(execv) X(execvp) X(posix_spawn) X(posix_spawnp) \
+	X(posix_spawn_file_actions_adddup2) X(posix_spawn_file_actions_addopen) X(system) X(popen) \
+	X(aio_read) X(aio_read64) X(lio_listio) X(lio_listio64) X(syscall) \
+	X(fread) X(fread_unlocked) X(__fread_chk) X(__fread_unlocked_chk) X(fgets) X(fgets_unlocked) \
+	X(__fgets_chk) X(__fgets_unlocked_chk) X(getline) X(getdelim) X(__getdelim) X(fgetc) X(getc) \
+	X(_IO_getc) X(fgetc_unlocked) X(getc_unlocked) X(getchar) X(getchar_unlocked) X(getw) \
+	X(__uflow) X(__underflow) X(__wuflow) X(__wunderflow) X(fgetwc) X(getwc) X(fgetwc_unlocked) \
+	X(getwc_unlocked) X(getwchar) X(getwchar_unlocked) X(fgetws) X(fgetws_unlocked) X(vfscanf) \
+	X(__isoc99_vfscanf)
 
 void *shim_resolve(const char *name);
 
@@ -147,6 +167,20 @@ bool shim_untranslate(char *buf, size_t cap);
 /* chdir/fchdir bookkeeping: whether the real cwd is inside a cache tree. */
 void shim_cwd_changed(void);
 
+/* conn.c: requests to the daemon over this thread's connection (see conn.c for the rules). */
+/* Bytes [off, off + len) of KEY present: 0, or -errno with a message in ERR. */
+int shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino,
+    char *err, size_t errlen);
+/* Present chunks of KEY checked by the daemon: 0, -EBADMSG (some dropped), or -errno. */
+int shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_t errlen);
+void shim_conn_touch(unsigned mount, const char *key, uint64_t ino);
+void shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino);
+
+/* read.c: bytes [off, off + len) of FD made present; false with errno EIO if they cannot be. */
+bool shim_read_ensure(int fd, off_t off, size_t len);
+/* An fd whose reads must be watched, while the shim is on. */
+#define TRACKED(fd) (shim_fd_tracked(fd) && shim_active())
+
 /* fdtable.c */
 struct shim_file;
 void shim_fdtable_init(void);
@@ -170,8 +204,16 @@ void shim_fd_forget_range(unsigned lo, unsigned hi);
 void shim_fd_dup(int from, int to);
 bool shim_fd_tracked(int fd); /* an entry: not complete yet, or a virtual directory */
 bool shim_fd_ours(int fd);    /* tracked, or a complete file opened through the shim */
-/* Adopts fds inherited across exec that point into a cache tree. */
+/*
+ * Adopts fds inherited across exec that point into a cache tree, and makes their files complete
+ * (the program may read them through stdio); one that cannot be filled has its reads refused.
+ */
 void shim_fdtable_adopt_inherited(void);
+/*
+ * Makes complete every tracked file that survives an exec (fds without FD_CLOEXEC; in a vfork
+ * child also a standard stream dup'ed onto one). 0 or -EIO (reported on stderr).
+ */
+int shim_fds_complete_for_exec(void);
 /* stat fix-up for our files: the blocks of a dense file, and ctime = mtime (Last-Modified). */
 void shim_fix_stat(struct stat *st);
 /* The same for an fd of ours; a file still being filled reports its object's mtime. */

@@ -325,6 +325,19 @@ Test(config, tenant_group_and_verify)
 	expect_error(CACHE "verify = always\n" MOUNT, 3, "verify: 'always' is neither open nor off", NULL);
 }
 
+/* io_uring_setup through syscall(2) is refused by the shim unless allowed. */
+Test(config, io_uring)
+{
+	cr_assert_eq(load_text(CACHE MOUNT), 0, "%s", err);
+	cr_expect_not(cfg.io_uring_allowed);
+	cr_assert_eq(load_text(CACHE "io_uring = allow\n" MOUNT), 0, "%s", err);
+	cr_expect(cfg.io_uring_allowed);
+	cr_assert_eq(load_text(CACHE "io_uring = refuse\n" MOUNT), 0, "%s", err);
+	cr_expect_not(cfg.io_uring_allowed);
+	expect_error(CACHE "io_uring = yes\n" MOUNT, 3, "io_uring: 'yes' is neither allow nor refuse", NULL);
+	expect_error(CACHE "io_uring = allow\nio_uring = refuse\n" MOUNT, 4, "io_uring", NULL);
+}
+
 /* "." and ".." as a tenant or mount name would name a dir outside the tenant's. */
 Test(config, dot_names)
 {
