@@ -139,30 +139,35 @@ execvp(const char *file, char *const argv[])
 	return REAL(execvp)(file, argv);
 }
 
-/* The variable arguments of execl and its kin, from ARG on, into ARGV (MAX_ARGS + 1 slots). */
-#define COLLECT_ARGS(argv, arg, ap, fail) do { \
-	size_t n_ = 0; \
-	(argv)[n_++] = (char *)(arg); \
-	while ((argv)[n_ - 1] != NULL && n_ <= MAX_ARGS) \
-		(argv)[n_++] = va_arg(ap, char *); \
-	(fail) = (argv)[n_ - 1] != NULL; \
-} while (0)
+/*
+ * The variable arguments of execl and its kin, from ARG to the NULL, into ARGV (MAX_ARGS + 1
+ * slots); false with errno E2BIG when there are more.
+ */
+static bool
+collect_args(char **argv, const char *arg, va_list *ap)
+{
+	size_t n = 0;
+
+	argv[n++] = (char *)arg;
+	while (argv[n - 1] != NULL && n <= MAX_ARGS)
+		argv[n++] = va_arg(*ap, char *);
+	if (argv[n - 1] == NULL)
+		return true;
+	errno = E2BIG;
+	return false;
+}
 
 SHIM_EXPORT int
 execl(const char *path, const char *arg, ...)
 {
 	char *argv[MAX_ARGS + 1];
 	va_list ap;
-	bool toolong;
+	bool ok;
 
 	va_start(ap, arg);
-	COLLECT_ARGS(argv, arg, ap, toolong);
+	ok = collect_args(argv, arg, &ap);
 	va_end(ap);
-	if (toolong) {
-		errno = E2BIG;
-		return -1;
-	}
-	return execv(path, argv);
+	return ok ? execv(path, argv) : -1;
 }
 
 SHIM_EXPORT int
@@ -170,35 +175,28 @@ execlp(const char *file, const char *arg, ...)
 {
 	char *argv[MAX_ARGS + 1];
 	va_list ap;
-	bool toolong;
+	bool ok;
 
 	va_start(ap, arg);
-	COLLECT_ARGS(argv, arg, ap, toolong);
+	ok = collect_args(argv, arg, &ap);
 	va_end(ap);
-	if (toolong) {
-		errno = E2BIG;
-		return -1;
-	}
-	return execvp(file, argv);
+	return ok ? execvp(file, argv) : -1;
 }
 
 SHIM_EXPORT int
 execle(const char *path, const char *arg, ...)
 {
 	char *argv[MAX_ARGS + 1];
-	char *const *envp;
+	char *const *envp = NULL;
 	va_list ap;
-	bool toolong;
+	bool ok;
 
 	va_start(ap, arg);
-	COLLECT_ARGS(argv, arg, ap, toolong);
-	envp = toolong ? NULL : va_arg(ap, char *const *);
+	ok = collect_args(argv, arg, &ap);
+	if (ok)
+		envp = va_arg(ap, char *const *);
 	va_end(ap);
-	if (toolong) {
-		errno = E2BIG;
-		return -1;
-	}
-	return execve(path, argv, envp);
+	return ok ? execve(path, argv, envp) : -1;
 }
 
 /* posix_spawn returns an error number, not -1 and errno. */

@@ -45,10 +45,8 @@ struct shim_file {
 };
 
 static _Atomic(struct shim_file *) *table;
-/* Per fd: FD_NONE, FD_TRACKED (an entry in table), FD_COMPLETE (ours, nothing to watch). */
-enum { FD_NONE, FD_TRACKED, FD_COMPLETE };
-static _Atomic uint8_t *kind;
-static unsigned table_size;
+_Atomic uint8_t *shim_fd_kind;
+unsigned shim_fd_kind_size;
 /* One past the highest fd ever tracked: what an exec has to look through. */
 static atomic_uint tracked_end;
 static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -64,8 +62,8 @@ shim_fdtable_init(void)
 	if (n > TABLE_MAX)
 		n = TABLE_MAX;
 	table = calloc(n, sizeof *table);
-	kind = calloc(n, sizeof *kind);
-	table_size = table != NULL && kind != NULL ? (unsigned)n : 0;
+	shim_fd_kind = calloc(n, sizeof *shim_fd_kind);
+	shim_fd_kind_size = table != NULL && shim_fd_kind != NULL ? (unsigned)n : 0;
 }
 
 static void
@@ -88,7 +86,7 @@ shim_file_get(int fd)
 {
 	struct shim_file *f;
 
-	if (fd < 0 || (unsigned)fd >= table_size)
+	if (fd < 0 || (unsigned)fd >= shim_fd_kind_size)
 		return NULL;
 	if (atomic_load_explicit(&table[fd], memory_order_relaxed) == NULL)
 		return NULL;
@@ -98,20 +96,6 @@ shim_file_get(int fd)
 		atomic_fetch_add(&f->refs, 1);
 	pthread_rwlock_unlock(&table_lock);
 	return f;
-}
-
-bool
-shim_fd_tracked(int fd)
-{
-	return fd >= 0 && (unsigned)fd < table_size &&
-	    atomic_load_explicit(&kind[fd], memory_order_relaxed) == FD_TRACKED;
-}
-
-bool
-shim_fd_ours(int fd)
-{
-	return fd >= 0 && (unsigned)fd < table_size &&
-	    atomic_load_explicit(&kind[fd], memory_order_relaxed) != FD_NONE;
 }
 
 uint64_t
@@ -128,7 +112,7 @@ install(int fd, struct shim_file *f)
 
 	pthread_rwlock_wrlock(&table_lock);
 	old = atomic_exchange(&table[fd], f);
-	atomic_store(&kind[fd], FD_TRACKED);
+	atomic_store(&shim_fd_kind[fd], FD_TRACKED);
 	if (atomic_load(&tracked_end) <= (unsigned)fd)
 		atomic_store(&tracked_end, (unsigned)fd + 1);
 	pthread_rwlock_unlock(&table_lock);
@@ -141,12 +125,12 @@ uninstall(int fd, struct shim_file *f, uint8_t new_kind)
 {
 	struct shim_file *old = NULL;
 
-	if (fd < 0 || (unsigned)fd >= table_size)
+	if (fd < 0 || (unsigned)fd >= shim_fd_kind_size)
 		return;
 	pthread_rwlock_wrlock(&table_lock);
 	if (f == NULL || atomic_load(&table[fd]) == f) {
 		old = atomic_exchange(&table[fd], NULL);
-		atomic_store(&kind[fd], new_kind);
+		atomic_store(&shim_fd_kind[fd], new_kind);
 	}
 	pthread_rwlock_unlock(&table_lock);
 	shim_file_put(old);
@@ -165,12 +149,12 @@ shim_fd_forget_range(unsigned lo, unsigned hi)
 {
 	unsigned fd;
 
-	if (table_size == 0 || lo >= table_size || shim_in_vfork_child())
+	if (shim_fd_kind_size == 0 || lo >= shim_fd_kind_size || shim_in_vfork_child())
 		return;
-	if (hi >= table_size)
-		hi = table_size - 1;
+	if (hi >= shim_fd_kind_size)
+		hi = shim_fd_kind_size - 1;
 	for (fd = lo; fd <= hi; fd++)
-		if (atomic_load_explicit(&kind[fd], memory_order_relaxed) != FD_NONE)
+		if (atomic_load_explicit(&shim_fd_kind[fd], memory_order_relaxed) != FD_NONE)
 			uninstall((int)fd, NULL, FD_NONE);
 }
 
@@ -179,7 +163,7 @@ shim_fd_dup(int from, int to)
 {
 	struct shim_file *f;
 
-	if (to < 0 || (unsigned)to >= table_size || shim_in_vfork_child())
+	if (to < 0 || (unsigned)to >= shim_fd_kind_size || shim_in_vfork_child())
 		return;
 	if (!shim_fd_ours(from) && !shim_fd_ours(to))
 		return;
@@ -337,7 +321,7 @@ load_map(struct shim_file *f)
 	    sizeof state);
 	if (rc == 0)
 		rc = ms_map_open(&map, state, false);
-	if (rc < 0 || map.hdr.data_ino != (uint64_t)f->ino || map.hdr.size != f->size) {
+	if (rc < 0 || !ms_map_names(&map, (uint64_t)f->ino, f->size)) {
 		if (rc == 0)
 			ms_map_close(&map);
 		f->chunk_size = shim.cfg.chunk_size;
@@ -401,7 +385,7 @@ verify_on_open(int fd, struct shim_file *f)
 static void
 mark_complete(int fd)
 {
-	if ((unsigned)fd < table_size)
+	if ((unsigned)fd < shim_fd_kind_size)
 		uninstall(fd, NULL, FD_COMPLETE);
 }
 
@@ -501,20 +485,20 @@ track_open(int fd, const struct shim_path *p, bool fresh)
 			return 0;
 		}
 		/* Small objects are filled whole now; and an fd past the table must be complete. */
-		if (f->nchunks <= SMALL_OBJECT_CHUNKS || (unsigned)fd >= table_size) {
+		if (f->nchunks <= SMALL_OBJECT_CHUNKS || (unsigned)fd >= shim_fd_kind_size) {
 			rc = shim_file_ensure(f, fd, 0, 0);
 			/* Its error was just reported: the first read must not wait out the same again. */
 			atomic_store(&f->open_fill_failed, rc < 0);
-			if ((unsigned)fd >= table_size || atomic_load(&f->complete)) {
+			if ((unsigned)fd >= shim_fd_kind_size || atomic_load(&f->complete)) {
 				file_free(f);
 				if (pinned)
 					flock(fd, LOCK_UN);
 				mark_complete(fd);
-				return (unsigned)fd >= table_size ? rc : 0;
+				return (unsigned)fd >= shim_fd_kind_size ? rc : 0;
 			}
 		}
 	}
-	if ((unsigned)fd >= table_size) {
+	if ((unsigned)fd >= shim_fd_kind_size) {
 		file_free(f);
 		return 0;
 	}
@@ -557,10 +541,10 @@ shim_fds_complete_for_exec(void)
 	struct shim_file *f;
 	int rc = 0, flags;
 
-	if (end > table_size)
-		end = table_size;
+	if (end > shim_fd_kind_size)
+		end = shim_fd_kind_size;
 	for (fd = 0; fd < end && rc == 0; fd++) {
-		if (atomic_load_explicit(&kind[fd], memory_order_relaxed) != FD_TRACKED) {
+		if (atomic_load_explicit(&shim_fd_kind[fd], memory_order_relaxed) != FD_TRACKED) {
 			/*
 			 * A vfork child's dup2 onto a standard stream is not in the table (the table is
 			 * its parent's): it is found by its inode.

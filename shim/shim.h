@@ -14,6 +14,7 @@
 #include <glob.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -202,8 +203,28 @@ void shim_fd_prefetch(int fd, uint64_t off, uint64_t len);
 void shim_fd_forget(int fd);
 void shim_fd_forget_range(unsigned lo, unsigned hi);
 void shim_fd_dup(int from, int to);
-bool shim_fd_tracked(int fd); /* an entry: not complete yet, or a virtual directory */
-bool shim_fd_ours(int fd);    /* tracked, or a complete file opened through the shim */
+/*
+ * Per fd, what the shim knows of it: FD_NONE (not ours), FD_TRACKED (an entry in the table: not
+ * complete yet, or a virtual directory), FD_COMPLETE (a complete file opened through the shim).
+ * Read inline by every wrapper: the whole cost of the shim on an fd that is not tracked.
+ */
+enum { FD_NONE, FD_TRACKED, FD_COMPLETE };
+extern _Atomic uint8_t *shim_fd_kind;
+extern unsigned shim_fd_kind_size;
+
+static inline bool
+shim_fd_tracked(int fd)
+{
+	return (unsigned)fd < shim_fd_kind_size &&
+	    atomic_load_explicit(&shim_fd_kind[fd], memory_order_relaxed) == FD_TRACKED;
+}
+
+static inline bool
+shim_fd_ours(int fd)
+{
+	return (unsigned)fd < shim_fd_kind_size &&
+	    atomic_load_explicit(&shim_fd_kind[fd], memory_order_relaxed) != FD_NONE;
+}
 /*
  * Adopts fds inherited across exec that point into a cache tree, and makes their files complete
  * (the program may read them through stdio); one that cannot be filled has its reads refused.

@@ -21,17 +21,22 @@
 #undef getchar_unlocked
 #undef fgetc_unlocked
 
-/* True when FP may be read; false (errno EIO, FP's error flag set) when its file cannot be filled. */
-static bool
-ready(FILE *fp)
+/* FD of FP is tracked: its whole file made present, or false (errno EIO, FP's error flag set). */
+static __attribute__((noinline)) bool
+fill_for_stdio(FILE *fp, int fd)
 {
-	int fd = fp != NULL ? fp->_fileno : -1;
-
-	if (!TRACKED(fd) || shim_fd_ensure(fd, 0, 0) == 0)
+	if (!shim_active() || shim_fd_ensure(fd, 0, 0) == 0)
 		return true;
 	fp->_flags |= _IO_ERR_SEEN;
 	errno = EIO;
 	return false;
+}
+
+/* True when FP may be read. Inline: on an untracked FILE it costs a few loads (fgetc pays it). */
+static inline bool
+ready(FILE *fp)
+{
+	return fp == NULL || !shim_fd_tracked(fp->_fileno) || fill_for_stdio(fp, fp->_fileno);
 }
 
 SHIM_EXPORT size_t
