@@ -39,6 +39,14 @@ ms_cache_object_path(const struct ms_config *cfg, const struct ms_mount *m, enum
 }
 
 int
+ms_cache_import_lock_path(const struct ms_config *cfg, const struct ms_mount *m, char *out,
+    size_t outlen)
+{
+	return fmt_ok(snprintf(out, outlen, "%s/tenants/%s/%s/import.lock", cfg->cache_dir,
+	    m->tenant, m->name), outlen);
+}
+
+int
 ms_cache_file_path(const struct ms_config *cfg, const char *name, char *out, size_t outlen)
 {
 	return fmt_ok(snprintf(out, outlen, "%s/%s", cfg->cache_dir, name), outlen);
@@ -175,7 +183,7 @@ cached_open_once(struct ms_cached *c, const struct ms_config *cfg, const struct 
 		rc = -ESTALE;
 	if (rc < 0)
 		goto fail;
-	if (c->map.hdr.data_ino != (uint64_t)st.st_ino || c->map.hdr.size != (uint64_t)st.st_size) {
+	if (!ms_map_names(&c->map, (uint64_t)st.st_ino, (uint64_t)st.st_size)) {
 		rc = -ESTALE;
 		goto fail;
 	}

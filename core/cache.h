@@ -4,6 +4,7 @@
  *   DIR/daemon.sock  DIR/daemon.pid  DIR/daemon.log  DIR/tmp/ (staging for atomic renames)
  *   DIR/tenants/TENANT/MOUNT/tree/KEY   sparse data file: the object's size and mtime
  *   DIR/tenants/TENANT/MOUNT/state/KEY  its presence map (map.h)
+ *   DIR/tenants/TENANT/MOUNT/import.lock                 held by an import or a map repair
  *
  * Never writes object bytes; never trusts a map that does not describe the tree file beside it.
  */
@@ -24,6 +25,10 @@ int ms_cache_area(const struct ms_config *cfg, const struct ms_mount *m, enum ms
 /* DIR/tenants/TENANT/MOUNT/{tree,state}/KEY */
 int ms_cache_object_path(const struct ms_config *cfg, const struct ms_mount *m,
     enum ms_cache_area a, const char *key, char *out, size_t outlen) __attribute__((warn_unused_result));
+
+/* DIR/tenants/TENANT/MOUNT/import.lock: flock'ed (exclusive) by an import and a map repair. */
+int ms_cache_import_lock_path(const struct ms_config *cfg, const struct ms_mount *m, char *out,
+    size_t outlen) __attribute__((warn_unused_result));
 
 int ms_cache_socket_path(const struct ms_config *cfg, char *out, size_t outlen)
 	__attribute__((warn_unused_result));

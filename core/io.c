@@ -87,20 +87,3 @@ ms_mkdirs(const char *path, mode_t mode, int whole)
 	}
 	return 0;
 }
-
-void
-ms_prune_dirs(const char *path, const char *stop)
-{
-	char buf[PATH_MAX];
-	size_t stoplen = strlen(stop);
-	char *slash;
-
-	if (strlen(path) >= sizeof buf || strncmp(path, stop, stoplen) != 0)
-		return;
-	memcpy(buf, path, strlen(path) + 1);
-	while ((slash = strrchr(buf, '/')) != NULL && (size_t)(slash - buf) > stoplen) {
-		*slash = '\0';
-		if (rmdir(buf) < 0)
-			return;
-	}
-}

@@ -15,7 +15,4 @@ int ms_write_full(int fd, const void *buf, size_t len) __attribute__((warn_unuse
 /* mkdir -p of PATH's directories with MODE; PATH itself too if WHOLE, else up to its last '/'. */
 int ms_mkdirs(const char *path, mode_t mode, int whole) __attribute__((warn_unused_result));
 
-/* Removes PATH's empty parent directories up to, not including, STOP (a prefix of PATH). */
-void ms_prune_dirs(const char *path, const char *stop);
-
 #endif

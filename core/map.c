@@ -273,6 +273,12 @@ ms_map_sum(const struct ms_map *m, uint32_t i, uint64_t *sum)
 }
 
 bool
+ms_map_names(const struct ms_map *m, uint64_t ino, uint64_t size)
+{
+	return m->hdr.data_ino == ino && m->hdr.size == size;
+}
+
+bool
 ms_map_same_boot(const struct ms_map *m)
 {
 	uint8_t now[16];

@@ -95,6 +95,12 @@ int ms_map_sum(const struct ms_map *m, uint32_t i, uint64_t *sum) __attribute__(
 /* True if the map's boot id is the running kernel's (its marks survived no reboot). */
 bool ms_map_same_boot(const struct ms_map *m);
 
+/*
+ * True when M describes the data file whose inode is INO and size SIZE: the one check that a map
+ * belongs to the tree file beside it (an eviction or an import replaces both, data file first).
+ */
+bool ms_map_names(const struct ms_map *m, uint64_t ino, uint64_t size);
+
 /* Daemon only: stamps the running kernel's boot id into the header. */
 int ms_map_stamp_boot(struct ms_map *m) __attribute__((warn_unused_result));
 

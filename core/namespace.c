@@ -4,7 +4,6 @@
  * new or changed objects get a fresh sparse file and map, staged in DIR/tmp and renamed into
  * place so that no reader ever sees a half-made file. Never writes outside the cache dir.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "keys.h"
 #include "map.h"
 #include "namespace.h"
+#include "walk.h"
 
 #define LIST_MAX_OBJECTS (64u << 20) /* a hard cap on one listing held in memory */
 
@@ -39,6 +39,7 @@ struct import {
 	size_t n, cap;
 	char tree[MS_PATH_MAX + 128];
 	char state[MS_PATH_MAX + 128];
+	bool pruning_tree; /* prune: the tree dir (counts deletions), not the state dir */
 };
 
 static void
@@ -165,56 +166,38 @@ remove_object(struct import *im, const char *rel)
 	return rc;
 }
 
+/* A file or link of a tree or state dir: removed unless the listing has its key. */
 static int
-is_dir(DIR *dir, const struct dirent *de)
+prune_file(void *arg, const char *path, const char *key)
 {
-	struct stat st;
+	struct import *im = arg;
 
-	if (de->d_type != DT_UNKNOWN)
-		return de->d_type == DT_DIR;
-	return fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	(void)path;
+	if (tree_rel_listed(im, key))
+		return 0;
+	if (im->pruning_tree)
+		im->rep->deleted++;
+	return remove_object(im, key);
 }
 
-/*
- * Walks AREA below REL ("" for the root), removing files not in the listing and directories
- * left empty. Depth is bounded by the key length checks (at most 512 components).
- */
+/* A directory, once its entries are done: removed if that left it empty. */
 static int
-prune_walk(struct import *im, const char *root, const char *rel, int is_tree)
+prune_dir(void *arg, const char *path, const char *key)
 {
-	char dirpath[MS_PATH_MAX * 2 + 64], child[MS_KEY_PATH_MAX + 2];
-	struct dirent *de;
-	DIR *dir;
-	int rc = 0;
+	(void)arg;
+	(void)key;
+	return rmdir(path) < 0 && errno != ENOTEMPTY && errno != EEXIST ? -errno : 0;
+}
 
-	if (snprintf(dirpath, sizeof dirpath, "%s%s%s", root, rel[0] ? "/" : "", rel) >=
-	    (int)sizeof dirpath)
-		return -ENAMETOOLONG;
-	dir = opendir(dirpath);
-	if (dir == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	while (rc == 0 && (de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		/* Longer than any key we accept: not ours to interpret, left alone. */
-		if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
-		    (int)sizeof child)
-			continue;
-		if (is_dir(dir, de)) {
-			rc = prune_walk(im, root, child, is_tree);
-			if (rc == 0 && snprintf(dirpath, sizeof dirpath, "%s/%s", root, child) <
-			    (int)sizeof dirpath && rmdir(dirpath) < 0 && errno != ENOTEMPTY && errno != EEXIST)
-				rc = -errno;
-			continue;
-		}
-		if (tree_rel_listed(im, child))
-			continue;
-		if (is_tree)
-			im->rep->deleted++;
-		rc = remove_object(im, child);
-	}
-	closedir(dir);
-	return rc;
+/* Removes the files of AREA whose keys are not in the listing, and directories left empty. */
+static int
+prune(struct import *im, const char *area, bool is_tree)
+{
+	const struct ms_walk_ops ops = { .file = prune_file, .dir_done = prune_dir,
+		.other = prune_file };
+
+	im->pruning_tree = is_tree;
+	return ms_walk(area, "", &ops, im);
 }
 
 /* Creates an empty sparse file of E's size and mtime in tmp/ and renames it to TREE/KEY. */
@@ -300,7 +283,7 @@ is_unchanged(const struct entry *e, const char *tree, const char *state)
 		return 0;
 	if (ms_map_open(&map, state, false) < 0)
 		return 0;
-	same = map.hdr.data_ino == (uint64_t)st.st_ino && map.hdr.size == e->size &&
+	same = ms_map_names(&map, (uint64_t)st.st_ino, (uint64_t)st.st_size) &&
 	    (uint64_t)st.st_size == e->size && strcmp(map.hdr.etag, e->etag) == 0;
 	ms_map_close(&map);
 	if (same && st.st_mtim.tv_sec != e->mtime) {
@@ -342,10 +325,11 @@ lock_mount(struct import *im, int *lockfd)
 {
 	char path[MS_PATH_MAX + 256];
 
-	if (snprintf(path, sizeof path, "%s/tenants/%s/%s/import.lock", im->cfg->cache_dir,
-	    im->m->tenant, im->m->name) >= (int)sizeof path)
-		return -ENAMETOOLONG;
-	int rc = ms_mkdirs(path, 0700, 0);
+	int rc = ms_cache_import_lock_path(im->cfg, im->m, path, sizeof path);
+
+	if (rc < 0)
+		return rc;
+	rc = ms_mkdirs(path, 0700, 0);
 	if (rc < 0)
 		return rc;
 	*lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -390,7 +374,7 @@ ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s3 *s
 	if ((rc = ms_cache_area(cfg, m, MS_AREA_TREE, im.tree, sizeof im.tree)) < 0 ||
 	    (rc = ms_cache_area(cfg, m, MS_AREA_STATE, im.state, sizeof im.state)) < 0 ||
 	    (rc = ms_mkdirs(im.tree, 0755, 1)) < 0 || (rc = ms_mkdirs(im.state, 0755, 1)) < 0 ||
-	    (rc = prune_walk(&im, im.tree, "", 1)) < 0 || (rc = prune_walk(&im, im.state, "", 0)) < 0) {
+	    (rc = prune(&im, im.tree, true)) < 0 || (rc = prune(&im, im.state, false)) < 0) {
 		snprintf(err, errlen, "pruning %s: %s", im.tree, strerror(-rc));
 		goto out;
 	}

@@ -1,5 +1,5 @@
 /*
- * s3.c: the S3 client of one mount: SigV4-signed ListObjectsV2 and HEAD on one reusable easy
+ * s3.c: the S3 client of one mount: SigV4-signed ListObjectsV2 on one reusable easy
  * handle (blocking, retried with backoff), GET set-up for the daemon's multi handle, and the
  * verdict table every transfer is judged by. It never touches the cache, and never logs or keeps
  * credentials anywhere but its own struct (wiped on free).
@@ -18,7 +18,6 @@
 
 #define S3_ERRBODY_MAX (16u << 10) /* kept of an error body: enough for <Code> and <Message> */
 #define S3_TOKEN_MAX 2048          /* NextContinuationToken */
-#define S3_LASTMOD_MAX 64
 #define S3_DEFAULT_TIMEOUT_MS 30000u
 /*
  * Below this rate for a whole [cache] timeout a transfer counts as stalled: a server that
@@ -35,18 +34,9 @@ struct s3_body {
 	bool nomem;
 };
 
-/* What a HEAD response said, from its headers. */
-struct s3_head {
-	bool have_size;
-	bool bad;      /* a header we need was malformed or over its cap */
-	uint64_t size;
-	char etag[MS_ETAG_MAX];
-	char lastmod[S3_LASTMOD_MAX];
-};
-
 /*
- * list and head share EASY (connection reuse): one caller at a time. prepare_get reads only
- * what ms_s3_new set and may run on any thread, concurrently with list or head.
+ * list uses EASY (connection reuse): one caller at a time. prepare_get reads only
+ * what ms_s3_new set and may run on any thread, concurrently with list.
  */
 struct ms_s3 {
 	struct ms_mount m;
@@ -58,7 +48,6 @@ struct ms_s3 {
 	CURL *easy;
 	char curl_err[CURL_ERROR_SIZE];
 	struct s3_body body;
-	struct s3_head head;
 	char url[MS_URL_MAX];
 };
 
@@ -128,11 +117,11 @@ add_header(struct curl_slist **h, const char *line)
 
 /*
  * Everything a signed request to URL needs on E, set unconditionally so a reused handle needs
- * no curl_easy_reset: method (GET, or HEAD when HEAD), SigV4, the header list (into *HDRS, which
+ * no curl_easy_reset: method (GET), SigV4, the header list (into *HDRS, which
  * the caller frees after the transfer), timeouts. RANGE and ETAG may be NULL.
  */
 static int
-s3_setup(const struct ms_s3 *s, CURL *e, const char *url, bool head, const char *range,
+s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
     const char *etag, struct curl_slist **hdrs)
 {
 	char line[sizeof s->creds.session_token + 32];
@@ -167,7 +156,7 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, bool head, const char 
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(e, CURLOPT_NOBODY, head ? 1L : 0L);
+		cc = curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
 	if (cc == CURLE_OK) /* keys may hold "." and ".." segments: never squash them */
 		cc = curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	if (cc == CURLE_OK)
@@ -218,7 +207,7 @@ ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, ui
 	if (rc < 0)
 		return rc;
 	snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
-	rc = s3_setup(s, easy, url, false, len > 0 ? range : NULL,
+	rc = s3_setup(s, easy, url, len > 0 ? range : NULL,
 	    etag != NULL && etag[0] != '\0' ? etag : NULL, hdrs);
 	if (rc < 0)
 		return rc;
@@ -347,61 +336,6 @@ body_write(char *ptr, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-static bool
-header_is(const char *line, size_t namelen, const char *name)
-{
-	return namelen == strlen(name) && strncasecmp(line, name, namelen) == 0;
-}
-
-/* Picks Content-Length, ETag and Last-Modified out of HEAD response headers. */
-static size_t
-head_header(char *buf, size_t size, size_t nmemb, void *ud)
-{
-	struct s3_head *h = ud;
-	size_t n = size * nmemb;
-	const char *colon = memchr(buf, ':', n);
-	const char *v;
-	size_t vlen;
-
-	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0) { /* a new response: forget the last one */
-		memset(h, 0, sizeof *h);
-		return n;
-	}
-	if (colon == NULL)
-		return n;
-	v = colon + 1;
-	vlen = n - (size_t)(v - buf);
-	while (vlen > 0 && (*v == ' ' || *v == '\t'))
-		v++, vlen--;
-	while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' ' ||
-	    v[vlen - 1] == '\t'))
-		vlen--;
-	if (header_is(buf, (size_t)(colon - buf), "Content-Length")) {
-		uint64_t x = 0;
-		size_t i;
-
-		for (i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && x <= (UINT64_MAX - 9) / 10; i++)
-			x = x * 10 + (uint64_t)(v[i] - '0');
-		if (vlen == 0 || i != vlen)
-			h->bad = true;
-		h->size = x;
-		h->have_size = true;
-	} else if (header_is(buf, (size_t)(colon - buf), "ETag")) {
-		if (vlen >= sizeof h->etag) {
-			h->bad = true;
-		} else {
-			memcpy(h->etag, v, vlen);
-			h->etag[vlen] = '\0';
-		}
-	} else if (header_is(buf, (size_t)(colon - buf), "Last-Modified")) {
-		if (vlen < sizeof h->lastmod) {
-			memcpy(h->lastmod, v, vlen);
-			h->lastmod[vlen] = '\0';
-		}
-	}
-	return n;
-}
-
 /* The outcome of one request on the blocking handle, after retries. */
 struct s3_result {
 	enum ms_s3_verdict verdict;
@@ -411,11 +345,11 @@ struct s3_result {
 };
 
 /*
- * Performs a GET (or HEAD) of s->url on s->easy, retrying RETRY verdicts up to s->attempts times.
+ * Performs a GET of s->url on s->easy, retrying RETRY verdicts up to s->attempts times.
  * Returns 0 with the last outcome in R, or -ENOMEM / -EFBIG (body over MS_LIST_BODY_MAX).
  */
 static int
-s3_perform(struct ms_s3 *s, bool head, const char *what, const char *who, struct s3_result *r)
+s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_result *r)
 {
 	struct curl_slist *hdrs = NULL;
 	int rc = 0;
@@ -423,19 +357,14 @@ s3_perform(struct ms_s3 *s, bool head, const char *what, const char *who, struct
 	for (r->attempts = 1;; r->attempts++) {
 		s->body.len = 0;
 		s->body.too_big = s->body.nomem = false;
-		memset(&s->head, 0, sizeof s->head);
 		s->curl_err[0] = '\0';
 		curl_easy_reset(s->easy); /* keeps the connection cache */
-		rc = s3_setup(s, s->easy, s->url, head, NULL, NULL, &hdrs);
+		rc = s3_setup(s, s->easy, s->url, NULL, NULL, &hdrs);
 		if (rc < 0)
 			return rc;
 		curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
 		curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, body_write);
 		curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
-		if (head) {
-			curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, head_header);
-			curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, &s->head);
-		}
 		r->cc = curl_easy_perform(s->easy);
 		r->status = 0;
 		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &r->status);
@@ -530,7 +459,7 @@ ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errle
 			    strerror(-rc));
 			goto out;
 		}
-		rc = s3_perform(s, false, "list", s->where, &r);
+		rc = s3_perform(s, "list", s->where, &r);
 		if (rc == -EFBIG) {
 			set_err(err, errlen, "list %s: page %lu is over %u bytes", s->where, page,
 			    MS_LIST_BODY_MAX);
@@ -572,42 +501,4 @@ out:
 	s->body.p = NULL;
 	s->body.len = s->body.cap = 0;
 	return rc;
-}
-
-int
-ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char *err, size_t errlen)
-{
-	char who[MS_NAME_MAX + MS_PATH_MAX + MS_KEY_MAX + 8];
-	struct s3_result r;
-	int rc;
-
-	memset(out, 0, sizeof *out);
-	snprintf(who, sizeof who, "s3://%s/%s%s", s->m.bucket, s->m.prefix, key);
-	rc = ms_s3_object_url(&s->m, key, s->url, sizeof s->url);
-	if (rc < 0) {
-		set_err(err, errlen, "head %s: cannot build the request URL (%s)", who, strerror(-rc));
-		return rc == -ENAMETOOLONG ? rc : -EINVAL;
-	}
-	rc = s3_perform(s, true, "head", who, &r);
-	if (rc < 0) {
-		set_err(err, errlen, "head %s: %s", who, strerror(-rc));
-		return rc;
-	}
-	if (r.verdict == MS_S3_NOTFOUND) {
-		set_err(err, errlen, "%s: no such object (HTTP 404)", who);
-		return -ENOENT;
-	}
-	if (r.verdict != MS_S3_OK)
-		return s3_fail(s, &r, "head", who, err, errlen);
-	if (!s->head.have_size || s->head.bad) {
-		set_err(err, errlen, "head %s: missing or malformed Content-Length or ETag", who);
-		return -EIO;
-	}
-	out->size = s->head.size;
-	memcpy(out->etag, s->head.etag, sizeof out->etag);
-	if (s->head.lastmod[0] != '\0' && ms_parse_time(s->head.lastmod, &out->mtime) < 0) {
-		ms_debug("head %s: unparsable Last-Modified \"%s\"", who, s->head.lastmod);
-		out->mtime = 0;
-	}
-	return 0;
 }

@@ -49,10 +49,6 @@ void ms_s3_free(struct ms_s3 *s);
 int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* HEAD of KEY into OUT (OUT->key is set to NULL). -ENOENT on 404, -EACCES on 403, else -EIO. */
-int ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
-
 /*
  * Sets up EASY for a GET of [off, off + len) of KEY, conditional on ETAG (If-Match) when ETAG is
  * not empty. len == 0 asks for the whole object without a Range header. The caller owns EASY and
@@ -62,7 +58,7 @@ int ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char 
  * never touches WRITEFUNCTION, HEADERFUNCTION or PRIVATE. It sets CURLOPT_FAILONERROR: bodies of
  * responses >= 400 never reach the write function, the transfer ends in CURLE_HTTP_RETURNED_ERROR
  * and ms_s3_classify judges it by CURLINFO_RESPONSE_CODE. A 200 (Range ignored) and 3xx bodies do
- * reach it: check the status. Thread-safe, also against ms_s3_list / ms_s3_head on the same S.
+ * reach it: check the status. Thread-safe, also against ms_s3_list on the same S.
  * On error *hdrs is NULL and EASY holds no header list.
  */
 int ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,

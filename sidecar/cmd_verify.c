@@ -59,7 +59,7 @@ check_object(struct verify *v, const char *key, uint64_t *ino, uint32_t **bad, u
 		return rc;
 	}
 	/* Evicted or re-imported between the two opens: nothing of ours to check. */
-	if (map.hdr.data_ino != (uint64_t)st.st_ino)
+	if (!ms_map_names(&map, (uint64_t)st.st_ino, (uint64_t)st.st_size))
 		goto out;
 	*ino = (uint64_t)st.st_ino;
 	v->chunk_size = map.hdr.chunk_size;

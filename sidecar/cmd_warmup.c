@@ -5,7 +5,6 @@
  * --wait (default) shows progress on a terminal and a summary otherwise, and exits non-zero
  * naming each file that failed; --no-wait queues the work and returns.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 #include "cache.h"
 #include "client.h"
 #include "cmd.h"
+#include "walk.h"
 
 #define MAX_INFLIGHT 64
 
@@ -65,32 +65,29 @@ add(struct warm *w, unsigned mount, const char *key, uint64_t off, uint64_t len)
 	return 0;
 }
 
-/* Adds every file under the tree directory DIR (key prefix REL). Depth is bounded by keys. */
-static int
-add_dir(struct warm *w, unsigned mount, const char *dir, const char *rel, int depth)
-{
-	char path[MS_PATH_MAX * 3], key[MS_PATH_MAX * 2];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int rc = 0;
+/* For ms_walk: one file of a tree directory being added. */
+struct warm_dir {
+	struct warm *w;
+	unsigned mount;
+};
 
-	if (depth > 512 || (d = opendir(dir)) == NULL)
-		return depth > 512 ? -ELOOP : -errno;
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path ||
-		    snprintf(key, sizeof key, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
-		    (int)sizeof key || lstat(path, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			rc = add_dir(w, mount, path, key, depth + 1);
-		else if (S_ISREG(st.st_mode))
-			rc = add(w, mount, key, 0, 0);
-	}
-	closedir(d);
-	return rc;
+static int
+add_walked(void *arg, const char *path, const char *key)
+{
+	struct warm_dir *wd = arg;
+
+	(void)path;
+	return add(wd->w, wd->mount, key, 0, 0);
+}
+
+/* Adds every file under the tree directory DIR, whose key is REL. */
+static int
+add_dir(struct warm *w, unsigned mount, const char *dir, const char *rel)
+{
+	const struct ms_walk_ops ops = { .file = add_walked };
+	struct warm_dir wd = { w, mount };
+
+	return ms_walk(dir, rel, &ops, &wd);
 }
 
 /* A virtual path: one file, or every file below a directory. */
@@ -116,7 +113,7 @@ add_path(struct warm *w, const char *vpath, uint64_t off, uint64_t len)
 		return -ENOENT;
 	}
 	if (S_ISDIR(st.st_mode))
-		return add_dir(w, mount, tree, key, 0);
+		return add_dir(w, mount, tree, key);
 	return add(w, mount, key, off, len);
 }
 

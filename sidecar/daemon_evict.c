@@ -22,8 +22,8 @@
 #include "evict.h"
 #include "log.h"
 #include "namespace.h"
+#include "walk.h"
 
-#define MAX_DEPTH 512
 
 struct scan {
 	struct daemon *d;
@@ -76,8 +76,7 @@ map_names_tree(struct scan *s, const char *key, const struct ms_map *map)
 	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
 	    sizeof tree) < 0 || lstat(tree, &st) < 0)
 		return false;
-	return S_ISREG(st.st_mode) && (uint64_t)st.st_ino == map->hdr.data_ino &&
-	    (uint64_t)st.st_size == map->hdr.size;
+	return S_ISREG(st.st_mode) && ms_map_names(map, (uint64_t)st.st_ino, (uint64_t)st.st_size);
 }
 
 /*
@@ -95,8 +94,7 @@ repair_map(struct scan *s, const char *path, const char *key)
 	struct stat st;
 	int lfd, rc;
 
-	if (snprintf(lock, sizeof lock, "%s/tenants/%s/%s/import.lock", s->d->cfg.cache_dir,
-	    m->tenant, m->name) >= (int)sizeof lock ||
+	if (ms_cache_import_lock_path(&s->d->cfg, m, lock, sizeof lock) < 0 ||
 	    ms_cache_object_path(&s->d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree) < 0)
 		return;
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -109,7 +107,7 @@ repair_map(struct scan *s, const char *path, const char *key)
 	ms_map_close(&map); /* its header stays */
 	/* No such file, or not of the map's size: not ours to mend (an import is due). */
 	if (lstat(tree, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != map.hdr.size ||
-	    (uint64_t)st.st_ino == map.hdr.data_ino)
+	    ms_map_names(&map, (uint64_t)st.st_ino, (uint64_t)st.st_size))
 		goto out;
 	rc = ms_cache_tmp_path(&s->d->cfg, tmp, sizeof tmp);
 	if (rc == 0)
@@ -172,35 +170,12 @@ scan_map(struct scan *s, const char *path, const char *key)
 	s->n++;
 }
 
-static void
-scan_dir(struct scan *s, const char *rel, int depth)
+/* For ms_walk_maps: one map of the mount being scanned. */
+static int
+scan_walked(void *arg, const char *path, const char *key)
 {
-	char dirpath[MS_PATH_MAX * 3], child[MS_PATH_MAX * 2], path[MS_PATH_MAX * 4];
-	struct dirent *de;
-	struct stat st;
-	DIR *dir;
-
-	if (depth > MAX_DEPTH)
-		return;
-	snprintf(dirpath, sizeof dirpath, "%s%s%s", s->root, rel[0] ? "/" : "", rel);
-	dir = opendir(dirpath);
-	if (dir == NULL)
-		return;
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(child, sizeof child, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
-		    (int)sizeof child)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", s->root, child);
-		if (lstat(path, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			scan_dir(s, child, depth + 1);
-		else if (S_ISREG(st.st_mode))
-			scan_map(s, path, child);
-	}
-	closedir(dir);
+	scan_map(arg, path, key);
+	return 0;
 }
 
 /* Scans every mount's maps: candidates in S (caller frees), the cache's total in S->cached. */
@@ -212,7 +187,7 @@ scan_all(struct daemon *d, struct scan *s)
 	for (s->mount = 0; s->mount < d->cfg.nmounts; s->mount++)
 		if (ms_cache_area(&d->cfg, &d->cfg.mounts[s->mount], MS_AREA_STATE, s->root,
 		    sizeof s->root) == 0)
-			scan_dir(s, "", 0);
+			(void)ms_walk_maps(s->root, scan_walked, s);
 }
 
 static void

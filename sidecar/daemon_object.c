@@ -135,7 +135,7 @@ obj_open(struct daemon *d, unsigned mount_idx, const char *key, struct obj **out
 	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_STATE, key, path, sizeof path);
 	if (rc == 0)
 		rc = ms_map_open(&o->map, path, true);
-	if (rc == 0 && (o->map.hdr.data_ino != o->ino || o->map.hdr.size != (uint64_t)st.st_size))
+	if (rc == 0 && !ms_map_names(&o->map, o->ino, (uint64_t)st.st_size))
 		rc = -ESTALE;
 	if (rc < 0) {
 		snprintf(err, errlen, "%s/%s: cache state is missing or does not match (%s): run "
