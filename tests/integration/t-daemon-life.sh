@@ -47,8 +47,14 @@ ms_wait_gone "$pid" 100 || ms_fail "daemon ignored SIGTERM"
 [[ ! -e $MS_CACHE_DIR/daemon.sock ]] || ms_fail "socket left behind"
 ms_ok "SIGTERM stopped the daemon and removed its socket"
 
-# A cached object still reads without a daemon (no fill needed).
+# A cached object still reads without a daemon (no fill needed), through the shim, and reading
+# it starts none (a hit never starts a daemon).
 "$MS_BIN" status --config "$T/ms.ini" | grep -q "daemon: not running" || ms_fail "status wrong without daemon"
+if [[ -n ${MS_PRELOAD:-} ]]; then
+	ms_shim cat /models/f.bin | cmp - "$T/src/f.bin" || ms_fail "the cached object did not read right without a daemon"
+	[[ -z $(ms_daemon_pid) ]] || ms_fail "reading a complete object started a daemon (pid $(ms_daemon_pid))"
+	ms_ok "without a daemon, a cached object reads right through the shim and starts none"
+fi
 
 # Bad config: file, line and key in the message; nothing created.
 printf '[cache]\ndir = %s/other\nchunk_size = 3M\n[mount "m"]\npath = /m\nsource = s3://models/\nendpoint = %s\n' \

@@ -66,8 +66,7 @@ dpid=$MS_DAEMON_PID
 
 # status_field NAME: one number of the daemon's totals in status --json (empty: no daemon).
 status_field() {
-	"$MS_BIN" status --config "$MS_CONFIG" --json |
-		sed -n "s/.*\"daemon\":{.*\"$1\":\([0-9]*\).*/\1/p"
+	ms_status_fields "daemon.$1"
 }
 
 rss_kib() {
@@ -199,6 +198,8 @@ evictions=$((ev1 - ev0))
 # RSS: at most 16 MiB or 2x over the baseline, whichever is more.
 rss_bound=$((rss0 + 16384 > 2 * rss0 ? rss0 + 16384 : 2 * rss0))
 ((evictions > 0)) || ms_bad "no evictions during the load (status: $ev0 before, $ev1 after)"
+[[ $derr =~ ^[0-9]+$ ]] || ms_bad "status gave no daemon error count ('$derr')"
+((derr == 0)) || ms_bad "the daemon counted $derr failed fills under a load with no fault injected"
 ((del1 == 0)) || ms_bad "the idle daemon holds $del1 files that are gone from the cache (leaked objects)"
 ((obj1 <= 2 * nfiles)) || ms_bad "the daemon holds $obj1 data and map files for $nfiles objects"
 ((tcp1 <= connections)) || ms_bad "the daemon holds $tcp1 connections to the store, over its $connections"

@@ -31,8 +31,9 @@ for r in 1 2 3 4 5 6; do
 done
 max=0 samples=0
 for ((k = 0; k < 600; k++)); do
-	c=$("$MS_BIN" status --config "$T/ms.ini" --json | sed -n 's/.*"daemon":{.*"cached_bytes":\([0-9]*\),"evictions".*/\1/p')
-	[[ -n $c ]] && ((c > max)) && max=$c
+	c=$(ms_status_fields daemon.cached_bytes)
+	[[ $c =~ ^[0-9]+$ ]] || ms_fail "status --json gave no daemon cached_bytes ('$c')"
+	((c > max)) && max=$c
 	samples=$((samples + 1))
 	running=0
 	for p in "${pids[@]}"; do ms_alive "$p" && running=1; done
@@ -45,4 +46,5 @@ done
 ms_ok "6 concurrent readers x 12 objects of 2 MiB, all bytes right"
 ((max <= quota)) || ms_fail "the cache held $max bytes, over its $quota-byte quota"
 ms_ok "never over quota: at most $max of $quota bytes in $samples samples"
-grep -q '"evictions":[1-9]' <("$MS_BIN" status --config "$T/ms.ini" --json) || ms_fail "no evictions happened"
+ev=$(ms_status_fields daemon.evictions)
+((ev > 0)) || ms_fail "no evictions happened (status: '$ev')"

@@ -16,7 +16,13 @@ ms_write_config "$T/ms.ini" "size = 8M" "min_free = 0"
 "$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
 ms_daemon_start
 
-cached() { "$MS_BIN" status --config "$T/ms.ini" --json | sed -n 's/.*"cached_bytes":\([0-9]*\),"imported.*/\1/p'; }
+# The mount's cached bytes from status --json; the test fails if status has no such number.
+cached() {
+	local c
+	c=$(ms_status_fields mount.cached_bytes)
+	[[ $c =~ ^[0-9]+$ ]] || ms_fail "status --json gave no cached_bytes for the mount ('$c')"
+	echo "$c"
+}
 complete_of() { python3 - "$MS_CACHE_DIR/tenants/default/models/state/$1" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
