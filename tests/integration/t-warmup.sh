@@ -10,6 +10,7 @@ ms_start_s3
 mkdir -p "$T/src/loras" "$T/src/big"
 for i in $(seq 1 8); do head -c $((1500000 + i)) /dev/urandom >"$T/src/loras/l$i.bin"; done
 head -c 100000 /dev/urandom >"$T/src/small.bin"
+head -c 1500000 /dev/urandom >"$T/src/demand.bin" # read cold during the big warm-up
 head -c $((40 * 1048576)) /dev/urandom >"$T/src/big/huge.bin"
 ms_put "$T/src"
 ms_write_config "$T/ms.ini"
@@ -55,9 +56,15 @@ ms_front_config '{"rate": 4194304}'
 wpid=$!
 ms_track_pid "$wpid"
 sleep 1
-"$MS_BIN" cat --config "$T/ms.ini" /models/small.bin | cmp - "$T/src/small.bin" || ms_fail "small.bin wrong"
+"$MS_BIN" cat --config "$T/ms.ini" /models/demand.bin | cmp - "$T/src/demand.bin" || ms_fail "demand.bin wrong"
+[[ $(ms_key_stat demand.bin bytes) == 1500000 ]] || ms_fail "demand.bin was not fetched cold: $(ms_key_stat demand.bin bytes) bytes"
+# Not starved, in bytes rather than seconds: the origin is throttled for everyone, so a demand
+# read queued behind the warm-up would end only once most of huge.bin had crossed.
+warmed=$(ms_key_stat big/huge.bin bytes)
+huge=$(stat -c %s "$T/src/big/huge.bin")
 ms_alive "$wpid" || ms_fail "the warm-up ended before the demand read: the check proves nothing"
-ms_ok "a demand read finished while a 40 MiB warm-up still ran"
+((warmed < huge / 2)) || ms_fail "the demand read ended only after $warmed of huge.bin's $huge bytes had been fetched: starved"
+ms_ok "a demand read finished while a 40 MiB warm-up still ran, $warmed of its $huge bytes fetched by then"
 ms_front_config '{"rate": 0}'
 wait "$wpid" || ms_fail "the big warm-up failed: $(cat "$T/w6.out")"
 "$MS_BIN" cat --config "$T/ms.ini" /models/big/huge.bin | cmp - "$T/src/big/huge.bin" || ms_fail "huge.bin wrong"
