@@ -60,8 +60,8 @@ struct daemon_launch {
 };
 
 /*
- * The launcher: rearranges its fds, drops the host's signal handlers and mask, and execs
- * "modelshim daemon --detach" (which forks the daemon and exits once that serves).
+ * The launcher: drops the host's signal handlers and mask, and execs "modelshim daemon --detach"
+ * (which forks the daemon and exits once that serves).
  */
 static int
 launcher(void *arg)
@@ -72,11 +72,6 @@ launcher(void *arg)
 	int sig;
 
 	setsid();
-	if (dup2(l->nullfd, STDIN_FILENO) < 0 || dup2(l->logfd, STDOUT_FILENO) < 0 ||
-	    dup2(l->logfd, STDERR_FILENO) < 0)
-		_exit(127);
-	/* Started from inside a host program: it must not keep the host's pipes or sockets open. */
-	close_range(STDERR_FILENO + 1, ~0u, 0);
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
@@ -103,6 +98,14 @@ go_between(void *arg)
 	int status;
 	pid_t pid;
 
+	/*
+	 * First of all, the host's stdio is let go (anything printed from here on, a sanitizer's
+	 * note on the stack switch say, goes to the daemon's log), and so are its pipes and sockets.
+	 */
+	if (dup2(l->nullfd, STDIN_FILENO) < 0 || dup2(l->logfd, STDOUT_FILENO) < 0 ||
+	    dup2(l->logfd, STDERR_FILENO) < 0)
+		_exit(127);
+	close_range(STDERR_FILENO + 1, ~0u, 0);
 	pid = clone(launcher, l->stack_top, SIGCHLD, arg);
 	if (pid < 0)
 		_exit(127);
