@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# t-crash-evict: crash safety of eviction (issue 7, part A). (1) The daemon is SIGKILLed in the
-# middle of `modelshim gc` passes (an adaptive random delay aims each kill inside the pass) and
-# of warm-ups past the quota (admission evicts): after each restart every map names its data
+# t-crash-evict: crash safety of eviction (issue 7, part A). (1) The daemon SIGKILLs itself at
+# each step of an eviction (crash points, MODELSHIM_CRASH_AT) inside `modelshim gc` passes and
+# warm-ups past the quota (admission evicts): after each restart every map names its data
 # file and every chunk marked present holds the source's bytes, DIR/tmp holds no leftovers, the
 # daemon's cached bytes are the sum of the present chunks, and in the end every object reads back
 # right. (2) Shim readers that hold incomplete objects open (pins) are SIGKILLed, one of them
@@ -52,75 +52,70 @@ verify() {
 	((c == c_present)) || ms_fail "$1: the daemon accounts $c cached bytes, the maps hold $c_present"
 	[[ -z $(ls -A "$MS_CACHE_DIR/tmp") ]] || ms_fail "$1: leftovers in DIR/tmp: $(ls -A "$MS_CACHE_DIR/tmp" | head -5)"
 }
-# after_kill: the killed daemon is gone; a daemon a client started meanwhile is stopped; a new one.
-after_kill() {
-	local p
-	ms_wait_gone "$MS_DAEMON_PID" 50 || ms_fail "the daemon survived SIGKILL"
-	ms_untrack_pid "$MS_DAEMON_PID"
-	MS_DAEMON_PID=
-	ms_wait_gone "$1" 200 || ms_fail "the client $1 did not end within 20 s of the daemon's death"
-	p=$(ms_daemon_pid)
-	[[ -z $p ]] || ms_track_pid "$p"
-	ms_stop_daemon_any
-	ms_daemon_start
-}
 warm_all() { "$MS_BIN" warmup -q --config "$T/ms.ini" /models >/dev/null || ms_fail "warm-up of /models failed"; }
 
-# (1a) kills in the middle of `gc --target 0` passes. The delay adapts: a kill before the pass
-# evicted anything waits longer next time, one after it evicted everything shorter, and one in
-# the middle a little longer (the next kill lands further into the pass).
+# crash_round WHAT POINT:N CMD...: a daemon armed to SIGKILL itself at the Nth pass of POINT
+# (MODELSHIM_CRASH_AT, sidecar/daemon_crash.c) serves CMD, which must fail; then a fresh daemon,
+# and the invariants. Sets mended/swept: the restart's map repairs and DIR/tmp sweeps.
+crash_round() {
+	local what=$1 at=$2 rc=0 m0 s0
+	shift 2
+	m0=$(grep -c 'named another data file' "$T/daemon.log" || true)
+	s0=$(grep -c 'files left in .* by processes that are gone' "$T/daemon.log" || true)
+	ms_daemon_stop
+	MODELSHIM_CRASH_AT=$at ms_daemon_start
+	timeout -k 2 30 "$@" >"$T/crash.out" 2>&1 || rc=$?
+	((rc != 0)) || ms_fail "$what: '$*' succeeded although the daemon was set to crash at $at"
+	ms_wait_gone "$MS_DAEMON_PID" 50 || ms_fail "$what: the daemon did not die at $at"
+	grep -q "crash point ${at%:*} reached" "$T/daemon.log" || ms_fail "$what: the daemon died, but not at $at"
+	ms_untrack_pid "$MS_DAEMON_PID"
+	MS_DAEMON_PID=
+	ms_stop_daemon_any # one a client may have started meanwhile
+	ms_daemon_start
+	verify "$what (crashed at $at)"
+	mended=$(($(grep -c 'named another data file' "$T/daemon.log" || true) - m0))
+	swept=$(($(grep -c 'files left in .* by processes that are gone' "$T/daemon.log" || true) - s0))
+	kills=$((kills + 1))
+}
+
+# (1a) crashes at each step of an eviction (evict_object), early (3rd object) and in the middle
+# (the nobj/2-th) of a `gc --target 0` pass. Each lands inside the pass by construction; what a
+# step leaves must be mended at the restart: a staged data file is swept, a data file renamed in
+# before its map gets a fresh map.
 warm_all
 verify "after the first warm-up"
 full=$c_present
-delay=8 mid=0 early=0 late=0 kills=0
-for ((r = 1; r <= 12 && mid < 4; r++)); do
-	((r == 1)) || warm_all
-	d=$((delay + RANDOM % 6))
-	timeout -k 2 20 "$MS_BIN" gc --config "$T/ms.ini" --target 0 >"$T/gc.out" 2>&1 &
-	gpid=$!
-	ms_track_pid "$gpid"
-	sleep "$(printf '0.%03d' "$d")"
-	kill -KILL "$MS_DAEMON_PID"
-	kills=$((kills + 1))
-	after_kill "$gpid"
-	ms_untrack_pid "$gpid"
-	verify "gc round $r (killed after $d ms)"
-	if ((c_complete == nobj)); then
-		early=$((early + 1)) delay=$((delay + 4))
-	elif ((c_present == 0)); then
-		late=$((late + 1)) delay=$((delay > 4 ? delay - 3 : 1))
-	else
-		mid=$((mid + 1)) delay=$((delay + 2))
-	fi
-	echo "   gc round $r: killed after $d ms: $c_complete of $nobj objects still complete, $c_partial partial, $c_present of $full bytes"
+kills=0
+for point in evict.staged evict.data_renamed evict.map_staged evict.done; do
+	for n in 3 $((nobj / 2)); do
+		((kills == 0)) || warm_all
+		crash_round "gc pass" "$point:$n" "$MS_BIN" gc --config "$T/ms.ini" --target 0
+		((c_complete < nobj && c_present > 0)) ||
+			ms_fail "crash at $point:$n: $c_complete of $nobj objects complete, $c_present bytes: not inside the pass"
+		((c_complete >= nobj - n)) || ms_fail "crash at $point:$n: only $c_complete of $nobj objects complete: more than $n evicted"
+		case $point in
+		evict.staged) ((swept == 1)) || ms_fail "crash at $point:$n: the staged data file was not swept at restart" ;;
+		evict.data_renamed) ((mended == 1)) || ms_fail "crash at $point:$n: $mended maps mended at restart, want 1" ;;
+		evict.map_staged) ((mended == 1 && swept == 1)) || ms_fail "crash at $point:$n: $mended maps mended and $swept sweeps, want 1 and 1" ;;
+		esac
+		echo "   crash at $point:$n: $c_complete of $nobj objects complete, $c_partial partial, $c_present of $full bytes; $mended maps mended, $swept sweeps"
+	done
 done
-((mid >= 1)) || ms_fail "no kill landed inside a gc pass in $kills rounds ($early before, $late after)"
-repaired=$(grep -c 'named another data file' "$T/daemon.log" || true)
-swept=$(grep -c 'files left in .* by processes that are gone' "$T/daemon.log" || true)
-ms_ok "$kills kills during gc passes ($mid mid-pass, $early before, $late after): maps and accounting right after each restart, DIR/tmp clean; $repaired half-evicted objects' maps mended and $swept DIR/tmp sweeps at restart"
+ms_ok "$kills crashes at every step of an eviction, early and mid-pass: maps and accounting right after each restart, DIR/tmp clean, half-evicted objects mended"
 
-# (1b) kills during warm-ups of the small objects (25 MiB) past a 2 MiB quota: each fill's
-# admission evicts.
+# (1b) crashes during warm-ups of the small objects (25 MiB) past a 2 MiB quota: each fill's
+# admission evicts; the daemon dies at its 1st, 2nd and 5th eviction's data-file rename.
 ms_daemon_stop
 ms_write_config "$T/ms.ini" "size = 2M" "min_free = 0"
 ms_daemon_start
-for r in 1 2 3; do
-	"$MS_BIN" gc --config "$T/ms.ini" --target 0 >/dev/null || ms_fail "gc before warm-up round $r failed"
-	d=$((100 + RANDOM % 300))
-	timeout -k 2 20 "$MS_BIN" warmup -q --config "$T/ms.ini" /models/d1 /models/d2 >"$T/warm.out" 2>&1 &
-	wpid=$!
-	ms_track_pid "$wpid"
-	sleep "$(printf '0.%03d' "$d")"
-	ev=$(ms_status_fields daemon.evictions)
-	kill -KILL "$MS_DAEMON_PID"
-	kills=$((kills + 1))
-	after_kill "$wpid"
-	ms_untrack_pid "$wpid"
-	verify "warm-up round $r (killed after $d ms)"
-	((c_present <= 2 * 1048576)) || ms_fail "warm-up round $r: $c_present bytes present, over the 2 MiB quota"
-	echo "   warm-up round $r: killed after $d ms, $ev evictions by then; $c_present bytes present"
+for n in 1 2 5; do
+	"$MS_BIN" gc --config "$T/ms.ini" --target 0 >/dev/null || ms_fail "gc before warm-up round $n failed"
+	crash_round "warm-up past the quota" "evict.data_renamed:$n" "$MS_BIN" warmup -q --config "$T/ms.ini" /models/d1 /models/d2
+	((mended == 1)) || ms_fail "warm-up crash at eviction $n: $mended maps mended at restart, want 1"
+	((c_present <= 2 * 1048576)) || ms_fail "warm-up crash at eviction $n: $c_present bytes present, over the 2 MiB quota"
+	echo "   warm-up crash at eviction $n: $c_present bytes present, the half-evicted object mended"
 done
-ms_ok "3 kills during warm-ups past the quota: never over it, maps and accounting right"
+ms_ok "3 crashes inside evictions during warm-ups past the quota: never over it, maps and accounting right"
 
 # Every object reads back right, and a GC pass leaves nothing in DIR/tmp.
 ms_daemon_stop
@@ -137,8 +132,8 @@ if [[ $got != "$(cd "$T/src" && cat "${keys[@]}" | sha256sum | cut -d' ' -f1)" ]
 	ms_done
 	ms_fail "reading all objects in one cat gave wrong bytes"
 fi
-# The two states a kill during eviction leaves, made on purpose (the kills above may miss their
-# windows): a fresh empty data file under the old map (killed between the data file's rename and
+# The two states a crash during eviction leaves, made by hand as well (another program, or an
+# older daemon, may leave them): a fresh empty data file under the old map (killed between the data file's rename and
 # the map's), and a staged file in DIR/tmp of a process that is gone (killed while staging).
 ms_daemon_stop
 size=$(stat -c %s "$tree/big1.bin")
