@@ -27,7 +27,7 @@ walk_dir(struct walk *w, size_t plen, size_t klen, int depth)
 {
 	struct dirent *de;
 	struct stat st;
-	size_t n, kn;
+	size_t n, kn, sep;
 	DIR *dir;
 	int rc = 0;
 
@@ -40,14 +40,14 @@ walk_dir(struct walk *w, size_t plen, size_t klen, int depth)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		n = strlen(de->d_name);
-		kn = klen + (klen > 0) + n;
+		sep = klen > 0 ? 1 : 0; /* the key of DIR's own entries has no leading '/' */
+		kn = klen + sep + n;
 		if (plen + 1 + n >= sizeof w->path || kn >= sizeof w->key)
 			continue;
 		w->path[plen] = '/';
 		memcpy(w->path + plen + 1, de->d_name, n + 1);
-		if (klen > 0)
-			w->key[klen] = '/';
-		memcpy(w->key + kn - n, de->d_name, n + 1);
+		memcpy(w->key + klen, "/", sep);
+		memcpy(w->key + klen + sep, de->d_name, n + 1);
 		if (lstat(w->path, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
