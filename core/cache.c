@@ -158,7 +158,7 @@ static int
 cached_open_once(struct ms_cached *c, const struct ms_config *cfg, const struct ms_mount *m,
     const char *key)
 {
-	char path[MS_PATH_MAX * 2 + 64];
+	char path[MS_OBJECT_PATH_MAX];
 	struct stat st;
 	int rc;
 

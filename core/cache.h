@@ -16,6 +16,11 @@
 #include "config.h"
 #include "map.h"
 
+/* Buffer sizes for the paths of a cache dir (each leaves room for the longest names allowed). */
+#define MS_AREA_PATH_MAX (MS_PATH_MAX + 128)       /* DIR/tenants/TENANT/MOUNT/{tree,state} */
+#define MS_OBJECT_PATH_MAX (MS_PATH_MAX * 2 + 64)  /* ... /{tree,state}/KEY */
+#define MS_DIR_FILE_PATH_MAX (MS_PATH_MAX + 256)   /* DIR/NAME, DIR/tmp/..., .../import.lock */
+
 enum ms_cache_area { MS_AREA_TREE, MS_AREA_STATE };
 
 /* DIR/tenants/TENANT/MOUNT/{tree,state} */

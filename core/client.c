@@ -137,7 +137,7 @@ open_high(const char *path, int flags, mode_t mode)
 static int
 spawn_daemon(const struct ms_config *cfg, const char *exe, pid_t *pid)
 {
-	char logpath[MS_PATH_MAX + 32];
+	char logpath[MS_DIR_FILE_PATH_MAX];
 	char *argv[] = { (char *)exe, (char *)"daemon", (char *)"--config", (char *)cfg->file,
 		(char *)"--detach", NULL };
 	struct daemon_launch l = { .exe = exe, .argv = argv, .nullfd = -1, .logfd = -1 };

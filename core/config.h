@@ -12,6 +12,7 @@
 #define MS_MAX_MOUNTS 64
 #define MS_PATH_MAX 1024
 #define MS_NAME_MAX 64
+#define MS_ETAG_MAX 128 /* an object's ETag, quotes included */
 
 #define MS_DEFAULT_CHUNK_SIZE (4u << 20)
 #define MS_DEFAULT_CONNECTIONS 16

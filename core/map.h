@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "s3.h"
+#include "config.h"
 
 #define MS_MAP_MAGIC "MSMAP01"
 #define MS_MAP_VERSION 1

@@ -37,8 +37,8 @@ struct import {
 	struct ms_import_report *rep;
 	struct entry *v;
 	size_t n, cap;
-	char tree[MS_PATH_MAX + 128];
-	char state[MS_PATH_MAX + 128];
+	char tree[MS_AREA_PATH_MAX];
+	char state[MS_AREA_PATH_MAX];
 	bool pruning_tree; /* prune: the tree dir (counts deletions), not the state dir */
 };
 
@@ -153,7 +153,7 @@ tree_rel_listed(struct import *im, const char *rel)
 static int
 remove_object(struct import *im, const char *rel)
 {
-	char path[MS_PATH_MAX * 2 + 64];
+	char path[MS_OBJECT_PATH_MAX];
 	int rc;
 
 	rc = ms_cache_object_path(im->cfg, im->m, MS_AREA_STATE, rel, path, sizeof path);
@@ -205,7 +205,7 @@ static int
 make_data_file(const struct ms_config *cfg, const struct entry *e, const char *dst, uint64_t *ino)
 {
 	struct timespec times[2];
-	char tmp[MS_PATH_MAX + 64];
+	char tmp[MS_DIR_FILE_PATH_MAX];
 	struct stat st;
 	int fd, rc;
 
@@ -236,7 +236,7 @@ make_data_file(const struct ms_config *cfg, const struct entry *e, const char *d
 static int
 make_map(const struct ms_config *cfg, const struct entry *e, const char *dst, uint64_t ino)
 {
-	char tmp[MS_PATH_MAX + 64];
+	char tmp[MS_DIR_FILE_PATH_MAX];
 	int rc;
 
 	rc = ms_cache_tmp_path(cfg, tmp, sizeof tmp);
@@ -296,7 +296,7 @@ is_unchanged(const struct entry *e, const char *tree, const char *state)
 static int
 apply_entry(struct import *im, const struct entry *e)
 {
-	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
+	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX];
 	struct stat st;
 	int rc, existed;
 
@@ -323,7 +323,7 @@ apply_entry(struct import *im, const struct entry *e)
 static int
 lock_mount(struct import *im, int *lockfd)
 {
-	char path[MS_PATH_MAX + 256];
+	char path[MS_DIR_FILE_PATH_MAX];
 
 	int rc = ms_cache_import_lock_path(im->cfg, im->m, path, sizeof path);
 

@@ -16,7 +16,6 @@
 #include "config.h"
 #include "creds.h"
 
-#define MS_ETAG_MAX 128
 #define MS_KEY_MAX 1024          /* S3's own limit on key length, in bytes */
 #define MS_LIST_BODY_MAX (16u << 20) /* cap on one ListObjectsV2 response body */
 #define MS_URL_MAX 16384 /* fits any object URL, and list URLs with tokens under 2 KiB */

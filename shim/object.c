@@ -47,7 +47,7 @@ file_new(const struct shim_path *p, const struct stat *st)
 static int
 load_map(struct shim_file *f)
 {
-	char state[MS_PATH_MAX * 2 + 64];
+	char state[MS_OBJECT_PATH_MAX];
 	struct ms_map map = { .fd = -1 };
 	size_t nbytes;
 	int rc;
@@ -83,7 +83,7 @@ load_map(struct shim_file *f)
 static int
 verify_on_open(int fd, struct shim_file *f)
 {
-	char state[MS_PATH_MAX * 2 + 64], err[512];
+	char state[MS_OBJECT_PATH_MAX], err[512];
 	struct ms_map map = { .fd = -1 };
 	uint32_t i, bad = 0;
 	uint8_t *buf;

@@ -31,6 +31,7 @@
 #include <utime.h>
 #include <wchar.h>
 
+#include "cache.h"
 #include "config.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
@@ -118,7 +119,7 @@ SHIM_REAL_SYMBOLS(SHIM_DECLARE_REAL)
 
 /* Process-wide state, set once by the constructor. */
 struct shim_mount_root {
-	char tree[MS_PATH_MAX + 128]; /* DIR/tenants/TENANT/MOUNT/tree */
+	char tree[MS_AREA_PATH_MAX]; /* DIR/tenants/TENANT/MOUNT/tree */
 	size_t tree_len;
 	size_t vpath_len;             /* strlen of the mount's virtual path */
 };

@@ -35,7 +35,7 @@ static int
 cmd_gc_exec(int argc, char **argv)
 {
 	struct ms_msg_gc gc = { .target = UINT64_MAX, .need = 0, .mode = MS_GC_ALL };
-	char lockpath[MS_PATH_MAX + 16], text[256];
+	char lockpath[MS_DIR_FILE_PATH_MAX], text[256];
 	const char *tenant = NULL;
 	struct ms_msg_gc_done out;
 	struct ms_config cfg;

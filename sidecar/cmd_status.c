@@ -76,7 +76,7 @@ hit_ratio(const struct ms_msg_status_mount *ms)
 static void
 status_json_tenants(const struct ms_config *cfg, const struct ms_msg_status_reply *r)
 {
-	char area[MS_PATH_MAX + 128];
+	char area[MS_AREA_PATH_MAX];
 	unsigned i, j, n = 0;
 
 	for (i = 0; i < cfg->nmounts; i++) {
@@ -112,7 +112,7 @@ static int
 status_json(const struct ms_config *cfg)
 {
 	struct ms_msg_status_reply r;
-	char area[MS_PATH_MAX + 128];
+	char area[MS_AREA_PATH_MAX];
 	struct ms_client cl;
 	bool daemon = false;
 	unsigned i;
@@ -176,7 +176,7 @@ cmd_status_exec(int argc, char **argv)
 	struct ms_msg_status_reply r;
 	struct ms_config cfg;
 	struct ms_client cl;
-	char area[MS_PATH_MAX + 128], a[16], b[16], c[16];
+	char area[MS_AREA_PATH_MAX], a[16], b[16], c[16];
 	unsigned i;
 
 	if (cmd_load_config(&cmd_status_entry, &argc, argv, &cfg) < 0)

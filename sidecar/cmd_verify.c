@@ -36,7 +36,7 @@ struct verify {
 static int
 check_object(struct verify *v, const char *key, uint64_t *ino, uint32_t **bad, uint32_t *nbad)
 {
-	char path[MS_PATH_MAX * 2 + 64];
+	char path[MS_OBJECT_PATH_MAX];
 	struct ms_map map = { .fd = -1 };
 	struct stat st;
 	uint32_t i;
@@ -174,7 +174,7 @@ verify_map(void *arg, const char *path, const char *key)
 static int
 cmd_verify_exec(int argc, char **argv)
 {
-	char area[MS_PATH_MAX + 128], hb[16];
+	char area[MS_AREA_PATH_MAX], hb[16];
 	struct ms_config cfg;
 	struct verify v;
 	unsigned i;

@@ -94,7 +94,7 @@ add_dir(struct warm *w, unsigned mount, const char *dir, const char *rel)
 static int
 add_path(struct warm *w, const char *vpath, uint64_t off, uint64_t len)
 {
-	char tree[MS_PATH_MAX * 2 + 64];
+	char tree[MS_OBJECT_PATH_MAX];
 	const struct ms_mount *m;
 	const char *key;
 	struct stat st;

@@ -207,7 +207,7 @@ detach(void)
 static int
 cmd_daemon_exec(int argc, char **argv)
 {
-	char pidpath[MS_PATH_MAX + 16];
+	char pidpath[MS_DIR_FILE_PATH_MAX];
 	struct pidfh *pfh;
 	struct daemon *d;
 	pid_t other = 0;

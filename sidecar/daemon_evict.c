@@ -32,7 +32,7 @@ struct scan {
 	uint64_t cached;
 	uint64_t mcached[MS_MAX_MOUNTS];
 	unsigned mount;
-	char root[MS_PATH_MAX + 128];
+	char root[MS_AREA_PATH_MAX];
 };
 
 static uint32_t
@@ -50,7 +50,7 @@ rand_below(void *arg, uint32_t bound)
 static bool
 pinned(struct scan *s, const char *key)
 {
-	char tree[MS_PATH_MAX * 2 + 64];
+	char tree[MS_OBJECT_PATH_MAX];
 	int fd, busy;
 
 	if (obj_busy(s->d, s->mount, key))
@@ -70,7 +70,7 @@ pinned(struct scan *s, const char *key)
 static bool
 map_names_tree(struct scan *s, const char *key, const struct ms_map *map)
 {
-	char tree[MS_PATH_MAX * 2 + 64];
+	char tree[MS_OBJECT_PATH_MAX];
 	struct stat st;
 
 	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
@@ -89,7 +89,7 @@ static void
 repair_map(struct scan *s, const char *path, const char *key)
 {
 	const struct ms_mount *m = &s->d->cfg.mounts[s->mount];
-	char lock[MS_PATH_MAX + 256], tree[MS_PATH_MAX * 2 + 64], tmp[MS_PATH_MAX + 64];
+	char lock[MS_DIR_FILE_PATH_MAX], tree[MS_OBJECT_PATH_MAX], tmp[MS_DIR_FILE_PATH_MAX];
 	struct ms_map map;
 	struct stat st;
 	int lfd, rc;
@@ -254,7 +254,7 @@ scope_bytes(const struct daemon *d, const char *tenant, uint64_t *cached, uint64
 static void
 sweep_tmp(struct daemon *d)
 {
-	char dir[MS_PATH_MAX + 16];
+	char dir[MS_DIR_FILE_PATH_MAX];
 	struct dirent *de;
 	unsigned n = 0;
 	char *end;
@@ -333,8 +333,8 @@ bytes_to_free(struct daemon *d, const char *tenant, uint64_t target, uint64_t ne
 static int
 evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *hold)
 {
-	char tree[MS_PATH_MAX * 2 + 64], state[MS_PATH_MAX * 2 + 64];
-	char tdata[MS_PATH_MAX + 64], tmap[MS_PATH_MAX + 64];
+	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX];
+	char tdata[MS_DIR_FILE_PATH_MAX], tmap[MS_DIR_FILE_PATH_MAX];
 	struct timespec times[2];
 	struct ms_map map;
 	struct stat st;
@@ -391,7 +391,7 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *h
 static int
 hold_for_eviction(struct daemon *d, unsigned mount_idx, const char *key)
 {
-	char tree[MS_PATH_MAX * 2 + 64];
+	char tree[MS_OBJECT_PATH_MAX];
 	int fd;
 
 	if (obj_busy(d, mount_idx, key) || ms_cache_object_path(&d->cfg, &d->cfg.mounts[mount_idx],

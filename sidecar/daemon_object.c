@@ -102,7 +102,7 @@ obj_open(struct daemon *d, unsigned mount_idx, const char *key, struct obj **out
     size_t errlen)
 {
 	const struct ms_mount *m = &d->cfg.mounts[mount_idx];
-	char path[MS_PATH_MAX * 2 + 64];
+	char path[MS_OBJECT_PATH_MAX];
 	struct stat st;
 	struct obj *o;
 	uint32_t i;
@@ -188,7 +188,7 @@ obj_trim_idle(struct daemon *d)
 static uint64_t
 tree_ino(struct daemon *d, unsigned mount_idx, const char *key)
 {
-	char path[MS_PATH_MAX * 2 + 64];
+	char path[MS_OBJECT_PATH_MAX];
 	struct stat st;
 
 	if (ms_cache_object_path(&d->cfg, &d->cfg.mounts[mount_idx], MS_AREA_TREE, key, path,
