@@ -17,21 +17,8 @@
 #include <ini.h>
 
 #include "config.h"
+#include "ini_line.h"
 #include "log.h"
-
-/* Longest line accepted, newline included (inih's own default, 200, is too short for paths). */
-#define CONFIG_LINE_MAX 4096
-
-/*
- * Debian's libinih takes its limits from globals. Widen the line buffer once, at load time while
- * the process is still single-threaded, rather than racing on it from ms_config_load().
- */
-__attribute__((constructor)) static void
-config_ini_init(void)
-{
-	if (ini_max_line < CONFIG_LINE_MAX)
-		ini_max_line = CONFIG_LINE_MAX;
-}
 
 enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT };
 
@@ -612,47 +599,27 @@ begin_section(struct parse *p, const char *line)
 }
 
 /*
- * inih reader: one whole line into BUF, counting lines (Debian's inih has no line numbers) and
- * catching what inih would mishandle: over-long lines, NUL bytes, section names over 49
- * characters, and indented lines (inih would glue them to the previous value). NULL stops.
+ * inih reader: one whole line into BUF (ms_ini_read_line), then what inih would mishandle:
+ * section names over 49 characters (begin_section) and lines that are no 'key = value'. NULL
+ * stops the parse.
  */
 static char *
 read_line(char *buf, int num, void *stream)
 {
 	struct parse *p = stream;
-	size_t n = 0, lead;
-	int c;
+	char why[64];
+	int rc;
 
-	if (p->rc || num < 3)
+	if (p->rc)
 		return NULL;
-	while ((c = getc(p->f)) != EOF) {
-		if (c == '\0') {
-			fail(p, p->lineno + 1, "NUL byte in line");
-			return NULL;
-		}
-		if (n + 2 > (size_t)num) {
-			fail(p, p->lineno + 1, "line too long (max %d characters)", num - 2);
-			return NULL;
-		}
-		buf[n++] = (char)c;
-		if (c == '\n')
-			break;
-	}
-	if (ferror(p->f)) {
-		fail(p, 0, "read error");
-		p->rc = -EIO;
+	rc = ms_ini_read_line(p->f, &p->lineno, buf, num, why, sizeof why);
+	if (rc < 0) {
+		fail(p, rc == -EIO ? 0 : p->lineno + 1, "%s", why);
+		p->rc = rc;
 		return NULL;
 	}
-	if (n == 0)
+	if (rc == 0)
 		return NULL;
-	buf[n] = '\0';
-	p->lineno++;
-	if (p->lineno == 1 && !strncmp(buf, "\xEF\xBB\xBF", 3))
-		memmove(buf, buf + 3, n - 2);
-	lead = 0;
-	while (isspace((unsigned char)buf[lead]))
-		lead++;
-	memmove(buf, buf + lead, strlen(buf + lead) + 1);
 	if (buf[0] == '[') {
 		if (begin_section(p, buf))
 			return NULL;

@@ -4,7 +4,6 @@
  * failure), never puts a secret in a message or a log line, never prints and never exits.
  * Only the daemon and the CLI call it; the shim never does.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -18,17 +17,7 @@
 #include <ini.h>
 
 #include "creds.h"
-
-/* Longest line accepted, newline included: session tokens run to a couple of kilobytes. */
-#define CREDS_LINE_MAX 4096
-
-/* Debian's libinih reads its line limit from a global: widen it once, while single-threaded. */
-__attribute__((constructor)) static void
-creds_ini_init(void)
-{
-	if (ini_max_line < CREDS_LINE_MAX)
-		ini_max_line = CREDS_LINE_MAX;
-}
+#include "ini_line.h"
 
 enum { K_ACCESS = 1, K_SECRET = 2, K_TOKEN = 4 };
 
@@ -152,51 +141,28 @@ begin_section(struct cparse *p, const char *line)
 }
 
 /*
- * inih reader: one whole line into BUF, counting lines (Debian's inih has no line numbers),
- * refusing over-long lines and NUL bytes, tracking sections itself (inih truncates their names)
- * and dropping indentation (inih would glue an indented line to the previous value).
- * Never copies the line anywhere else, and wipes inih's line buffer (BUF) when it returns NULL,
- * which ends the parse: nothing of the file stays behind on inih's stack.
+ * inih reader: one whole line into BUF (ms_ini_read_line), tracking sections itself (inih
+ * truncates their names). Never copies the line anywhere else, and wipes inih's line buffer
+ * (BUF) when it returns NULL, which ends the parse: nothing of the file stays on inih's stack.
  */
 static char *
 read_line(char *buf, int num, void *stream)
 {
 	struct cparse *p = stream;
-	size_t n = 0, lead;
-	int c;
+	char why[64];
+	int rc;
 
 	if (num <= 0)
 		return NULL;
-	if (p->rc || num < 3)
+	if (p->rc)
 		goto stop;
-	while ((c = getc(p->f)) != EOF) {
-		if (c == '\0') {
-			fail(p, -EINVAL, p->lineno + 1, "NUL byte in line");
-			goto stop;
-		}
-		if (n + 2 > (size_t)num) {
-			fail(p, -EINVAL, p->lineno + 1, "line too long (max %d characters)",
-			    num - 2);
-			goto stop;
-		}
-		buf[n++] = (char)c;
-		if (c == '\n')
-			break;
-	}
-	if (ferror(p->f)) {
-		fail(p, -EIO, 0, "read error");
+	rc = ms_ini_read_line(p->f, &p->lineno, buf, num, why, sizeof why);
+	if (rc < 0) {
+		fail(p, rc, rc == -EIO ? 0 : p->lineno + 1, "%s", why);
 		goto stop;
 	}
-	if (n == 0)
+	if (rc == 0)
 		goto stop;
-	buf[n] = '\0';
-	p->lineno++;
-	if (p->lineno == 1 && !strncmp(buf, "\xEF\xBB\xBF", 3))
-		memmove(buf, buf + 3, n - 2);
-	lead = 0;
-	while (isspace((unsigned char)buf[lead]))
-		lead++;
-	memmove(buf, buf + lead, strlen(buf + lead) + 1);
 	if (buf[0] == '[' && begin_section(p, buf))
 		goto stop;
 	return buf;
