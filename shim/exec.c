@@ -157,30 +157,39 @@ collect_args(char **argv, const char *arg, va_list *ap)
 	return false;
 }
 
+/* execl and execlp: the list from ARG (in AP) into an argv, then execvp if SEARCH, else execv. */
+static int
+exec_list(bool search, const char *file, const char *arg, va_list *ap)
+{
+	char *argv[MAX_ARGS + 1];
+
+	if (!collect_args(argv, arg, ap))
+		return -1;
+	return search ? execvp(file, argv) : execv(file, argv);
+}
+
 SHIM_EXPORT int
 execl(const char *path, const char *arg, ...)
 {
-	char *argv[MAX_ARGS + 1];
 	va_list ap;
-	bool ok;
+	int rc;
 
 	va_start(ap, arg);
-	ok = collect_args(argv, arg, &ap);
+	rc = exec_list(false, path, arg, &ap);
 	va_end(ap);
-	return ok ? execv(path, argv) : -1;
+	return rc;
 }
 
 SHIM_EXPORT int
 execlp(const char *file, const char *arg, ...)
 {
-	char *argv[MAX_ARGS + 1];
 	va_list ap;
-	bool ok;
+	int rc;
 
 	va_start(ap, arg);
-	ok = collect_args(argv, arg, &ap);
+	rc = exec_list(true, file, arg, &ap);
 	va_end(ap);
-	return ok ? execvp(file, argv) : -1;
+	return rc;
 }
 
 SHIM_EXPORT int

@@ -5,23 +5,6 @@
 #include <stdbool.h>
 #include <sys/syscall.h>
 
-static int fails;
-
-/* One failed check: "PROG: FAIL: MSG" on stderr; the program goes on and exits 1 at the end. */
-static void __attribute__((format(printf, 1, 2)))
-bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "%s: FAIL: ", st_prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fails++;
-}
-
 /* st_check that reports instead of exiting. */
 static bool
 same(const unsigned char *got, const unsigned char *ref, size_t size, size_t off, size_t len,
@@ -30,7 +13,7 @@ same(const unsigned char *got, const unsigned char *ref, size_t size, size_t off
 	size_t i, z;
 
 	if (off > size || len > size - off) {
-		bad("%s: %zu bytes at %zu run past the end of the %zu-byte file", what, len, off, size);
+		st_fail("%s: %zu bytes at %zu run past the end of the %zu-byte file", what, len, off, size);
 		return false;
 	}
 	if (memcmp(got, ref + off, len) == 0)
@@ -40,10 +23,10 @@ same(const unsigned char *got, const unsigned char *ref, size_t size, size_t off
 	for (z = i; z < len && got[z] == 0; z++)
 		;
 	if (z - i >= 16 || z == len)
-		bad("%s: got %zu zero bytes at offset %zu where the source has data (unfilled cache "
+		st_fail("%s: got %zu zero bytes at offset %zu where the source has data (unfilled cache "
 		    "bytes reached the application)", what, z - i, off + i);
 	else
-		bad("%s: byte %zu differs: got 0x%02x, want 0x%02x", what, off + i, got[i], ref[off + i]);
+		st_fail("%s: byte %zu differs: got 0x%02x, want 0x%02x", what, off + i, got[i], ref[off + i]);
 	return false;
 }
 
@@ -63,7 +46,7 @@ sys_read_check(int fd, const unsigned char *ref, size_t size, size_t off, size_t
 		got += (size_t)n;
 	}
 	if (got < len)
-		bad("%s: %zu of %zu bytes, then %s", what, got, len, n < 0 ? strerror(errno) : "EOF");
+		st_fail("%s: %zu of %zu bytes, then %s", what, got, len, n < 0 ? strerror(errno) : "EOF");
 	else if (same(buf, ref, size, off, len, what))
 		st_say("%s: %zu bytes at %zu ok", what, len, off);
 	free(buf);
@@ -77,7 +60,7 @@ sys_pread_check(int fd, const unsigned char *ref, size_t size, size_t off, size_
 	long n = syscall(SYS_pread64, fd, buf, len, (off_t)off);
 
 	if (n < 0 || (size_t)n != len)
-		bad("%s: %zu bytes at %zu: returned %ld%s%s", what, len, off, n, n < 0 ? ", " : "",
+		st_fail("%s: %zu bytes at %zu: returned %ld%s%s", what, len, off, n, n < 0 ? ", " : "",
 		    n < 0 ? strerror(errno) : "");
 	else if (same(buf, ref, size, off, len, what))
 		st_say("%s: %zu bytes at %zu ok", what, len, off);
@@ -106,7 +89,7 @@ list_dir(const char *vdir, char **want, int nwant)
 		st_die("too many expected names");
 	fd = (int)syscall(SYS_openat, AT_FDCWD, vdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		bad("syscall(SYS_openat, %s, O_DIRECTORY): %s", vdir, strerror(errno));
+		st_fail("syscall(SYS_openat, %s, O_DIRECTORY): %s", vdir, strerror(errno));
 		return;
 	}
 	for (k = 0; k < 10000; k++) {
@@ -117,7 +100,7 @@ list_dir(const char *vdir, char **want, int nwant)
 
 			at += d->d_reclen;
 			if (d->d_reclen == 0) {
-				bad("getdents64(%s): an entry of length 0", vdir);
+				st_fail("getdents64(%s): an entry of length 0", vdir);
 				n = -1;
 				break;
 			}
@@ -136,15 +119,15 @@ list_dir(const char *vdir, char **want, int nwant)
 		}
 	}
 	if (n < 0)
-		bad("syscall(SYS_getdents64, %s): %s", vdir, strerror(errno));
+		st_fail("syscall(SYS_getdents64, %s): %s", vdir, strerror(errno));
 	syscall(SYS_close, fd);
 	for (i = 0; i < nwant; i++)
 		if (seen[i] != 1) {
-			bad("getdents64(%s): '%s' listed %d times, want once", vdir, want[i], seen[i]);
+			st_fail("getdents64(%s): '%s' listed %d times, want once", vdir, want[i], seen[i]);
 			missing++;
 		}
 	if (extra[0] != '\0')
-		bad("getdents64(%s): unexpected entries:%s", vdir, extra);
+		st_fail("getdents64(%s): unexpected entries:%s", vdir, extra);
 	if (n >= 0 && missing == 0 && extra[0] == '\0')
 		st_say("syscall(SYS_getdents64, %s): the %d expected names, nothing else", vdir, nseen);
 }
@@ -176,22 +159,22 @@ main(int argc, char **argv)
 	if (syscall(SYS_faccessat, AT_FDCWD, vpath, R_OK) == 0)
 		st_say("syscall(SYS_faccessat, %s, R_OK): 0", vpath);
 	else
-		bad("syscall(SYS_faccessat, %s, R_OK): %s", vpath, strerror(errno));
+		st_fail("syscall(SYS_faccessat, %s, R_OK): %s", vpath, strerror(errno));
 
 	memset(&stx, 0, sizeof stx);
 	if (syscall(SYS_statx, AT_FDCWD, vpath, 0, STATX_SIZE, &stx) != 0)
-		bad("syscall(SYS_statx, %s): %s", vpath, strerror(errno));
+		st_fail("syscall(SYS_statx, %s): %s", vpath, strerror(errno));
 	else if (!(stx.stx_mask & STATX_SIZE) || stx.stx_size != size)
-		bad("syscall(SYS_statx, %s): size %llu (mask 0x%x), want %zu", vpath,
+		st_fail("syscall(SYS_statx, %s): size %llu (mask 0x%x), want %zu", vpath,
 		    (unsigned long long)stx.stx_size, stx.stx_mask, size);
 	else
 		st_say("syscall(SYS_statx, %s): size %zu", vpath, size);
 
 	memset(&st, 0, sizeof st);
 	if (syscall(SYS_newfstatat, AT_FDCWD, vpath, &st, 0) != 0)
-		bad("syscall(SYS_newfstatat, %s): %s", vpath, strerror(errno));
+		st_fail("syscall(SYS_newfstatat, %s): %s", vpath, strerror(errno));
 	else if ((size_t)st.st_size != size || !S_ISREG(st.st_mode))
-		bad("syscall(SYS_newfstatat, %s): size %lld mode 0%o, want a %zu-byte file", vpath,
+		st_fail("syscall(SYS_newfstatat, %s): size %lld mode 0%o, want a %zu-byte file", vpath,
 		    (long long)st.st_size, st.st_mode, size);
 	else
 		st_say("syscall(SYS_newfstatat, %s): size %zu", vpath, size);
@@ -199,7 +182,7 @@ main(int argc, char **argv)
 	/* An fd from the raw openat, read with raw read and pread64 (cold chunks 0-3, 40-41). */
 	fd = (int)syscall(SYS_openat, AT_FDCWD, vpath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		bad("syscall(SYS_openat, %s, O_RDONLY): %s (the reads on its fd are skipped)", vpath,
+		st_fail("syscall(SYS_openat, %s, O_RDONLY): %s (the reads on its fd are skipped)", vpath,
 		    strerror(errno));
 	} else {
 		st_say("syscall(SYS_openat, %s): fd %d", vpath, fd);
@@ -224,17 +207,17 @@ main(int argc, char **argv)
 	rc = syscall(SYS_io_uring_setup, 8, &params);
 	if (rc >= 0) {
 		close((int)rc);
-		bad("syscall(SYS_io_uring_setup, 8): succeeded (fd %ld); want ENOSYS: reads submitted "
+		st_fail("syscall(SYS_io_uring_setup, 8): succeeded (fd %ld); want ENOSYS: reads submitted "
 		    "through a ring are never seen by the shim", rc);
 	} else if (errno != ENOSYS) {
-		bad("syscall(SYS_io_uring_setup, 8): %s, want ENOSYS", strerror(errno));
+		st_fail("syscall(SYS_io_uring_setup, 8): %s, want ENOSYS", strerror(errno));
 	} else {
 		st_say("syscall(SYS_io_uring_setup, 8): ENOSYS");
 	}
 
 	free(ref);
-	if (fails)
-		st_die("%d check(s) failed", fails);
+	if (st_fails)
+		st_die("%d check(s) failed", st_fails);
 	st_say("every syscall(2) check passed");
 	return 0;
 }

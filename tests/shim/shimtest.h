@@ -17,6 +17,16 @@
 #include <unistd.h>
 
 static const char *st_prog = "shimtest";
+static int st_fails; /* checks failed with st_fail */
+
+static inline void
+st_vfail(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: FAIL: ", st_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
 
 /* Prints "PROG: FAIL: MSG" on stderr and exits 1. */
 static inline void __attribute__((format(printf, 1, 2), noreturn))
@@ -24,13 +34,22 @@ st_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, "%s: FAIL: ", st_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	st_vfail(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
+}
+
+/* The same, counted in st_fails, and the program goes on (to report every failing check). */
+static inline void __attribute__((format(printf, 1, 2)))
+st_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	st_vfail(fmt, ap);
+	va_end(ap);
+	st_fails++;
 }
 
 /* "PROG: MSG" on stdout: what the program did. */
