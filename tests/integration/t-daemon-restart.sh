@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t-daemon-restart: a daemon the shim starts is no child of the host (no SIGCHLD, nothing for wait()), and 8 cold readers under the shim (1 MiB preads and sha256sum) all finish with the right bytes when the daemon is SIGKILLed in the middle of their fills.
+# t-daemon-restart: a daemon the shim starts is no child of the host (no SIGCHLD, nothing for wait()); 8 cold readers under the shim (1 MiB preads and sha256sum) all finish with the right bytes when the daemon is SIGKILLed in the middle of their fills; and when no daemon can start again, a reader fails with EIO after [cache] timeout.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -183,4 +183,40 @@ if [[ -n $(ms_daemon_pid) ]]; then
 else
 	echo "note: no daemon runs after the readers finished"
 fi
+
+# (c) The daemon is SIGKILLed mid-fill and none can start again (its credentials file turned
+# group-readable: the daemon refuses it): the reader fails with EIO once [cache] timeout has
+# passed, with a line that says so, and never prints the hash of zeros.
+ms_stop_daemon_any
+ms_write_config "$T/ms.ini" "timeout = 3s"
+ms_fresh
+ms_daemon_start
+ms_front_config '{"rate": 2097152}'
+timeout -k 5 60 env "${shim_env[@]}" sha256sum /models/r0.bin >"$T/c.out" 2>"$T/c.err" &
+cpid=$!
+ms_track_pid "$cpid"
+for ((k = 0; k < 100; k++)); do
+	[[ $(ms_status_counts) == *" 1" ]] && break
+	sleep 0.1
+done
+[[ $(ms_status_counts) == *" 1" ]] || ms_fail "r0.bin never became partial: $(ms_status_counts)"
+chmod 0644 "$T/credentials"
+dpid=$MS_DAEMON_PID
+disown "$dpid" 2>/dev/null || true
+MS_DAEMON_PID=
+kill -KILL "$dpid"
+ms_wait_gone "$dpid" 50 || ms_fail "the daemon survived SIGKILL"
+ms_untrack_pid "$dpid"
+rc=0
+wait "$cpid" || rc=$?
+ms_untrack_pid "$cpid"
+if ((rc != 0 && rc != 124)) && grep -q 'no new one served within 3000 ms' "$T/c.err" &&
+	[[ $(head -c 64 "$T/c.out") != "$zero16" ]]; then
+	ms_ok "no daemon can start after the kill: the reader failed (exit $rc): $(grep -m 1 'modelshim' "$T/c.err")"
+else
+	ms_bad "no daemon can start after the kill: exit $rc, output '$(head -c 64 "$T/c.out")', stderr: $(head -c 400 "$T/c.err")"
+fi
+[[ -z $(ms_daemon_pid) ]] || ms_bad "a daemon runs although its credentials are refused (pid $(ms_daemon_pid))"
+chmod 0600 "$T/credentials"
+ms_front_config '{"rate": 0}'
 ms_done

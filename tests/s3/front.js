@@ -3,32 +3,67 @@
 // It must never listen beyond 127.0.0.1, buffer an object body (objects run to 2 GiB), or let an
 // unsigned or wrongly signed request through to s3rver. Control endpoints live under /__front/.
 // usage: node front.js --listen PORT --upstream http://127.0.0.1:S3PORT [--secret S] [--access-key K]
+//        [--region R] [--session-token T]
+//
+// Requests are verified as S3 verifies them (sigv4.verify): the credential scope must name the
+// front's region (default us-east-1) and service s3, every x-amz-* header sent must be signed, and
+// with a session token configured (temporary credentials) each request must carry it, signed, as
+// x-amz-security-token (without one, a request carrying a token is refused). Path-style
+// (Host 127.0.0.1:PORT or localhost:PORT, /BUCKET/KEY) and virtual-hosted addressing (Host
+// BUCKET.localhost:PORT, /KEY; libcurl resolves *.localhost to loopback itself) are both served:
+// the front verifies the request as sent, then hands s3rver its path-style form.
 //
 // POST /__front/config takes any of (each optional, kept until changed):
 //   rate       B/s cap shared by every response body (0: none)
 //   fail, status   the next `fail` requests of an object key answer `status` (default 503)
 //   delay_ms   every request waits this long before anything else happens
+//   region, session_token   as --region and --session-token ('' : no token), for the next requests
 // and three body faults for GETs of an object key (0/false: off), for transport-failure tests:
 //   reset_after B  after B bytes of a 2xx body the connection is reset (TCP RST)
 //   truncate B     after B bytes of a 2xx body the connection is closed (FIN) although the
 //                  Content-Length announced the whole range
 //   stall          true: the request is read and never answered; "headers": the status and
 //                  headers are sent, then no body byte, ever (until the client gives up)
+// and three answers a correct client must refuse to take bytes from (0/false: off):
+//   etag           true: a 2xx answer's ETag header is not the object's (though If-Match held)
+//   whole          true: a GET with a Range header is answered 200 with the whole object (the
+//                  store ignored the Range)
+//   content_range  on a 206: "bad": Content-Range names another range (start and end + 1),
+//                  "total": it names another object size, "missing": no Content-Range at all
 // With `fail` > 0 a body fault replaces the status failure and hits only the next `fail` GETs
 // (for reset_after and truncate: the next `fail` 2xx bodies longer than B; shorter ones pass
-// whole); the fault clears itself when they are spent. With `fail` 0 it hits every such GET
-// until cleared. Each fault counts in `injected`. Cut bodies are not throttled by `rate`; their
-// bytes count in get_bytes and keys as far as they were sent.
+// whole; for etag the next 2xx answers, for whole the next ranged GETs answered 2xx, for
+// content_range the next 206 answers); the fault clears itself when they are spent. With `fail`
+// 0 it hits every such GET until cleared. Each fault counts in `injected`. Cut bodies are not
+// throttled by `rate`; their bytes count in get_bytes and keys as far as they were sent.
+// Set one body fault at a time: two set together each spend `fail`.
 //   list_extra     an array of keys (any characters, as JSON strings) added to the first page of
 //                  every ListObjectsV2 answer, each 1 byte: a hostile listing for the import.
 // ListObjectsV2 with encoding-type=url is answered as AWS does and s3rver does not: every <Key>
 // percent-encoded (space as '+') and <EncodingType>url</EncodingType> added.
+// Listing faults, for ListObjectsV2 requests only (GET faults above never touch a listing, these
+// never touch a GET of an object):
+//   list_page      answer in pages of at most this many keys (the client's max-keys lowered)
+//   list_fail, list_status   the next `list_fail` listing requests answer `list_status` (503)
+//   list_stall     true: the request is read and never answered; "headers": status and headers
+//                  are sent, never a body byte
+//   list_reset_after B   after B bytes of a listing body the connection is reset (TCP RST)
+//   list_truncate P      page P (1: the first, 2: the one after the first continuation token...)
+//                  is cut in half: list_truncate_how "close" (default): Content-Length announces
+//                  the whole page and the connection is closed after half of it; "xml": a
+//                  complete HTTP answer of half the XML document
+// With `list_fail` > 0 a listing body fault hits only the next `list_fail` listings it applies
+// to (list_truncate: page-P requests) and clears itself; with 0 every one until cleared. Each
+// counts in `injected`; `listings` counts ListObjectsV2 requests that passed the signature check,
+// `virtual_hosted` the requests (signature checked) addressed as BUCKET.localhost.
 
+const crypto = require('crypto');
 const http = require('http');
 const sigv4 = require('./sigv4');
 
 function parseArgs(argv) {
-  const o = { listen: null, upstream: null, secret: 'S3RVER', accessKey: 'S3RVER' };
+  const o = { listen: null, upstream: null, secret: 'S3RVER', accessKey: 'S3RVER', region: 'us-east-1',
+    sessionToken: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -36,12 +71,15 @@ function parseArgs(argv) {
     else if (a === '--upstream') o.upstream = v;
     else if (a === '--secret') o.secret = v;
     else if (a === '--access-key') o.accessKey = v;
+    else if (a === '--region') o.region = v;
+    else if (a === '--session-token') o.sessionToken = v;
     else usage(`unknown argument ${a}`);
     i++;
     if (v === undefined) usage(`${a} needs a value`);
   }
   if (!Number.isInteger(o.listen) || o.listen < 0 || o.listen > 65535) usage('--listen PORT required');
   if (!o.upstream) usage('--upstream URL required');
+  if (!/^[a-z0-9-]+$/.test(o.region)) usage('--region must be like us-east-1');
   const u = new URL(o.upstream);
   if (u.protocol !== 'http:' || u.hostname !== '127.0.0.1') usage('--upstream must be http://127.0.0.1:PORT');
   o.upHost = u.hostname;
@@ -51,7 +89,7 @@ function parseArgs(argv) {
 
 function usage(msg) {
   console.error(`front.js: ${msg}\nusage: node front.js --listen PORT --upstream http://127.0.0.1:PORT ` +
-    '[--secret S] [--access-key K]');
+    '[--secret S] [--access-key K] [--region R] [--session-token T]');
   process.exit(2);
 }
 
@@ -61,11 +99,17 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 512, timeout: 60000 
 /* ---- counters and configuration ---- */
 
 function freshStats() {
-  return { requests: 0, methods: Object.create(null), rejected: 0, get_bytes: 0, injected: 0, keys: new Map() };
+  return { requests: 0, methods: Object.create(null), rejected: 0, get_bytes: 0, injected: 0, listings: 0,
+    virtual_hosted: 0, keys: new Map() };
 }
 let stats = freshStats();
 const config = { rate: 0, fail: 0, status: 503, delay_ms: 0, reset_after: 0, truncate: 0, stall: false,
-  list_extra: [] };
+  etag: false, whole: false, content_range: false,
+  list_extra: [], list_page: 0, list_fail: 0, list_status: 503, list_stall: false, list_reset_after: 0,
+  list_truncate: 0, list_truncate_how: 'close',
+  region: opt.region, session_token: opt.sessionToken };
+/* The page number of the listing page each NextContinuationToken we sent leads to. */
+const tokenPage = new Map();
 let requestSeq = 0;
 
 function statsJson() {
@@ -73,7 +117,8 @@ function statsJson() {
   for (const [k, v] of stats.keys) keys[k] = { count: v.count, bytes: v.bytes };
   return JSON.stringify({
     requests: stats.requests, methods: { ...stats.methods }, rejected: stats.rejected,
-    get_bytes: stats.get_bytes, injected: stats.injected, keys, config,
+    get_bytes: stats.get_bytes, injected: stats.injected, listings: stats.listings,
+    virtual_hosted: stats.virtual_hosted, keys, config,
   });
 }
 
@@ -127,6 +172,20 @@ function objectKey(url) {
   const slash = p.indexOf('/', 1);
   if (slash < 0) return '';
   return sigv4.percentDecode(p.slice(slash + 1)).toString('utf8');
+}
+
+/* The bucket of a virtual-hosted request (Host: BUCKET.localhost[:PORT]), or null: path-style. */
+function virtualBucket(host) {
+  if (typeof host !== 'string') return null;
+  const m = /^([a-z0-9][a-z0-9.-]*)\.localhost$/.exec(host.replace(/:\d+$/, '').toLowerCase());
+  return m ? m[1] : null;
+}
+
+/* A virtual-hosted request URL ('/KEY?query', '/' for the bucket) in path-style form. */
+function pathStyleUrl(bucket, url) {
+  const q = url.indexOf('?');
+  const p = q < 0 ? url : url.slice(0, q);
+  return '/' + bucket + (p === '/' ? '' : p) + (q < 0 ? '' : url.slice(q));
 }
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade',
@@ -232,10 +291,38 @@ function isListing(req) {
   return req.method === 'GET' && objectKey(req.url) === '' && q.get('list-type') === '2';
 }
 
-/* A ListObjectsV2 page as AWS would send it, with config.list_extra on the first page. */
-function rewriteListing(req, xml) {
+/* Which page of its listing a ListObjectsV2 request asks for: 1 without a continuation token. */
+function listingPage(req) {
+  const q = new URL(req.url, 'http://x').searchParams;
+  if (!q.has('continuation-token')) return 1;
+  return tokenPage.get(q.get('continuation-token')) || 2;
+}
+
+/* URL with its max-keys lowered to N (added when absent). The upstream does not check signatures. */
+function lowerMaxKeys(url, n) {
+  const q = url.indexOf('?');
+  const parts = q < 0 ? [] : url.slice(q + 1).split('&');
+  let found = false;
+  for (let i = 0; i < parts.length; i++) {
+    if (!parts[i].startsWith('max-keys=')) continue;
+    found = true;
+    const v = Number(parts[i].slice(9));
+    if (!(v > 0 && v <= n)) parts[i] = `max-keys=${n}`;
+  }
+  if (!found) parts.push(`max-keys=${n}`);
+  return (q < 0 ? url : url.slice(0, q)) + '?' + parts.join('&');
+}
+
+/* A ListObjectsV2 page as AWS would send it, with config.list_extra on the first page. PAGE is
+ * its number: the page its NextContinuationToken leads to is remembered as PAGE + 1. */
+function rewriteListing(req, xml, page) {
   const q = new URL(req.url, 'http://x').searchParams;
   const encode = q.get('encoding-type') === 'url';
+  const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml);
+  if (next) {
+    if (tokenPage.size > 10000) tokenPage.clear();
+    tokenPage.set(xmlUnescape(next[1]), page + 1);
+  }
   let extra = '';
   if (!q.has('continuation-token')) {
     for (const k of config.list_extra) {
@@ -252,32 +339,96 @@ function rewriteListing(req, xml) {
   return xml.replace('</ListBucketResult>', extra + '</ListBucketResult>');
 }
 
-function relayListing(req, upRes, res) {
+/* Resets (TCP RST) or closes (FIN) the connection of RES at once. */
+function dropConnection(res, how) {
+  const sock = res.socket;
+  if (sock === null || sock.destroyed) return;
+  if (how === 'reset' && typeof sock.resetAndDestroy === 'function') sock.resetAndDestroy();
+  else if (how === 'reset') sock.destroy();
+  else sock.end();
+}
+
+/* A 200 ListObjectsV2 answer, rewritten (rewriteListing), with LIST's fault if it has one:
+ * how 'stall' (headers, never the body), or cut {how: 'reset' | 'close' | 'xml', limit}. */
+function relayListing(req, upRes, res, list) {
   const parts = [];
   upRes.on('error', () => res.destroy());
   upRes.on('data', c => parts.push(c));
   upRes.on('end', () => {
-    const body = Buffer.from(rewriteListing(req, Buffer.concat(parts).toString('utf8')), 'utf8');
+    const body = Buffer.from(rewriteListing(req, Buffer.concat(parts).toString('utf8'), list.page), 'utf8');
     const headers = endToEnd(upRes.headers);
     delete headers['content-length'];
     headers['content-length'] = body.length;
+    const cut = list.cut;
+    if (list.how === 'stall') {
+      res.writeHead(upRes.statusCode, headers);
+      res.flushHeaders(); // and never a body byte
+      return;
+    }
+    if (cut && cut.how === 'reset' && body.length > cut.limit) {
+      spendListFault();
+      res.writeHead(upRes.statusCode, headers);
+      return res.write(body.subarray(0, cut.limit), () => dropConnection(res, 'reset'));
+    }
+    if (cut && (cut.how === 'close' || cut.how === 'xml')) {
+      spendListFault();
+      const half = body.subarray(0, Math.floor(body.length / 2));
+      if (cut.how === 'xml') {
+        headers['content-length'] = half.length;
+        res.writeHead(upRes.statusCode, headers);
+        return res.end(half);
+      }
+      res.writeHead(upRes.statusCode, headers);
+      return res.write(half, () => dropConnection(res, 'close'));
+    }
     res.writeHead(upRes.statusCode, headers);
     res.end(body);
   });
 }
 
-function forward(req, res, keyStat, retried, fault) {
+/* Another object's ETag than E (quoted, as S3 sends them). */
+function otherEtag(e) {
+  return '"' + crypto.createHash('md5').update(`front:${e}`).digest('hex') + '"';
+}
+
+/* The header faults (etag, content_range) applied to a 2xx GET answer's HEADERS, which it
+ * changes; true when one was applied (the fault is spent then). */
+function applyHeaderFaults(status, headers) {
+  let hit = false;
+  if (config.etag) {
+    headers.etag = otherEtag(headers.etag);
+    hit = true;
+  }
+  const cr = headers['content-range'];
+  const m = typeof cr === 'string' ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(cr.trim()) : null;
+  if (config.content_range && status === 206 && m) {
+    const [a, b, t] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    if (config.content_range === 'missing') delete headers['content-range'];
+    else if (config.content_range === 'total') headers['content-range'] = `bytes ${a}-${b}/${t + 1}`;
+    else headers['content-range'] = `bytes ${a + 1}-${b + 1}/${t}`;
+    hit = true;
+  }
+  return hit;
+}
+
+/* Relays REQ to s3rver. KEYSTAT: the counters of an object GET; FAULT: a body fault decided
+ * already; LIST: {page, how, cut} of a ListObjectsV2 request; WHOLE: send no Range upstream. */
+function forward(req, res, keyStat, retried, fault, list, whole) {
+  const upHeaders = endToEnd(req.headers);
+  if (whole) delete upHeaders.range;
   const upReq = http.request({
     host: opt.upHost, port: opt.upPort, method: req.method, path: req.url,
-    headers: endToEnd(req.headers), agent,
+    headers: upHeaders, agent,
   });
   let answered = false;
   upReq.on('response', upRes => {
     answered = true;
-    if (upRes.statusCode === 200 && isListing(req)) return relayListing(req, upRes, res);
-    res.writeHead(upRes.statusCode, endToEnd(upRes.headers));
+    if (list && upRes.statusCode === 200) return relayListing(req, upRes, res, list);
     // Bytes are counted for successful GET bodies only (not error documents).
     const counted = req.method === 'GET' && upRes.statusCode >= 200 && upRes.statusCode < 300;
+    const headers = endToEnd(upRes.headers);
+    if (counted && keyStat && applyHeaderFaults(upRes.statusCode, headers)) spendFault();
+    res.writeHead(upRes.statusCode, headers);
     if (!fault && counted && keyStat) fault = cutFault(upRes);
     if (fault && counted && fault.how === 'stall') {
       res.flushHeaders(); // and never a body byte: upRes stays paused until the client leaves
@@ -292,7 +443,7 @@ function forward(req, res, keyStat, retried, fault) {
   upReq.on('error', err => {
     // A pooled connection the upstream closed while idle: retry once if nothing was consumed.
     if (!answered && !retried && upReq.reusedSocket && err.code === 'ECONNRESET' && !hasBody(req))
-      return forward(req, res, keyStat, true, fault);
+      return forward(req, res, keyStat, true, fault, list, whole);
     if (!res.headersSent) sendError(res, 502, 'InternalError', `front: upstream: ${err.message}`, req.url);
     else res.destroy();
   });
@@ -326,6 +477,20 @@ function readJson(req, cb) {
   });
 }
 
+/* The config fields that are not counts, with their valid values. */
+const isBool = v => v === true || v === false;
+const NON_NUMERIC = {
+  stall: v => isBool(v) || v === 'headers',
+  list_stall: v => isBool(v) || v === 'headers',
+  list_extra: v => Array.isArray(v) && v.every(x => typeof x === 'string'),
+  etag: isBool,
+  whole: isBool,
+  content_range: v => v === false || v === '' || v === 'bad' || v === 'total' || v === 'missing',
+  list_truncate_how: v => v === 'close' || v === 'xml',
+  region: v => typeof v === 'string' && /^[a-z0-9-]+$/.test(v),
+  session_token: v => typeof v === 'string' && !/[\r\n]/.test(v),
+};
+
 function control(req, res) {
   const path = req.url.split('?')[0];
   if (path === '/__front/stats' && req.method === 'GET') return sendJson(res, 200, statsJson());
@@ -339,15 +504,17 @@ function control(req, res) {
     return readJson(req, (err, c) => {
       if (err || typeof c !== 'object' || c === null) return sendJson(res, 400, '{"error":"bad JSON"}');
       for (const k of Object.keys(c)) {
-        if (k === 'stall' && (c[k] === true || c[k] === false || c[k] === 'headers')) continue;
-        if (k === 'list_extra' && Array.isArray(c[k]) && c[k].every(x => typeof x === 'string')) continue;
-        if (!(k in config) || k === 'stall' || k === 'list_extra' || !Number.isFinite(c[k]) || c[k] < 0)
-          return sendJson(res, 400, JSON.stringify({ error: `bad field ${k}` }));
+        const valid = k in config && (NON_NUMERIC[k] ? NON_NUMERIC[k](c[k]) : Number.isFinite(c[k]) && c[k] >= 0);
+        if (!valid) return sendJson(res, 400, JSON.stringify({ error: `bad field ${k}` }));
       }
-      if (c.status !== undefined && (c.status < 400 || c.status > 599))
-        return sendJson(res, 400, '{"error":"status must be 4xx or 5xx"}');
+      for (const k of ['status', 'list_status']) {
+        if (c[k] !== undefined && (c[k] < 400 || c[k] > 599))
+          return sendJson(res, 400, `{"error":"${k} must be 4xx or 5xx"}`);
+      }
+      if (c.content_range === '') c.content_range = false;
       Object.assign(config, c);
       if (c.fail !== undefined && c.status === undefined) config.status = 503;
+      if (c.list_fail !== undefined && c.list_status === undefined) config.list_status = 503;
       if (c.rate !== undefined) tat = 0;
       return sendJson(res, 200, JSON.stringify(config));
     });
@@ -365,7 +532,47 @@ function spendFault() {
     config.stall = false;
     config.reset_after = 0;
     config.truncate = 0;
+    config.etag = false;
+    config.whole = false;
+    config.content_range = false;
   }
+}
+
+/* One listing fault is injected: spends one of `list_fail`, and clears them with the last one. */
+function spendListFault() {
+  stats.injected++;
+  if (config.list_fail > 0 && --config.list_fail === 0) {
+    config.list_stall = false;
+    config.list_reset_after = 0;
+    config.list_truncate = 0;
+  }
+}
+
+/* A ListObjectsV2 request (signature checked): paged, failed or forwarded with its fault. */
+function onListing(req, res) {
+  stats.listings++;
+  const page = listingPage(req);
+  if (config.list_page > 0) req.url = lowerMaxKeys(req.url, config.list_page);
+  if (config.list_stall) {
+    const headers = config.list_stall === 'headers';
+    spendListFault();
+    if (!headers) return req.resume(); // read the request, never answer it
+    return forward(req, res, null, false, null, { page, how: 'stall' });
+  }
+  const bodyFault = config.list_reset_after > 0 || config.list_truncate > 0;
+  if (config.list_fail > 0 && !bodyFault) {
+    config.list_fail--;
+    stats.injected++;
+    req.resume();
+    const status = config.list_status;
+    return sendError(res, status, S3_CODE[status] || 'InjectedFault',
+      `front: injected listing failure (${status})`, req.url.split('?')[0]);
+  }
+  let cut = null;
+  if (config.list_reset_after > 0) cut = { how: 'reset', limit: config.list_reset_after };
+  else if (config.list_truncate > 0 && page === config.list_truncate)
+    cut = { how: config.list_truncate_how === 'xml' ? 'xml' : 'close' };
+  forward(req, res, null, false, null, { page, cut });
 }
 
 /* The cut (reset_after or truncate) for a 2xx GET response arriving now, or null. */
@@ -386,11 +593,19 @@ function onRequest(req, res) {
   if (req.url.startsWith('/__front/')) return control(req, res);
   stats.requests++;
   stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
-  const v = sigv4.verify(req, secretFor);
+  const v = sigv4.verify(req, secretFor, {
+    region: config.region, service: 's3', sessionToken: config.session_token, maxSkewMs: 15 * 60 * 1000,
+  });
   if (!v.ok) {
     stats.rejected++;
     req.resume();
     return sendError(res, v.status, v.code, v.message, req.url.split('?')[0]);
+  }
+  // Verified as sent; from here on s3rver's path-style form.
+  const bucket = virtualBucket(req.headers.host);
+  if (bucket !== null) {
+    stats.virtual_hosted++;
+    req.url = pathStyleUrl(bucket, req.url);
   }
   const key = objectKey(req.url);
   let keyStat = null;
@@ -400,13 +615,16 @@ function onRequest(req, res) {
     keyStat.count++;
   }
   const go = () => {
+    if (isListing(req)) return onListing(req, res);
     if (config.stall && keyStat) {
       const headers = config.stall === 'headers';
       spendFault();
       if (!headers) return req.resume(); // read the request, never answer it
       return forward(req, res, keyStat, false, { how: 'stall' });
     }
-    if (config.fail > 0 && key !== '' && !(config.reset_after > 0 || config.truncate > 0)) {
+    const bodyFault = config.reset_after > 0 || config.truncate > 0 || config.etag || config.whole ||
+      config.content_range;
+    if (config.fail > 0 && key !== '' && !bodyFault) {
       config.fail--;
       stats.injected++;
       req.resume();
@@ -414,7 +632,10 @@ function onRequest(req, res) {
       return sendError(res, status, S3_CODE[status] || 'InjectedFault',
         `front: injected failure (${status})`, req.url.split('?')[0]);
     }
-    forward(req, res, keyStat, false, null);
+    // whole: decided (and spent) now, for the Range header must not reach s3rver.
+    const whole = Boolean(config.whole && keyStat && req.method === 'GET' && req.headers.range !== undefined);
+    if (whole) spendFault();
+    forward(req, res, keyStat, false, null, null, whole);
   };
   if (config.delay_ms > 0) setTimeout(go, config.delay_ms);
   else go();

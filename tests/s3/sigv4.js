@@ -177,14 +177,31 @@ function amzDateNow() {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
+function safeEqual(a, b) {
+  const x = Buffer.from(String(a), 'utf8');
+  const y = Buffer.from(String(b), 'utf8');
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
 function fail(status, code, message) {
   return { ok: false, status, code, message };
 }
 
-/* Verifies a request's Authorization header.
+/* Verifies a request's Authorization header, as strictly as S3 does.
  * req: {method, url, headers (lower-case names)}; secretFor(accessKey) -> secret or undefined.
+ * opts (optional): {region: the endpoint's region (any when absent), service ('s3'),
+ *   sessionToken: when a non-empty string, the credentials are temporary: every request must carry
+ *   it as x-amz-security-token, signed; when absent or '', a request carrying a token is refused,
+ *   as S3 refuses one with long-term keys; now (ms) and maxSkewMs: refuse an x-amz-date further
+ *   than maxSkewMs from now (RequestTimeTooSkewed)}.
+ * Refusals, as S3 answers them: a credential scope for another region or service: 400
+ * AuthorizationHeaderMalformed; an x-amz-* header (x-amz-security-token included) that is not in
+ * SignedHeaders, or host unsigned: 403 AccessDenied / SignatureDoesNotMatch; a missing session
+ * token: 403 AccessDenied; a wrong or unexpected one: 400 InvalidToken.
  * Returns {ok: true, accessKey, region, service} or {ok: false, status, code, message}. */
-function verify(req, secretFor) {
+function verify(req, secretFor, opts) {
+  opts = opts || {};
+  const wantService = opts.service || 's3';
   const h = req.headers;
   const auth = h.authorization;
   if (!auth) return fail(403, 'AccessDenied', 'Access Denied (no Authorization header)');
@@ -199,6 +216,12 @@ function verify(req, secretFor) {
   if (cred.length !== 5 || cred[4] !== 'aws4_request' || !fields.SignedHeaders || !fields.Signature)
     return fail(403, 'AccessDenied', 'Malformed Authorization header');
   const [accessKey, date, region, service] = cred;
+  if (opts.region !== undefined && region !== opts.region)
+    return fail(400, 'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; the region '${region}' is wrong; expecting '${opts.region}'`);
+  if (service !== wantService)
+    return fail(400, 'AuthorizationHeaderMalformed',
+      `The authorization header is malformed; incorrect service '${service}'. This endpoint belongs to '${wantService}'.`);
   const secret = secretFor(accessKey);
   if (secret === undefined || secret === null)
     return fail(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist');
@@ -207,6 +230,14 @@ function verify(req, secretFor) {
     return fail(403, 'AccessDenied', 'Missing or malformed x-amz-date');
   if (amzDate.slice(0, 8) !== date)
     return fail(403, 'SignatureDoesNotMatch', 'Credential scope date differs from x-amz-date');
+  if (opts.maxSkewMs !== undefined) {
+    const t = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8),
+      +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15));
+    const now = opts.now !== undefined ? opts.now : Date.now();
+    if (!(Math.abs(now - t) <= opts.maxSkewMs))
+      return fail(403, 'RequestTimeTooSkewed',
+        'The difference between the request time and the current time is too large.');
+  }
   const payloadHash = h['x-amz-content-sha256'];
   if (payloadHash === undefined)
     return fail(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
@@ -217,6 +248,11 @@ function verify(req, secretFor) {
   }
   if (!signedNames.includes('host'))
     return fail(403, 'SignatureDoesNotMatch', 'host is not a signed header');
+  // S3: every x-amz-* header sent must be signed (HeadersNotSigned).
+  const unsigned = Object.keys(h).filter(n => n.startsWith('x-amz-') && !signedNames.includes(n)).sort();
+  if (unsigned.length > 0)
+    return fail(403, 'AccessDenied',
+      `There were headers present in the request which were not signed: ${unsigned.join(', ')}`);
   const [path, query] = splitUrl(req.url);
   const r = computeSignature({
     method: req.method, path, query, headers: h, signedNames, payloadHash, amzDate,
@@ -232,6 +268,14 @@ function verify(req, secretFor) {
     e.stringToSign = r.stringToSign;
     return e;
   }
+  // Checked once the signature holds: by now a token present is a signed one.
+  const token = h['x-amz-security-token'];
+  const wantToken = typeof opts.sessionToken === 'string' && opts.sessionToken !== '' ? opts.sessionToken : null;
+  if (wantToken !== null && token === undefined)
+    return fail(403, 'AccessDenied',
+      'Access Denied: these credentials are temporary and the request carries no x-amz-security-token');
+  if (token !== undefined && (wantToken === null || !safeEqual(headerValue(token), wantToken)))
+    return fail(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.');
   return { ok: true, accessKey, region, service };
 }
 
@@ -309,7 +353,31 @@ function selfTest() {
   delete noHash['x-amz-content-sha256'];
   if (verify({ method: 'GET', url: '/x', headers: noHash }, secretFor).ok)
     throw new Error('sigv4 self-test: request without x-amz-content-sha256 accepted');
-  return vectors.length + uriCases.length + queryCases.length + 2;
+  // Strictness: scope, unsigned x-amz-* headers, session tokens, clock skew.
+  const at = Date.UTC(2013, 4, 24);
+  const strict = [
+    // [name, sign options, verify options, headers added after signing, want code or null]
+    ['region as configured', { region: 'eu-west-1' }, { region: 'eu-west-1' }, null, null],
+    ['other region', { region: 'eu-west-1' }, { region: 'us-east-1' }, null, 'AuthorizationHeaderMalformed'],
+    ['other service', { service: 'iam' }, {}, null, 'AuthorizationHeaderMalformed'],
+    ['unsigned x-amz-meta-a', {}, {}, { 'x-amz-meta-a': '1' }, 'AccessDenied'],
+    ['unsigned x-amz-security-token', {}, { sessionToken: 'tok' }, { 'x-amz-security-token': 'tok' }, 'AccessDenied'],
+    ['signed token', { headers: { 'x-amz-security-token': 'tok' } }, { sessionToken: 'tok' }, null, null],
+    ['wrong token', { headers: { 'x-amz-security-token': 'tok2' } }, { sessionToken: 'tok' }, null, 'InvalidToken'],
+    ['no token required', {}, { sessionToken: 'tok' }, null, 'AccessDenied'],
+    ['token not expected', { headers: { 'x-amz-security-token': 'tok' } }, {}, null, 'InvalidToken'],
+    ['clock skew within 15 min', {}, { maxSkewMs: 900000, now: at + 899000 }, null, null],
+    ['clock skew over 15 min', {}, { maxSkewMs: 900000, now: at + 901000 }, null, 'RequestTimeTooSkewed'],
+  ];
+  for (const [name, so, vo, after, want] of strict) {
+    const s = sign({ ...base, ...so, method: 'GET', url: '/x',
+      headers: { host, 'x-amz-date': date, ...(so.headers || {}) } });
+    const headers = { ...s.headers, ...(after || {}) };
+    const v = verify({ method: 'GET', url: '/x', headers }, secretFor, vo);
+    if ((want === null) !== v.ok || (want !== null && v.code !== want))
+      throw new Error(`sigv4 self-test: ${name}: got ${v.ok ? 'ok' : v.code}, want ${want || 'ok'}`);
+  }
+  return vectors.length + uriCases.length + queryCases.length + 2 + strict.length;
 }
 
 module.exports = {
