@@ -22,8 +22,13 @@
 #define RECONNECT_PAUSE_MS 50
 #define DEFAULT_TIMEOUT_MS 30000
 
-/* The daemon connection of this thread; reconnected after fork or if the app closed it. */
+/*
+ * The daemon connection of this thread; reconnected after fork or if the app closed it. IN_USE:
+ * a request is under way on it, so a request made meanwhile (from a signal handler) takes a
+ * connection of its own rather than read the interrupted request's answer.
+ */
 static __thread struct {
+	int in_use;
 	struct ms_client cl;
 	pid_t pid;
 	dev_t dev;
@@ -106,9 +111,12 @@ conn_get(bool may_start)
 	return 0;
 }
 
-/* One fill over a connection of a vfork child's own (the daemon is not started from there). */
+/*
+ * One fill over a connection of its own, for a vfork child (which shares its parent's memory) or
+ * a signal handler that interrupted a request of this thread. The daemon is not started here.
+ */
 static int
-fill_in_vfork_child(const struct ms_mount *m, const char *key, uint64_t off, uint64_t len,
+fill_on_own_connection(const struct ms_mount *m, const char *key, uint64_t off, uint64_t len,
     uint64_t ino, char *err, size_t errlen)
 {
 	struct ms_client cl;
@@ -134,12 +142,14 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 	long deadline = 0;
 	int rc;
 
-	if (shim_in_vfork_child())
-		return fill_in_vfork_child(m, key, off, len, ino, err, errlen);
+	if (shim_in_vfork_child() || conn.in_use)
+		return fill_on_own_connection(m, key, off, len, ino, err, errlen);
 	for (;;) {
 		rc = conn_get(true);
 		if (rc == 0) {
+			conn.in_use++;
 			rc = ms_client_fill(&conn.cl, m->name, key, off, len, ino, err, errlen);
+			conn.in_use--;
 			if (rc != MS_CLIENT_LOST)
 				return rc;
 			conn_drop();
@@ -180,13 +190,15 @@ shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint
 static int
 verify(unsigned mount, const char *key, uint64_t ino, char *err, size_t errlen)
 {
-	int rc = conn_get(true);
+	int rc = conn.in_use ? -EBUSY : conn_get(true);
 
 	if (rc < 0) {
 		snprintf(err, errlen, "the daemon could not be reached (%s)", strerror(-rc));
 		return rc;
 	}
+	conn.in_use++;
 	rc = ms_client_verify(&conn.cl, shim.cfg.mounts[mount].name, key, ino, err, errlen);
+	conn.in_use--;
 	if (rc == MS_CLIENT_LOST) {
 		conn_drop();
 		rc = -EIO;
@@ -208,7 +220,7 @@ shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_
 void
 shim_conn_touch(unsigned mount, const char *key, uint64_t ino)
 {
-	if (shim_in_vfork_child())
+	if (shim_in_vfork_child() || conn.in_use)
 		return;
 	shim_busy++;
 	/* A hit never starts a daemon: only a connection that exists or can be made is used. */
@@ -220,7 +232,7 @@ shim_conn_touch(unsigned mount, const char *key, uint64_t ino)
 void
 shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino)
 {
-	if (shim_in_vfork_child())
+	if (shim_in_vfork_child() || conn.in_use)
 		return;
 	shim_busy++;
 	if (conn_get(true) == 0 &&

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,17 +84,40 @@ shim_file_size(const struct shim_file *f)
 	return f->size;
 }
 
+/*
+ * The write lock, with this thread's signals blocked while it is held: a handler that reads a
+ * tracked fd takes the read lock, which would never come in the thread holding the write lock.
+ */
+static void
+table_write_lock(sigset_t *old_mask)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, old_mask);
+	pthread_rwlock_wrlock(&table_lock);
+}
+
+static void
+table_write_unlock(const sigset_t *old_mask)
+{
+	pthread_rwlock_unlock(&table_lock);
+	pthread_sigmask(SIG_SETMASK, old_mask, NULL);
+}
+
 void
 shim_fd_install(int fd, struct shim_file *f)
 {
 	struct shim_file *old;
 
-	pthread_rwlock_wrlock(&table_lock);
+	sigset_t old_mask;
+
+	table_write_lock(&old_mask);
 	old = atomic_exchange(&table[fd], f);
 	atomic_store(&shim_fd_kind[fd], FD_TRACKED);
 	if (atomic_load(&tracked_end) <= (unsigned)fd)
 		atomic_store(&tracked_end, (unsigned)fd + 1);
-	pthread_rwlock_unlock(&table_lock);
+	table_write_unlock(&old_mask);
 	shim_file_put(old);
 }
 
@@ -101,15 +125,16 @@ void
 shim_fd_uninstall(int fd, struct shim_file *f, uint8_t new_kind)
 {
 	struct shim_file *old = NULL;
+	sigset_t old_mask;
 
 	if (fd < 0 || (unsigned)fd >= shim_fd_kind_size)
 		return;
-	pthread_rwlock_wrlock(&table_lock);
+	table_write_lock(&old_mask);
 	if (f == NULL || atomic_load(&table[fd]) == f) {
 		old = atomic_exchange(&table[fd], NULL);
 		atomic_store(&shim_fd_kind[fd], new_kind);
 	}
-	pthread_rwlock_unlock(&table_lock);
+	table_write_unlock(&old_mask);
 	shim_file_put(old);
 }
 

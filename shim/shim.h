@@ -180,8 +180,12 @@ void shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t 
 
 /* read.c: bytes [off, off + len) of FD made present; false with errno EIO if they cannot be. */
 bool shim_read_ensure(int fd, off_t off, size_t len);
-/* An fd whose reads must be watched, while the shim is on. */
-#define TRACKED(fd) (shim_fd_tracked(fd) && shim_active())
+/*
+ * An fd whose reads must be watched, while the shim is on: also inside the shim's own calls
+ * (shim_busy), since a signal handler may read while the thread it interrupted is in the shim;
+ * the shim itself never reads a tracked fd through a wrapper.
+ */
+#define TRACKED(fd) (shim_fd_tracked(fd) && shim.enabled)
 
 /* fdtable.c */
 struct shim_file;
