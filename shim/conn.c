@@ -78,9 +78,12 @@ conn_drop(void)
 	conn.ok = false;
 }
 
-/* This thread's connection, made (and the daemon started, if MAY_START) when needed. */
+/*
+ * This thread's connection, made (and the daemon started, if MAY_START) when needed. PID is
+ * getpid(), which the caller has (it is a system call: asked once per request).
+ */
 static int
-conn_get(bool may_start)
+conn_get(bool may_start, pid_t pid)
 {
 	struct stat st;
 	int rc;
@@ -88,7 +91,7 @@ conn_get(bool may_start)
 	if (conn.ok) {
 		bool ours = REAL(fstat)(conn.cl.fd, &st) == 0 && st.st_dev == conn.dev && st.st_ino == conn.ino;
 
-		if (ours && conn.pid == getpid())
+		if (ours && conn.pid == pid)
 			return 0;
 		/* Inherited over fork: the parent's socket, closed here. Closed by the app: not ours. */
 		if (ours)
@@ -104,7 +107,7 @@ conn_get(bool may_start)
 		ms_client_close(&conn.cl);
 		return -EIO;
 	}
-	conn.pid = getpid();
+	conn.pid = pid;
 	conn.dev = st.st_dev;
 	conn.ino = st.st_ino;
 	conn.ok = true;
@@ -140,12 +143,13 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 	const struct ms_mount *m = &shim.cfg.mounts[mount];
 	struct timespec pause = { 0, RECONNECT_PAUSE_MS * 1000 * 1000 };
 	long deadline = 0;
+	pid_t pid = getpid();
 	int rc;
 
-	if (shim_in_vfork_child() || conn.in_use)
+	if (pid != shim.pid || conn.in_use) /* a vfork child, or a signal handler mid-request */
 		return fill_on_own_connection(m, key, off, len, ino, err, errlen);
 	for (;;) {
-		rc = conn_get(true);
+		rc = conn_get(true, pid);
 		if (rc == 0) {
 			conn.in_use++;
 			rc = ms_client_fill(&conn.cl, m->name, key, off, len, ino, err, errlen);
@@ -190,7 +194,7 @@ shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint
 static int
 verify(unsigned mount, const char *key, uint64_t ino, char *err, size_t errlen)
 {
-	int rc = conn.in_use ? -EBUSY : conn_get(true);
+	int rc = conn.in_use ? -EBUSY : conn_get(true, getpid());
 
 	if (rc < 0) {
 		snprintf(err, errlen, "the daemon could not be reached (%s)", strerror(-rc));
@@ -220,11 +224,13 @@ shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_
 void
 shim_conn_touch(unsigned mount, const char *key, uint64_t ino)
 {
-	if (shim_in_vfork_child() || conn.in_use)
+	pid_t pid = getpid();
+
+	if (pid != shim.pid || conn.in_use)
 		return;
 	shim_busy++;
 	/* A hit never starts a daemon: only a connection that exists or can be made is used. */
-	if (conn_get(false) == 0 && ms_client_touch(&conn.cl, shim.cfg.mounts[mount].name, key, ino) < 0)
+	if (conn_get(false, pid) == 0 && ms_client_touch(&conn.cl, shim.cfg.mounts[mount].name, key, ino) < 0)
 		conn_drop();
 	shim_busy--;
 }
@@ -232,10 +238,12 @@ shim_conn_touch(unsigned mount, const char *key, uint64_t ino)
 void
 shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino)
 {
-	if (shim_in_vfork_child() || conn.in_use)
+	pid_t pid = getpid();
+
+	if (pid != shim.pid || conn.in_use)
 		return;
 	shim_busy++;
-	if (conn_get(true) == 0 &&
+	if (conn_get(true, pid) == 0 &&
 	    ms_client_prefetch(&conn.cl, shim.cfg.mounts[mount].name, key, off, len, ino) < 0)
 		conn_drop();
 	shim_busy--;

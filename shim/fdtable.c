@@ -129,6 +129,11 @@ shim_fd_uninstall(int fd, struct shim_file *f, uint8_t new_kind)
 
 	if (fd < 0 || (unsigned)fd >= shim_fd_kind_size)
 		return;
+	/* No entry to release (a complete file's fd): the kind alone changes, no lock (hit path). */
+	if (f == NULL && atomic_load(&table[fd]) == NULL) {
+		atomic_store(&shim_fd_kind[fd], new_kind);
+		return;
+	}
 	table_write_lock(&old_mask);
 	if (f == NULL || atomic_load(&table[fd]) == f) {
 		old = atomic_exchange(&table[fd], NULL);
