@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "crash.h"
 #include "io.h"
 #include "keys.h"
 #include "map.h"
@@ -265,9 +266,12 @@ replace_object(const struct ms_config *cfg, const struct entry *e, const char *t
 
 	if (unlink(state) < 0 && errno != ENOENT)
 		return -errno;
+	ms_crash_point("import.map_removed");
 	rc = make_data_file(cfg, e, tree, &ino);
+	ms_crash_point("import.data_renamed");
 	if (rc == 0)
 		rc = make_map(cfg, e, state, ino);
+	ms_crash_point("import.object_done");
 	return rc;
 }
 
@@ -378,6 +382,7 @@ ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s3 *s
 		snprintf(err, errlen, "pruning %s: %s", im.tree, strerror(-rc));
 		goto out;
 	}
+	ms_crash_point("import.pruned");
 	for (i = 0; i < im.n; i++) {
 		if (im.v[i].rejected)
 			continue;

@@ -234,7 +234,6 @@ cmd_daemon_exec(int argc, char **argv)
 		goto out_free;
 	}
 	ms_log_init("modelshim daemon", MS_LOG_INFO);
-	daemon_crash_init();
 	rc = ms_cache_init(&d->cfg);
 	if (rc == 0)
 		rc = ms_cache_file_path(&d->cfg, "daemon.pid", pidpath, sizeof pidpath);

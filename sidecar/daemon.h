@@ -191,8 +191,4 @@ void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end
 /* max_bandwidth: refills the token bucket and resumes the transfers it held. */
 void fetch_pace(struct daemon *d);
 
-/* daemon_crash.c: MODELSHIM_CRASH_AT=NAME:N kills the daemon at the Nth pass of point NAME. */
-void daemon_crash_init(void);
-void daemon_crash_point(const char *name);
-
 #endif

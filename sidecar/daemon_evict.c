@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "crash.h"
 #include "daemon.h"
 #include "evict.h"
 #include "log.h"
@@ -360,10 +361,10 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *h
 	if (ftruncate(fd, (off_t)map.hdr.size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0)
 		rc = -errno;
 	close(fd);
-	daemon_crash_point("evict.staged");
+	ms_crash_point("evict.staged");
 	if (rc == 0 && rename(tdata, tree) < 0)
 		rc = -errno;
-	daemon_crash_point("evict.data_renamed");
+	ms_crash_point("evict.data_renamed");
 	if (rc == 0 && *hold >= 0) {
 		close(*hold);
 		*hold = -1;
@@ -371,14 +372,14 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *h
 	if (rc == 0)
 		rc = ms_map_create(tmap, map.hdr.size, d->cfg.chunk_size, (uint64_t)st.st_ino,
 		    map.hdr.mtime, map.hdr.etag);
-	daemon_crash_point("evict.map_staged");
+	ms_crash_point("evict.map_staged");
 	if (rc == 0 && rename(tmap, state) < 0)
 		rc = -errno;
 	if (rc < 0) {
 		unlink(tdata);
 		unlink(tmap);
 	}
-	daemon_crash_point("evict.done");
+	ms_crash_point("evict.done");
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "cmd.h"
+#include "crash.h"
 #include "log.h"
 
 static const struct cmd_entry *const cmd_table[] = {
@@ -48,6 +49,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], cmd_table[i]->name) != 0)
 			continue;
 		ms_log_init("modelshim", MS_LOG_WARN);
+		ms_crash_init(); /* tests only: MODELSHIM_CRASH_AT (core/crash.c) */
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 			fprintf(stderr, "modelshim: libcurl failed to initialise\n");
 			return 1;

@@ -1,15 +1,15 @@
 /*
- * daemon_crash.c: crash points, for the crash tests (the SQLite way: a crash at a chosen step,
- * not a kill -9 that hopes to land there). MODELSHIM_CRASH_AT=NAME:N in the daemon's environment
- * makes it SIGKILL itself the Nth time it passes the point NAME. Unset, a point costs one
- * compare. Never does anything else.
+ * crash.c: crash points, for the crash tests (the SQLite way: a crash at a chosen step, not a
+ * kill -9 that hopes to land there). MODELSHIM_CRASH_AT=NAME:N in the environment of the modelshim
+ * binary (daemon, import) makes it SIGKILL itself the Nth time it passes the point NAME. Unset,
+ * or never armed (the shim never arms it), a point costs one compare. Never does anything else.
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "daemon.h"
+#include "crash.h"
 #include "log.h"
 
 #define CRASH_NAME_MAX 64
@@ -18,7 +18,7 @@ static char crash_name[CRASH_NAME_MAX];
 static unsigned long crash_countdown;
 
 void
-daemon_crash_init(void)
+ms_crash_init(void)
 {
 	const char *v = getenv("MODELSHIM_CRASH_AT");
 	const char *colon;
@@ -38,7 +38,7 @@ daemon_crash_init(void)
 }
 
 void
-daemon_crash_point(const char *name)
+ms_crash_point(const char *name)
 {
 	if (crash_countdown == 0 || strcmp(name, crash_name) != 0 || --crash_countdown > 0)
 		return;
