@@ -21,7 +21,9 @@ t1=$(date +%s%N)
 got=$((size * 1000 / ((t1 - t0) / 1000000)))
 echo "note: 200 MiB filled at $((got / 1048576)) MiB/s with max_bandwidth = 40M"
 ((got <= rate * 11 / 10)) || ms_fail "filled at $got B/s, over the 40 MiB/s limit by more than 10%"
-((got >= rate / 2)) || ms_fail "filled at $got B/s: the limiter throttles far below 40 MiB/s"
+# A floor loose enough that no load on a shared machine reaches it (2 of ctest -j2's tests on 2
+# cores), which a limiter stuck far below its rate (a token a second, say) still does.
+((got >= rate / 10)) || ms_fail "filled at $got B/s: the limiter throttles far below 40 MiB/s"
 ms_ok "fill rate $((got / 1048576)) MiB/s within the 40 MiB/s limit"
 "$MS_BIN" cat --config "$T/ms.ini" /models/ckpt.bin | cmp - "$T/src/ckpt.bin" || ms_fail "bytes wrong"
 ms_ok "bytes right"
