@@ -9,9 +9,6 @@
 
 #include "shim.h"
 
-/* glibc declares these pointers nonnull; a program may still pass NULL, and gets glibc's answer. */
-#pragma GCC diagnostic ignored "-Wnonnull-compare"
-
 static bool
 fill_request(const struct aiocb *cb)
 {
@@ -22,7 +19,7 @@ fill_request(const struct aiocb *cb)
 SHIM_EXPORT int
 aio_read(struct aiocb *cb)
 {
-	if (cb != NULL && TRACKED(cb->aio_fildes) &&
+	if (TRACKED(cb->aio_fildes) &&
 	    !shim_read_ensure(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes))
 		return -1;
 	return REAL(aio_read)(cb);
@@ -31,7 +28,7 @@ aio_read(struct aiocb *cb)
 SHIM_EXPORT int
 aio_read64(struct aiocb64 *cb)
 {
-	if (cb != NULL && TRACKED(cb->aio_fildes) &&
+	if (TRACKED(cb->aio_fildes) &&
 	    !shim_read_ensure(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes))
 		return -1;
 	return REAL(aio_read64)(cb);
@@ -42,7 +39,7 @@ lio_listio(int mode, struct aiocb *const list[], int n, struct sigevent *sev)
 {
 	int i;
 
-	for (i = 0; list != NULL && i < n; i++)
+	for (i = 0; i < n; i++)
 		if (!fill_request(list[i]))
 			return -1;
 	return REAL(lio_listio)(mode, list, n, sev);
@@ -53,7 +50,7 @@ lio_listio64(int mode, struct aiocb64 *const list[], int n, struct sigevent *sev
 {
 	int i;
 
-	for (i = 0; list != NULL && i < n; i++)
+	for (i = 0; i < n; i++)
 		if (list[i] != NULL && list[i]->aio_lio_opcode == LIO_READ &&
 		    TRACKED(list[i]->aio_fildes) &&
 		    !shim_read_ensure(list[i]->aio_fildes, (off_t)list[i]->aio_offset, list[i]->aio_nbytes))

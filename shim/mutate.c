@@ -168,7 +168,11 @@ lutimes(const char *path, const struct timeval t[2])
 
 /* Linux accepts a NULL path here (it means DIRFD itself), though glibc declares it nonnull. */
 #pragma GCC diagnostic push
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wtautological-pointer-compare"
+#else
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
+#endif
 SHIM_EXPORT int
 utimensat(int dirfd, const char *path, const struct timespec t[2], int flags)
 {

@@ -16,7 +16,11 @@
 #include "shim.h"
 
 /* Linux takes a NULL path with AT_EMPTY_PATH (fstatat, statx); glibc declares them nonnull. */
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wtautological-pointer-compare"
+#else
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
+#endif
 
 /* Classifies DIRFD/PATH: 1 ours (P filled), 0 not ours, -1 error (errno set). */
 #define CLASSIFY(dirfd, path, p) (shim_active() ? shim_classify((dirfd), (path), (p)) : 0)

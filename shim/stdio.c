@@ -6,6 +6,13 @@
  * fails with EIO and the FILE's error flag set. On any other FILE each call is one table load
  * and the real call. It never reads or changes a FILE's buffer.
  */
+/*
+ * Optimised builds of glibc's headers define getline, getc_unlocked and others inline: the
+ * wrappers below are meant, so those inline bodies are kept out.
+ */
+#ifndef __NO_INLINE__
+#define __NO_INLINE__ 1
+#endif
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -19,7 +19,7 @@
 static const char *st_prog = "shimtest";
 static int st_fails; /* checks failed with st_fail */
 
-static inline void
+static inline void __attribute__((format(printf, 1, 0)))
 st_vfail(const char *fmt, va_list ap)
 {
 	fflush(stdout);
