@@ -207,18 +207,9 @@ ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, ui
 	if (rc < 0)
 		return rc;
 	snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
-	rc = s3_setup(s, easy, url, len > 0 ? range : NULL,
+	/* Error bodies reach the caller (no CURLOPT_FAILONERROR): their <Code> names the failure. */
+	return s3_setup(s, easy, url, len > 0 ? range : NULL,
 	    etag != NULL && etag[0] != '\0' ? etag : NULL, hdrs);
-	if (rc < 0)
-		return rc;
-	/* Error bodies never reach the caller's write function; the status still classifies. */
-	if (curl_easy_setopt(easy, CURLOPT_FAILONERROR, 1L) != CURLE_OK) {
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-		free_headers(*hdrs);
-		*hdrs = NULL;
-		return -EINVAL;
-	}
-	return 0;
 }
 
 enum ms_s3_verdict
@@ -226,7 +217,7 @@ ms_s3_classify(CURLcode cc, long http_status)
 {
 	switch (cc) {
 	case CURLE_OK:
-	case CURLE_HTTP_RETURNED_ERROR: /* CURLOPT_FAILONERROR: the status says what happened */
+	case CURLE_HTTP_RETURNED_ERROR: /* with CURLOPT_FAILONERROR: the status says what happened */
 		break;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_CONNECT:

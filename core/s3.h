@@ -54,10 +54,10 @@ int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t e
  * sets its own CURLOPT_WRITEFUNCTION / WRITEDATA / PRIVATE afterwards; *hdrs receives the header
  * list, which the caller frees with curl_slist_free_all after the transfer.
  * Every option it relies on is set on each call, so a reused handle needs no curl_easy_reset; it
- * never touches WRITEFUNCTION, HEADERFUNCTION or PRIVATE. It sets CURLOPT_FAILONERROR: bodies of
- * responses >= 400 never reach the write function, the transfer ends in CURLE_HTTP_RETURNED_ERROR
- * and ms_s3_classify judges it by CURLINFO_RESPONSE_CODE. A 200 (Range ignored) and 3xx bodies do
- * reach it: check the status. Thread-safe, also against ms_s3_list on the same S.
+ * never touches WRITEFUNCTION, HEADERFUNCTION or PRIVATE. Every body reaches the write function,
+ * an error's too (its S3 <Code> names the failure): check CURLINFO_RESPONSE_CODE before taking a
+ * byte, and judge the transfer with ms_s3_classify. Thread-safe, also against ms_s3_list on the
+ * same S.
  * On error *hdrs is NULL and EASY holds no header list.
  */
 int ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,

@@ -278,14 +278,20 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Checks a 200/206 response against what was asked, once, before taking any byte of it. */
+/*
+ * Checks a 200/206 response against what was asked, once, before taking any byte of it: 0,
+ * -EBADMSG (no ETag), -ESTALE (another version), -EPROTO (another range).
+ */
 static int
 check_response(struct job *j, long http)
 {
 	const struct ms_map_header *h = &j->o->map.hdr;
 	uint64_t off = (uint64_t)j->next * h->chunk_size;
 
-	if (j->resp_etag[0] != '\0' && strcmp(j->resp_etag, h->etag) != 0)
+	/* S3 always names the version it sends: without an ETag the bytes cannot be trusted. */
+	if (j->resp_etag[0] == '\0')
+		return -EBADMSG;
+	if (strcmp(j->resp_etag, h->etag) != 0)
 		return -ESTALE;
 	if (http == 206) {
 		if (!j->have_range || j->range_start != off)
@@ -523,6 +529,9 @@ describe_failure(const struct job *j, CURLcode cc, long http, char *out, size_t 
 		    "size differ): run 'modelshim import'");
 	else if (j->fail_status == -EPROTO)
 		snprintf(what, sizeof what, "the server answered with a range that was not asked for");
+	else if (j->fail_status == -EBADMSG)
+		snprintf(what, sizeof what, "the server's answer has no ETag: its version cannot be "
+		    "checked against the imported one");
 	else if (http == 412)
 		snprintf(what, sizeof what, "the object changed in the store since import (HTTP 412 "
 		    "on If-Match): run 'modelshim import'");
