@@ -134,6 +134,8 @@ ms_delete() {
 
 # ms_stats: the front's counters as JSON:
 # {"requests","methods":{METHOD:n},"rejected","get_bytes","injected","keys":{KEY:{"count","bytes"}},"config"}
+# (and, since issue 17, "listings": ListObjectsV2 requests, "virtual_hosted": requests addressed
+# as BUCKET.localhost)
 ms_stats() {
 	curl -sf "$FRONT_ENDPOINT/__front/stats" || ms_fail "front stats unavailable"
 }
@@ -162,6 +164,19 @@ ms_key_stat() {
 # ms_front_config JSON: {"rate":B/s}, {"fail":N,"status":S}, {"delay_ms":D}, and body faults
 # {"reset_after":B}, {"truncate":B}, {"stall":true|"headers"} (with "fail":N only the next N
 # GETs), in any combination (tests/s3/front.js).
+# Answers a client must not take bytes from, same "fail":N convention (0: every GET until
+# cleared): {"etag":true} a 2xx whose ETag is not the object's ("missing": none at all),
+# {"whole":true} a ranged GET answered 200 with the whole object, {"content_range":"bad"|"total"|
+# "missing"} a 206 naming another range, another object size, or none; {"ignore_if_match":true}
+# the store ignores If-Match (the current object is sent whatever the client asked for). One at a
+# time: set together, each spends "fail". Clear with false.
+# Listing faults (ListObjectsV2 only; GET faults never touch listings and these never GETs):
+# {"list_page":N} pages of at most N keys; {"list_fail":N,"list_status":S} the next N listing
+# requests answer S (503); {"list_stall":true|"headers"}, {"list_reset_after":B} and
+# {"list_truncate":P,"list_truncate_how":"close"|"xml"} (page P cut in half: the connection closed
+# early, or a complete answer of half the XML), with "list_fail":N only the next N (0: every one
+# until cleared). {"region":R} and {"session_token":T} ("" : none) change what the front demands
+# of the next requests' signatures (see also ms_start_s3_opts).
 ms_front_config() {
 	curl -sf -X POST -H 'content-type: application/json' --data-binary "$1" \
 		"$FRONT_ENDPOINT/__front/config" >/dev/null || ms_fail "front config $1 refused"
@@ -472,4 +487,64 @@ ms_write_two_tenants() {
 				"$T/credentials"
 		done
 	} >"$1"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the strict-rig and fault tests (issue #17); the functions above are unchanged.
+
+# ms_start_s3_opts [S3-SERVER-OPTION...]: ms_start_s3 for bucket models, with options for
+# scripts/s3-server start (--region R, --session-token T, more --bucket NAME).
+ms_start_s3_opts() {
+	MS_S3_DIR=$T/s3
+	"$MS_TOP/scripts/s3-server" start "$MS_S3_DIR" --bucket models "$@" || ms_fail "s3-server start $* failed"
+	set -a
+	# shellcheck disable=SC1091
+	. "$MS_S3_DIR/s3.env"
+	set +a
+}
+
+# ms_mount_set KEY VALUE: sets KEY = VALUE in the [mount "models"] section of $MS_CONFIG (as
+# ms_write_config wrote it: that section is the last), replacing a KEY line there or adding one.
+ms_mount_set() {
+	python3 - "$MS_CONFIG" "$1" "$2" <<'PY' || ms_fail "ms_mount_set $1: cannot edit $MS_CONFIG"
+import re, sys
+path, key, value = sys.argv[1:]
+lines = open(path).read().split("\n")
+start = max(i for i, l in enumerate(lines) if l.strip() == '[mount "models"]')
+for i in range(start + 1, len(lines)):
+    if re.match(r"\s*" + re.escape(key) + r"\s*=", lines[i]):
+        lines[i] = f"{key} = {value}"
+        break
+else:
+    while lines and lines[-1] == "":
+        lines.pop()
+    lines += [f"{key} = {value}", ""]
+open(path, "w").write("\n".join(lines))
+PY
+}
+
+# ms_cred_set KEY VALUE: sets KEY (aws_session_token...) in the [default] profile of $T/credentials
+# (ms_write_config's); VALUE "" removes the line.
+ms_cred_set() {
+	local f=$T/credentials
+	[[ -f $f ]] || ms_fail "ms_cred_set: call ms_write_config first"
+	(
+		umask 077
+		grep -v "^$1 *=" "$f" >"$f.new" || true
+		[[ -z $2 ]] || printf '%s = %s\n' "$1" "$2" >>"$f.new"
+	)
+	mv "$f.new" "$f"
+}
+
+# ms_tree_list: the cache tree of mount models, one line per entry: path, type, size (no times):
+# what a listing shows, for before/after comparisons of the namespace.
+ms_tree_list() {
+	(cd "${MS_TREE:-$MS_CACHE_DIR/tenants/default/models/tree}" && find . -printf '%p %y %s\n' | LC_ALL=C sort)
+}
+
+# ms_is_prefix OUT SRC: true when OUT holds the first bytes of SRC and nothing else (empty too).
+ms_is_prefix() {
+	local n
+	n=$(stat -c %s "$1")
+	((n <= $(stat -c %s "$2"))) && cmp -s -n "$n" "$1" "$2"
 }

@@ -25,15 +25,20 @@
 //   stall          true: the request is read and never answered; "headers": the status and
 //                  headers are sent, then no body byte, ever (until the client gives up)
 // and three answers a correct client must refuse to take bytes from (0/false: off):
-//   etag           true: a 2xx answer's ETag header is not the object's (though If-Match held)
+//   etag           true: a 2xx answer's ETag header is not the object's (though If-Match held);
+//                  "missing": the answer has no ETag header at all
 //   whole          true: a GET with a Range header is answered 200 with the whole object (the
 //                  store ignored the Range)
 //   content_range  on a 206: "bad": Content-Range names another range (start and end + 1),
 //                  "total": it names another object size, "missing": no Content-Range at all
+//   ignore_if_match  true: the store ignores If-Match (not sent to s3rver): the object as it is
+//                  now is sent, whatever the client's condition (an object replaced since its
+//                  import comes back 2xx with its new bytes and new ETag instead of 412)
 // With `fail` > 0 a body fault replaces the status failure and hits only the next `fail` GETs
 // (for reset_after and truncate: the next `fail` 2xx bodies longer than B; shorter ones pass
-// whole; for etag the next 2xx answers, for whole the next ranged GETs answered 2xx, for
-// content_range the next 206 answers); the fault clears itself when they are spent. With `fail`
+// whole; for etag the next 2xx answers, for content_range the next 206 answers, for whole the
+// next ranged GETs and for ignore_if_match the next GETs with If-Match, whatever their answer);
+// the fault clears itself when they are spent. With `fail`
 // 0 it hits every such GET until cleared. Each fault counts in `injected`. Cut bodies are not
 // throttled by `rate`; their bytes count in get_bytes and keys as far as they were sent.
 // Set one body fault at a time: two set together each spend `fail`.
@@ -104,7 +109,7 @@ function freshStats() {
 }
 let stats = freshStats();
 const config = { rate: 0, fail: 0, status: 503, delay_ms: 0, reset_after: 0, truncate: 0, stall: false,
-  etag: false, whole: false, content_range: false,
+  etag: false, whole: false, content_range: false, ignore_if_match: false,
   list_extra: [], list_page: 0, list_fail: 0, list_status: 503, list_stall: false, list_reset_after: 0,
   list_truncate: 0, list_truncate_how: 'close',
   region: opt.region, session_token: opt.sessionToken };
@@ -395,7 +400,10 @@ function otherEtag(e) {
  * changes; true when one was applied (the fault is spent then). */
 function applyHeaderFaults(status, headers) {
   let hit = false;
-  if (config.etag) {
+  if (config.etag === 'missing') {
+    delete headers.etag;
+    hit = true;
+  } else if (config.etag) {
     headers.etag = otherEtag(headers.etag);
     hit = true;
   }
@@ -412,10 +420,11 @@ function applyHeaderFaults(status, headers) {
 }
 
 /* Relays REQ to s3rver. KEYSTAT: the counters of an object GET; FAULT: a body fault decided
- * already; LIST: {page, how, cut} of a ListObjectsV2 request; WHOLE: send no Range upstream. */
-function forward(req, res, keyStat, retried, fault, list, whole) {
+ * already; LIST: {page, how, cut} of a ListObjectsV2 request; DROP: request headers not sent on
+ * (lower-case names). */
+function forward(req, res, keyStat, retried, fault, list, drop) {
   const upHeaders = endToEnd(req.headers);
-  if (whole) delete upHeaders.range;
+  for (const h of drop || []) delete upHeaders[h];
   const upReq = http.request({
     host: opt.upHost, port: opt.upPort, method: req.method, path: req.url,
     headers: upHeaders, agent,
@@ -443,7 +452,7 @@ function forward(req, res, keyStat, retried, fault, list, whole) {
   upReq.on('error', err => {
     // A pooled connection the upstream closed while idle: retry once if nothing was consumed.
     if (!answered && !retried && upReq.reusedSocket && err.code === 'ECONNRESET' && !hasBody(req))
-      return forward(req, res, keyStat, true, fault, list, whole);
+      return forward(req, res, keyStat, true, fault, list, drop);
     if (!res.headersSent) sendError(res, 502, 'InternalError', `front: upstream: ${err.message}`, req.url);
     else res.destroy();
   });
@@ -483,8 +492,9 @@ const NON_NUMERIC = {
   stall: v => isBool(v) || v === 'headers',
   list_stall: v => isBool(v) || v === 'headers',
   list_extra: v => Array.isArray(v) && v.every(x => typeof x === 'string'),
-  etag: isBool,
+  etag: v => isBool(v) || v === 'missing',
   whole: isBool,
+  ignore_if_match: isBool,
   content_range: v => v === false || v === '' || v === 'bad' || v === 'total' || v === 'missing',
   list_truncate_how: v => v === 'close' || v === 'xml',
   region: v => typeof v === 'string' && /^[a-z0-9-]+$/.test(v),
@@ -535,6 +545,7 @@ function spendFault() {
     config.etag = false;
     config.whole = false;
     config.content_range = false;
+    config.ignore_if_match = false;
   }
 }
 
@@ -623,7 +634,7 @@ function onRequest(req, res) {
       return forward(req, res, keyStat, false, { how: 'stall' });
     }
     const bodyFault = config.reset_after > 0 || config.truncate > 0 || config.etag || config.whole ||
-      config.content_range;
+      config.content_range || config.ignore_if_match;
     if (config.fail > 0 && key !== '' && !bodyFault) {
       config.fail--;
       stats.injected++;
@@ -632,10 +643,12 @@ function onRequest(req, res) {
       return sendError(res, status, S3_CODE[status] || 'InjectedFault',
         `front: injected failure (${status})`, req.url.split('?')[0]);
     }
-    // whole: decided (and spent) now, for the Range header must not reach s3rver.
-    const whole = Boolean(config.whole && keyStat && req.method === 'GET' && req.headers.range !== undefined);
-    if (whole) spendFault();
-    forward(req, res, keyStat, false, null, null, whole);
+    // whole and ignore_if_match: decided (and spent) now, for they change what s3rver is asked.
+    const drop = [];
+    if (config.whole && keyStat && req.method === 'GET' && req.headers.range !== undefined) drop.push('range');
+    if (config.ignore_if_match && keyStat && req.headers['if-match'] !== undefined) drop.push('if-match');
+    for (let i = 0; i < drop.length; i++) spendFault();
+    forward(req, res, keyStat, false, null, null, drop);
   };
   if (config.delay_ms > 0) setTimeout(go, config.delay_ms);
   else go();
