@@ -40,11 +40,6 @@ fails() {
 		ms_bad "$what: succeeded"
 	elif [[ -s $T/f.out ]]; then
 		ms_bad "$what: exit $rc but $(stat -c %s "$T/f.out") bytes written: $(ms_why_differs "$T/f.out" "$T/src/big.bin")"
-	elif ! grep -Eq "$re" "$T/f.err" && grep -Eq "HTTP [0-9]+\$" "$T/f.err"; then
-		# Known daemon bug (issue 17): CURLOPT_FAILONERROR (core/s3.c ms_s3_prepare_get) keeps
-		# error bodies from on_body, so describe_failure (sidecar/daemon_fetch.c) never sees the
-		# store's <Code> and a failed GET says only "HTTP 400".
-		ms_bad "$what: exit $rc, but the store's error code is lost (want /$re/; DAEMON BUG: failed GETs say only the status): $(head -c 300 "$T/f.err")"
 	elif ! grep -Eq "$re" "$T/f.err"; then
 		ms_bad "$what: exit $rc without a clear error (want /$re/): $(head -c 400 "$T/f.err")"
 	else
@@ -136,7 +131,7 @@ ms_cred_set aws_session_token "$token"
 # that asks the resolver cannot do it without a DNS change: skip (c) then.
 vurl=http://models.localhost:$FRONT_PORT
 if [[ $(curl -s -o /dev/null -m 5 -w '%{http_code}' "$vurl/__front/stats" || true) != 200 ]]; then
-	ms_ok "SKIPPED (c) virtual-hosted: libcurl does not resolve models.localhost on this host"
+	echo "skip: (c) virtual-hosted: libcurl does not resolve models.localhost on this host"
 else
 	fresh
 	ms_mount_set endpoint "http://localhost:$FRONT_PORT"
@@ -152,5 +147,31 @@ else
 	fi
 	ms_mount_set addressing path
 	ms_mount_set endpoint "$FRONT_ENDPOINT"
+fi
+
+# --- Invariant 6: the secret and the session token appear in no log and no stderr --------------
+# Also with credentials from the environment (no credentials key): an import, then a cold read
+# through a daemon that modelshim cat starts with that environment.
+fresh
+sed -i '/^credentials = /d' "$MS_CONFIG"
+secret_env=(AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_SESSION_TOKEN="$token")
+env "${secret_env[@]}" "$MS_BIN" import --config "$MS_CONFIG" >"$T/env-imp.out" 2>"$T/env-imp.err" ||
+	ms_fail "import with credentials from the environment failed: $(head -c 300 "$T/env-imp.err")"
+env "${secret_env[@]}" "$MS_BIN" cat --config "$MS_CONFIG" /models/big.bin 2>"$T/env-cat.err" |
+	cmp -s - "$T/src/big.bin" || ms_bad "a cold read with credentials from the environment: wrong bytes"
+# A failing request too: a wrong token in a fresh daemon's environment.
+ms_stop_daemon_any
+env AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_SESSION_TOKEN="${token%==}AA==" \
+	"$MS_BIN" cat --config "$MS_CONFIG" /models/dir/w2.bin >/dev/null 2>"$T/env-bad.err" || true
+# The token's distinctive middle (the secret of this rig is also its access key id, which may
+# be named): found nowhere the daemon, import or cat wrote.
+needle=${token:10:40}
+mapfile -t written < <(find "$T" -path "$T/s3" -prune -o -type f \( -name '*.log' -o -name '*.err' -o -name '*.out' \) -print)
+((${#written[@]} > 3)) || ms_fail "only ${#written[@]} logs and outputs to search: ${written[*]}"
+leaks=$(grep -lF -- "$needle" "${written[@]}" 2>/dev/null || true)
+if [[ -z $leaks ]]; then
+	ms_ok "invariant 6: the session token is in none of ${#written[@]} logs, stderr and outputs (the daemon's included; credentials from a file and from the environment)"
+else
+	ms_bad "the session token leaked into: $leaks"
 fi
 ms_done
