@@ -1,7 +1,9 @@
 /*
  * client.c: talking to the daemon over its SOCK_SEQPACKET socket, and starting it when absent.
  * Never reads credentials and never writes to the cache. Errors come back as -errno with a
- * message; nothing here prints or exits (it also runs inside host programs).
+ * message; nothing here prints or exits the host program (it also runs inside host programs):
+ * the only _exit calls end the go-between and the launcher, copies of the host made by clone()
+ * to start the daemon, which must never return into the host's code.
  */
 #include <errno.h>
 #include <fcntl.h>
