@@ -23,7 +23,6 @@
 
 #define TABLE_MAX (1u << 20)
 
-
 static _Atomic(struct shim_file *) *table;
 _Atomic uint8_t *shim_fd_kind;
 unsigned shim_fd_kind_size;
