@@ -1,6 +1,9 @@
 /*
- * plan.c: coalescing of absent chunks into GET-sized runs and the readahead window. No I/O.
+ * plan.c: coalescing of absent chunks into GET-sized runs, the readahead window, and the backoff
+ * before a retry. No I/O.
  */
+#include <stdlib.h> /* arc4random_uniform, through libbsd's overlay */
+
 #include "plan.h"
 
 unsigned
@@ -41,4 +44,18 @@ ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end, uint3
 	}
 	ra->next = end;
 	return ra->window;
+}
+
+unsigned
+ms_backoff_ms(unsigned attempt)
+{
+	unsigned cap = 10000;
+
+	if (attempt == 0)
+		attempt = 1;
+	if (attempt <= 7) /* 100 << 7 = 12800 is past the cap already */
+		cap = 100u << (attempt - 1);
+	if (cap > 10000)
+		cap = 10000;
+	return arc4random_uniform(cap + 1);
 }

@@ -1,7 +1,7 @@
 /*
  * plan.h: turns a chunk range into GET requests: runs of chunks that are absent (neither present
- * nor being fetched), each at most MAX_RUN chunks long, and the sequential-readahead window.
- * Pure functions over arrays; the daemon owns the state they read.
+ * nor being fetched), each at most MAX_RUN chunks long, the sequential-readahead window, and
+ * the delay before a retry. Pure functions over arrays; the daemon owns the state they read.
  */
 #ifndef MS_PLAN_H
 #define MS_PLAN_H
@@ -34,5 +34,8 @@ struct ms_readahead {
  */
 uint32_t ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end,
     uint32_t initial, uint32_t max);
+
+/* Delay before attempt ATTEMPT (1-based): exponential from 100 ms, capped at 10 s, full jitter. */
+unsigned ms_backoff_ms(unsigned attempt);
 
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "plan.h"
 #include "s3.h"
 
 #define S3_ERRBODY_MAX (16u << 10) /* kept of an error body: enough for <Code> and <Message> */
@@ -258,20 +259,6 @@ ms_s3_verdict_str(enum ms_s3_verdict v)
 	case MS_S3_FATAL: return "fatal";
 	}
 	return "unknown";
-}
-
-unsigned
-ms_backoff_ms(unsigned attempt)
-{
-	unsigned cap = 10000;
-
-	if (attempt == 0)
-		attempt = 1;
-	if (attempt <= 7) /* 100 << 7 = 12800 is past the cap already */
-		cap = 100u << (attempt - 1);
-	if (cap > 10000)
-		cap = 10000;
-	return arc4random_uniform(cap + 1);
 }
 
 static void

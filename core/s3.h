@@ -74,9 +74,6 @@ enum ms_s3_verdict {
 enum ms_s3_verdict ms_s3_classify(CURLcode cc, long http_status);
 const char *ms_s3_verdict_str(enum ms_s3_verdict v);
 
-/* Delay before attempt ATTEMPT (1-based): exponential from 100 ms, capped at 10 s, full jitter. */
-unsigned ms_backoff_ms(unsigned attempt);
-
 /* Pure helpers, exposed for unit tests. */
 
 /*

@@ -1,8 +1,8 @@
 /*
  * daemon.c: `modelshim daemon`: one per cache dir (a locked pid file), a SOCK_SEQPACKET socket in
- * the cache dir, and the single-threaded loop that drives clients, curl transfers, io_uring write
- * completions and signals. Owns all network access and all credentials of the node's fills;
- * credentials are wiped from memory once the clients per mount are built.
+ * the cache dir, and the single-threaded loop that drives clients, the object store's transfers
+ * (store.h: the S3 backend, store_s3.c, which holds the fills' credentials), io_uring write
+ * completions and signals.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +24,7 @@
 #include "creds.h"
 #include "daemon.h"
 #include "log.h"
-
-#define MAX_POLL_FDS 1024
+#include "store_s3.h"
 
 uint64_t
 daemon_now_ms(void)
@@ -83,28 +82,6 @@ signals_setup(struct daemon *d)
 	return d->signal_fd < 0 ? -errno : 0;
 }
 
-static int
-mounts_setup(struct daemon *d)
-{
-	struct ms_creds creds;
-	char err[512];
-	unsigned i;
-	int rc;
-
-	for (i = 0; i < d->cfg.nmounts; i++) {
-		rc = ms_creds_load(&d->cfg.mounts[i], &creds, err, sizeof err);
-		if (rc < 0) {
-			ms_error("mount %s: %s", d->cfg.mounts[i].name, err);
-			return rc;
-		}
-		d->s3[i] = ms_s3_new(&d->cfg, &d->cfg.mounts[i], &creds);
-		ms_creds_wipe(&creds);
-		if (d->s3[i] == NULL)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
 static void
 read_signals(struct daemon *d)
 {
@@ -119,23 +96,21 @@ read_signals(struct daemon *d)
 static void
 loop_once(struct daemon *d)
 {
-	struct curl_waitfd fds[MAX_POLL_FDS];
-	struct client *cls[MAX_POLL_FDS];
+	struct pollfd fds[STORE_WAIT_FDS_MAX];
+	struct client *cls[STORE_WAIT_FDS_MAX];
 	struct client *cl;
 	unsigned n = 0, i;
-	CURLMsg *msg;
-	int running, left;
 
-	fds[n++] = (struct curl_waitfd){ .fd = d->listen_fd, .events = CURL_WAIT_POLLIN };
-	fds[n++] = (struct curl_waitfd){ .fd = d->signal_fd, .events = CURL_WAIT_POLLIN };
-	fds[n++] = (struct curl_waitfd){ .fd = d->ring_efd, .events = CURL_WAIT_POLLIN };
+	fds[n++] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
+	fds[n++] = (struct pollfd){ .fd = d->ring_efd, .events = POLLIN };
 	TAILQ_FOREACH(cl, &d->clients, link) {
-		if (n == MAX_POLL_FDS)
+		if (n == STORE_WAIT_FDS_MAX)
 			break;
 		cls[n] = cl;
-		fds[n++] = (struct curl_waitfd){ .fd = client_fd(cl), .events = CURL_WAIT_POLLIN };
+		fds[n++] = (struct pollfd){ .fd = client_fd(cl), .events = POLLIN };
 	}
-	curl_multi_poll(d->multi, fds, n, fetch_next_timeout_ms(d), NULL);
+	d->store->ops->wait(d->store, fds, n, fetch_next_timeout_ms(d));
 
 	if (fds[1].revents != 0)
 		read_signals(d);
@@ -149,10 +124,7 @@ loop_once(struct daemon *d)
 	fetch_reap_writes(d);
 	fetch_pace(d);
 	fetch_start_due(d);
-	curl_multi_perform(d->multi, &running);
-	while ((msg = curl_multi_info_read(d->multi, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE)
-			fetch_finished(d, msg);
+	d->store->ops->progress(d->store);
 	fetch_start_due(d);
 }
 
@@ -161,7 +133,6 @@ daemon_shutdown(struct daemon *d)
 {
 	char path[MS_PATH_MAX];
 	struct client *cl;
-	unsigned i;
 
 	fetch_cancel_all(d);
 	while ((cl = TAILQ_FIRST(&d->clients)) != NULL)
@@ -175,8 +146,6 @@ daemon_shutdown(struct daemon *d)
 	}
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
-	for (i = 0; i < d->cfg.nmounts; i++)
-		ms_s3_free(d->s3[i]);
 }
 
 /*
@@ -250,7 +219,7 @@ cmd_daemon_exec(int argc, char **argv)
 		goto out_free;
 	}
 	d->started_ms = daemon_now_ms();
-	if (mounts_setup(d) < 0 || signals_setup(d) < 0 || listen_socket(d) < 0 ||
+	if (store_s3_new(&d->cfg, &fetch_events, &d->store) < 0 || signals_setup(d) < 0 || listen_socket(d) < 0 ||
 	    (rc = fetch_init(d)) < 0) {
 		ms_error("start-up failed");
 		goto out;

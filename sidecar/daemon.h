@@ -15,7 +15,6 @@
 #endif
 #include <sys/tree.h>
 
-#include <curl/curl.h>
 #include <liburing.h>
 
 #include "config.h"
@@ -23,7 +22,7 @@
 #include "map.h"
 #include "plan.h"
 #include "proto.h"
-#include "s3.h"
+#include "store.h"
 
 /* A connected client; freed when dropped and no waiter holds it any more. */
 struct client {
@@ -78,26 +77,19 @@ struct job {
 	unsigned attempt;
 	bool demand;
 	uint64_t not_before_ms;     /* for retries with backoff */
-	CURL *easy;
-	struct curl_slist *hdrs;
+	struct store_xfer *xfer;    /* the transfer running, NULL while queued */
 	uint64_t reserved;          /* quota bytes held for chunks not received yet */
 	uint8_t *buf;               /* the chunk being received */
 	uint32_t buf_fill;
 	uint64_t received;          /* body bytes taken into chunks */
-	int fail_status;            /* set by the callbacks: -ESTALE, -EPROTO... when a response is refused */
-	bool checked;               /* the response's status, range and ETag were checked */
+	int fail_status;            /* set by the events: -ESTALE, -EPROTO... when an answer is refused */
 	bool paused;                /* held by the bandwidth limit */
-	bool have_range;
-	uint64_t range_start, range_total;
-	char resp_etag[MS_ETAG_MAX];
-	char errbody[512];          /* start of an error response body */
-	size_t errbody_len;
 };
 TAILQ_HEAD(job_list, job);
 
 struct daemon {
 	struct ms_config cfg;
-	struct ms_s3 *s3[MS_MAX_MOUNTS];
+	struct store *store;  /* where fills come from: the S3 backend, or a test's */
 	int listen_fd;
 	int signal_fd;
 	bool stopping;
@@ -111,7 +103,6 @@ struct daemon {
 	struct obj_list detached;
 	unsigned nobjs;
 
-	CURLM *multi;
 	struct job_list demand_q, prefetch_q, retry_q, active;
 	unsigned nactive, nactive_low; /* GETs running; of them, prefetch and warm-up ones */
 
@@ -178,12 +169,13 @@ int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id,
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
 void objs_close_all(struct daemon *d);
 
-/* daemon_fetch.c */
+/* daemon_fetch.c: the fetch state machine. D->store must be made with fetch_events first. */
+extern const struct store_events fetch_events;
 int fetch_init(struct daemon *d);
+/* Frees d->store too. */
 void fetch_fini(struct daemon *d);
 void fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand);
 void fetch_start_due(struct daemon *d);
-void fetch_finished(struct daemon *d, CURLMsg *msg);
 void fetch_reap_writes(struct daemon *d);
 int fetch_next_timeout_ms(struct daemon *d);
 void fetch_cancel_all(struct daemon *d);

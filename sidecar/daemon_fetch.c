@@ -1,9 +1,12 @@
 /*
- * daemon_fetch.c: fetching chunks from the object store into the cache. Owns the queues of GET
- * jobs (demand before retries before prefetch), the curl multi handle, and the io_uring that
- * writes received chunks into the sparse data files. A chunk is marked present in its map only
- * after io_uring reports its bytes written in full (invariant 9), and only from a response whose
- * range, size and ETag were checked against the imported object (invariant 7).
+ * daemon_fetch.c: the fetch state machine: fetching chunks from the object store (a backend,
+ * store.h) into the cache. Owns the queues of GET jobs (demand before retries before prefetch,
+ * a quarter of the connections kept for demand), admission against the quota, retries with
+ * backoff, the node-wide bandwidth limit, the checks of every answer against the imported object,
+ * and the io_uring that writes received chunks into the sparse data files. A chunk is marked
+ * present in its map only after io_uring reports its bytes written in full (invariant 9), and
+ * only from an answer whose range, size and ETag were checked against the imported object
+ * (invariant 7), whichever backend it came from. Never talks to a server itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,9 +23,11 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "store.h"
 
 #define RING_DEPTH 64
-#define RECV_BUFFER_SIZE (512L * 1024)
+/* The bandwidth limit's smallest burst: one receive buffer of the S3 backend. */
+#define MIN_BURST_BYTES (512.0 * 1024)
 
 /* One chunk write in flight in the ring. */
 struct wop {
@@ -65,10 +70,6 @@ fetch_init(struct daemon *d)
 	d->free_bufs = calloc(d->cap_free_bufs, sizeof *d->free_bufs);
 	if (d->free_bufs == NULL)
 		return -ENOMEM;
-	d->multi = curl_multi_init();
-	if (d->multi == NULL)
-		return -ENOMEM;
-	curl_multi_setopt(d->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)d->cfg.connections);
 	rc = io_uring_queue_init(RING_DEPTH, &d->ring, 0);
 	if (rc < 0)
 		return rc;
@@ -86,9 +87,9 @@ fetch_fini(struct daemon *d)
 		close(d->ring_efd);
 		d->ring_efd = -1;
 	}
-	if (d->multi != NULL)
-		curl_multi_cleanup(d->multi);
-	d->multi = NULL;
+	if (d->store != NULL)
+		d->store->ops->free(d->store);
+	d->store = NULL;
 	while (d->nfree_bufs > 0)
 		free(d->free_bufs[--d->nfree_bufs]);
 	free(d->free_bufs);
@@ -130,10 +131,8 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 		obj_chunk_done(d, o, i, status, msg);
 	d->stats.inflight -= j->end - j->next;
 	account_reserved(d, o->mount_idx, -(int64_t)j->reserved);
-	if (j->hdrs != NULL)
-		curl_slist_free_all(j->hdrs);
-	if (j->easy != NULL)
-		curl_easy_cleanup(j->easy);
+	if (j->xfer != NULL)
+		d->store->ops->abort(d->store, j->xfer);
 	buf_put(d, j->buf, o->map.hdr.chunk_size);
 	free(j);
 	obj_unref(d, o);
@@ -250,91 +249,56 @@ submit_write(struct daemon *d, struct obj *o, uint32_t chunk, uint8_t *buf, uint
 	return 0;
 }
 
-static size_t
-on_header(char *line, size_t size, size_t nmemb, void *arg)
-{
-	struct job *j = arg;
-	size_t n = size * nmemb, vlen;
-	unsigned long long a, b, total;
-	char value[MS_ETAG_MAX + 64];
-	const char *colon = memchr(line, ':', n);
-
-	if (colon == NULL)
-		return n;
-	vlen = n - (size_t)(colon + 1 - line);
-	if (vlen >= sizeof value)
-		vlen = sizeof value - 1;
-	memcpy(value, colon + 1, vlen);
-	value[vlen] = '\0';
-	value[strcspn(value, "\r\n")] = '\0';
-	if ((size_t)(colon - line) == 4 && strncasecmp(line, "etag", 4) == 0) {
-		strlcpy(j->resp_etag, value + strspn(value, " \t"), sizeof j->resp_etag);
-	} else if ((size_t)(colon - line) == 13 && strncasecmp(line, "content-range", 13) == 0 &&
-	    sscanf(value, " bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
-		j->have_range = true;
-		j->range_start = a;
-		j->range_total = total;
-	}
-	return n;
-}
-
 /*
- * Checks a 200/206 response against what was asked, once, before taking any byte of it: 0,
- * -EBADMSG (no ETag), -ESTALE (another version), -EPROTO (another range).
+ * The head of a 200/206 answer, checked against what was asked before any byte of it is taken:
+ * 0, -EBADMSG (no ETag), -ESTALE (another version), -EPROTO (another range).
  */
 static int
-check_response(struct job *j, long http)
+check_head(const struct job *j, const struct store_head *sh)
 {
 	const struct ms_map_header *h = &j->o->map.hdr;
 	uint64_t off = (uint64_t)j->next * h->chunk_size;
 
 	/* S3 always names the version it sends: without an ETag the bytes cannot be trusted. */
-	if (j->resp_etag[0] == '\0')
+	if (sh->etag[0] == '\0')
 		return -EBADMSG;
-	if (strcmp(j->resp_etag, h->etag) != 0)
+	if (strcmp(sh->etag, h->etag) != 0)
 		return -ESTALE;
-	if (http == 206) {
-		if (!j->have_range || j->range_start != off)
+	if (sh->status == 206) {
+		if (!sh->have_range || sh->range_start != off)
 			return -EPROTO;
-		if (j->range_total != h->size)
+		if (sh->range_total != h->size)
 			return -ESTALE;
 		return 0;
 	}
 	/* A 200 carries the whole object: usable only from its start. */
-	return off == 0 ? 0 : -EPROTO;
+	return sh->status == 200 && off == 0 ? 0 : -EPROTO;
+}
+
+static int
+on_head(void *arg, const struct store_head *sh)
+{
+	struct job *j = arg;
+
+	j->fail_status = check_head(j, sh);
+	return j->fail_status;
 }
 
 static size_t
-on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+on_body(void *arg, const uint8_t *ptr, size_t n)
 {
 	struct job *j = arg;
 	struct daemon *d = j->d;
 	const struct ms_map_header *h = &j->o->map.hdr;
-	size_t n = size * nmemb, done = 0;
-	long http = 0;
+	size_t done = 0;
 
-	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &http);
-	if (http != 200 && http != 206) {
-		size_t take = n < sizeof j->errbody - 1 - j->errbody_len ?
-		    n : sizeof j->errbody - 1 - j->errbody_len;
-		memcpy(j->errbody + j->errbody_len, ptr, take);
-		j->errbody_len += take;
-		j->errbody[j->errbody_len] = '\0';
-		return n;
-	}
-	if (!j->checked) {
-		j->checked = true;
-		j->fail_status = check_response(j, http);
-		if (j->fail_status < 0)
-			return 0;
-	}
-	/* The node-wide bandwidth limit: no tokens, the transfer waits (curl keeps the data). */
+	/* The node-wide bandwidth limit: no tokens, the transfer waits (the backend keeps the data). */
 	if (d->cfg.max_bandwidth > 0 && d->bw_tokens < (double)n) {
 		if (!j->paused) {
 			j->paused = true;
 			d->npaused++;
 		}
-		return CURL_WRITEFUNC_PAUSE;
+		return STORE_BODY_PAUSE;
 	}
 	if (d->cfg.max_bandwidth > 0)
 		d->bw_tokens -= (double)n;
@@ -378,6 +342,7 @@ job_start(struct daemon *d, struct job *j)
 	const struct ms_map_header *h = &j->o->map.hdr;
 	uint64_t off = (uint64_t)j->next * h->chunk_size;
 	uint64_t end = (uint64_t)j->end * h->chunk_size;
+	struct store_get g;
 	uint64_t len;
 	int rc;
 
@@ -391,21 +356,11 @@ job_start(struct daemon *d, struct job *j)
 	account_reserved(d, j->o->mount_idx, (int64_t)j->reserved);
 	/* The whole object is asked for without a Range header. */
 	len = off == 0 && end == h->size ? 0 : end - off;
-	j->easy = curl_easy_init();
-	if (j->easy == NULL)
-		return -ENOMEM;
-	rc = ms_s3_prepare_get(d->s3[j->o->mount_idx], j->easy, j->o->key, off, len, h->etag, &j->hdrs);
+	g = (struct store_get){ .mount_idx = j->o->mount_idx, .key = j->o->key, .off = off,
+	    .len = len, .etag = h->etag };
+	rc = d->store->ops->start(d->store, &g, j, &j->xfer);
 	if (rc < 0)
 		return rc;
-	/* Large receive buffers: one recv per 512 KiB instead of per 16 KiB (the default). */
-	curl_easy_setopt(j->easy, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
-	curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
-	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
-	if (curl_multi_add_handle(d->multi, j->easy) != CURLM_OK)
-		return -EIO;
 	d->stats.gets++;
 	return 0;
 }
@@ -481,96 +436,46 @@ fetch_start_due(struct daemon *d)
 	}
 }
 
-/* A transfer that failed below HTTP, in words: which limit ran out, or how far the body got. */
+/* "fetching KEY [chunks A-B]: why", from the state machine's own refusal or the backend's words. */
 static void
-describe_transport(const struct job *j, CURLcode cc, long http, char *out, size_t outlen)
+describe_failure(const struct job *j, const struct store_result *r, char *out, size_t outlen)
 {
-	curl_off_t got = 0, want = -1, pretransfer = 0;
-	unsigned secs = (j->d->cfg.timeout_ms + 999) / 1000;
-	long oserr = 0;
-	char of[32] = "";
-
-	curl_easy_getinfo(j->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
-	curl_easy_getinfo(j->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
-	curl_easy_getinfo(j->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-	curl_easy_getinfo(j->easy, CURLINFO_OS_ERRNO, &oserr);
-	if (want >= 0)
-		snprintf(of, sizeof of, " of %lld", (long long)want);
-	if (cc == CURLE_OPERATION_TIMEDOUT && pretransfer == 0)
-		snprintf(out, outlen, "timed out connecting to the server ([cache] timeout = %u ms)",
-		    j->d->cfg.timeout_ms);
-	else if (cc == CURLE_OPERATION_TIMEDOUT && http == 0)
-		snprintf(out, outlen, "timed out: no response from the server for %u s ([cache] "
-		    "timeout)", secs);
-	else if (cc == CURLE_OPERATION_TIMEDOUT)
-		snprintf(out, outlen, "timed out: the body stalled after %lld%s bytes, under 1 KiB/s "
-		    "for %u s ([cache] timeout)", (long long)got, of, secs);
-	else if (cc == CURLE_PARTIAL_FILE)
-		snprintf(out, outlen, "the server closed the connection after %lld%s body bytes",
-		    (long long)got, of);
-	else if ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && oserr != 0)
-		snprintf(out, outlen, "connection lost after %lld%s body bytes: %s", (long long)got, of,
-		    strerror((int)oserr));
-	else if (cc == CURLE_GOT_NOTHING)
-		snprintf(out, outlen, "the server closed the connection without a response");
-	else
-		snprintf(out, outlen, "%s", curl_easy_strerror(cc));
-}
-
-/* "HTTP 403 AccessDenied" from the status and the <Code> of an S3 error body. */
-static void
-describe_failure(const struct job *j, CURLcode cc, long http, char *out, size_t outlen)
-{
-	const char *code = strstr(j->errbody, "<Code>"), *end;
-	char what[200];
+	const char *what = r->what[0] != '\0' ? r->what : "short body";
 
 	if (j->fail_status == -ESTALE)
-		snprintf(what, sizeof what, "the object changed in the store since import (ETag or "
-		    "size differ): run 'modelshim import'");
+		what = "the object changed in the store since import (ETag or size differ): run "
+		    "'modelshim import'";
 	else if (j->fail_status == -EPROTO)
-		snprintf(what, sizeof what, "the server answered with a range that was not asked for");
+		what = "the server answered with a range that was not asked for";
 	else if (j->fail_status == -EBADMSG)
-		snprintf(what, sizeof what, "the server's answer has no ETag: its version cannot be "
-		    "checked against the imported one");
-	else if (http == 412)
-		snprintf(what, sizeof what, "the object changed in the store since import (HTTP 412 "
-		    "on If-Match): run 'modelshim import'");
-	else if (http >= 300 && code != NULL && (end = strstr(code, "</Code>")) != NULL)
-		snprintf(what, sizeof what, "HTTP %ld %.*s", http, (int)(end - code - 6), code + 6);
-	else if (http >= 300)
-		snprintf(what, sizeof what, "HTTP %ld", http);
-	else if (cc != CURLE_OK)
-		describe_transport(j, cc, http, what, sizeof what);
-	else
-		snprintf(what, sizeof what, "short body");
+		what = "the server's answer has no ETag: its version cannot be checked against the "
+		    "imported one";
+	else if (j->fail_status == -ENOMEM)
+		what = "out of memory";
 	snprintf(out, outlen, "fetching %s [chunks %u-%u]: %s", j->o->key, j->next, j->end - 1, what);
 }
 
+/* The errno a failed job ends with: -EAGAIN (transient) to retry, or its final one. */
 static int
-verdict_errno(enum ms_s3_verdict v, int fail_status)
+failure_errno(const struct job *j, const struct store_result *r)
 {
-	if (fail_status < 0)
-		return fail_status == -ESTALE ? -ESTALE : -EIO;
-	switch (v) {
-	case MS_S3_STALE: return -ESTALE;
-	case MS_S3_DENIED: return -EACCES;
-	case MS_S3_NOTFOUND: return -ENOENT;
+	switch (j->fail_status) {
+	case 0: return r->err == 0 ? -EAGAIN : r->err; /* a body that ended short: transient */
+	case -ENOMEM: case -EPROTO: return -EAGAIN;
+	case -ESTALE: return -ESTALE;
 	default: return -EIO;
 	}
 }
 
-void
-fetch_finished(struct daemon *d, CURLMsg *m)
+static void
+on_done(void *arg, const struct store_result *r)
 {
-	struct job *j = NULL;
-	enum ms_s3_verdict v;
-	CURLcode cc = m->data.result;
-	long http = 0;
+	struct job *j = arg;
+	struct daemon *d = j->d;
 	char msg[512];
+	int err;
 
-	curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-	curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &http);
-	curl_multi_remove_handle(d->multi, m->easy_handle);
+	j->xfer = NULL; /* the backend frees it once this returns */
 	TAILQ_REMOVE(&d->active, j, link);
 	d->nactive--;
 	if (!j->demand)
@@ -585,42 +490,33 @@ fetch_finished(struct daemon *d, CURLMsg *m)
 		job_end(d, j, 0, NULL);
 		return;
 	}
-	v = ms_s3_classify(cc, http);
-	if (j->fail_status == -ENOMEM || j->fail_status == -EPROTO)
-		v = MS_S3_RETRY;
-	else if (j->fail_status == -ESTALE)
-		v = MS_S3_STALE;
-	else if (v == MS_S3_OK)
-		v = MS_S3_RETRY; /* a short body */
-	describe_failure(j, cc, http, msg, sizeof msg);
-	if (v == MS_S3_RETRY && j->attempt + 1 < d->cfg.retries && !d->stopping) {
+	err = failure_errno(j, r);
+	describe_failure(j, r, msg, sizeof msg);
+	if (err == -EAGAIN && j->attempt + 1 < d->cfg.retries && !d->stopping) {
 		ms_warn("%s: retrying (attempt %u)", msg, j->attempt + 2);
 		j->attempt++;
 		d->stats.retries++;
 		account_reserved(d, j->o->mount_idx, -(int64_t)j->reserved); /* taken again on restart */
 		j->reserved = 0;
 		j->not_before_ms = daemon_now_ms() + ms_backoff_ms(j->attempt);
-		curl_slist_free_all(j->hdrs);
-		curl_easy_cleanup(j->easy);
-		j->hdrs = NULL;
-		j->easy = NULL;
 		j->buf_fill = 0;
-		j->checked = false;
-		j->have_range = false;
 		j->fail_status = 0;
-		j->resp_etag[0] = '\0';
-		j->errbody_len = 0;
-		j->errbody[0] = '\0';
 		TAILQ_INSERT_TAIL(&d->retry_q, j, link);
 		return;
 	}
-	if (v == MS_S3_RETRY && j->attempt > 0) /* transient, but it did not pass */
+	if (err == -EAGAIN && j->attempt > 0) /* transient, but it did not pass */
 		snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (gave up after %u attempts)",
 		    j->attempt + 1);
 	ms_error("%s", msg);
 	d->stats.mounts[j->o->mount_idx].errors++;
-	job_end(d, j, verdict_errno(v, j->fail_status), msg);
+	job_end(d, j, err == -EAGAIN ? -EIO : err, msg);
 }
+
+const struct store_events fetch_events = {
+	.head = on_head,
+	.body = on_body,
+	.done = on_done,
+};
 
 void
 fetch_pace(struct daemon *d)
@@ -632,7 +528,7 @@ fetch_pace(struct daemon *d)
 	if (rate <= 0)
 		return;
 	/* A quarter second of burst, at least one receive buffer's worth. */
-	burst = rate / 4 > (double)RECV_BUFFER_SIZE ? rate / 4 : (double)RECV_BUFFER_SIZE;
+	burst = rate / 4 > MIN_BURST_BYTES ? rate / 4 : MIN_BURST_BYTES;
 	if (d->bw_last_ms != 0)
 		d->bw_tokens += rate * (double)(now - d->bw_last_ms) / 1000.0;
 	if (d->bw_tokens > burst)
@@ -645,7 +541,7 @@ fetch_pace(struct daemon *d)
 			continue;
 		j->paused = false;
 		d->npaused--;
-		curl_easy_pause(j->easy, CURLPAUSE_CONT); /* may pause it again at once */
+		d->store->ops->resume(d->store, j->xfer); /* may pause it again at once */
 	}
 }
 
@@ -672,8 +568,7 @@ fetch_cancel_all(struct daemon *d)
 	for (q = 0; q < sizeof queues / sizeof queues[0]; q++) {
 		while ((j = TAILQ_FIRST(queues[q])) != NULL) {
 			TAILQ_REMOVE(queues[q], j, link);
-			if (j->easy != NULL && queues[q] == &d->active) {
-				curl_multi_remove_handle(d->multi, j->easy);
+			if (queues[q] == &d->active) {
 				d->nactive--;
 				if (!j->demand)
 					d->nactive_low--;

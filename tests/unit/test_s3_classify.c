@@ -1,6 +1,7 @@
 /* test_s3_classify: the verdict of every transfer outcome, and the bounds of the retry backoff. */
 #include <criterion/criterion.h>
 
+#include "plan.h"
 #include "s3.h"
 
 struct verdict_case {

@@ -1,0 +1,356 @@
+/*
+ * store_s3.c: the daemon's object-store backend (store.h): ranged GETs of S3 objects, signed per
+ * mount (core/s3.c), run together on one curl multi handle at most [cache] connections per host.
+ * Owns the credentials of the node's fills: loaded once per mount when the backend is made, then
+ * wiped, held only inside the clients. Turns curl's results and S3's error bodies into a
+ * store_result; never judges a 2xx answer (the state machine does) and never logs a credential.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "creds.h"
+#include "log.h"
+#include "s3.h"
+#include "store.h"
+#include "store_s3.h"
+
+/* Large receive buffers: one recv per 512 KiB instead of per 16 KiB (curl's default). */
+#define RECV_BUFFER_SIZE (512L * 1024)
+
+struct store_s3 {
+	struct store base;
+	unsigned timeout_ms;
+	unsigned nmounts;
+	struct ms_s3 *s3[MS_MAX_MOUNTS];
+	CURLM *multi;
+};
+
+struct store_xfer {
+	struct store_s3 *s;
+	void *job;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	bool headed;   /* head() was called */
+	bool refused;  /* head() or body() stopped the transfer */
+	bool have_range;
+	uint64_t range_start, range_total;
+	char etag[MS_ETAG_MAX];
+	char errbody[512]; /* the start of an error answer's body: its S3 <Code> */
+	size_t errbody_len;
+};
+
+static size_t
+on_header(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct store_xfer *x = arg;
+	size_t n = size * nmemb, vlen;
+	unsigned long long a, b, total;
+	char value[MS_ETAG_MAX + 64];
+	const char *colon = memchr(line, ':', n);
+
+	if (colon == NULL)
+		return n;
+	vlen = n - (size_t)(colon + 1 - line);
+	if (vlen >= sizeof value)
+		vlen = sizeof value - 1;
+	memcpy(value, colon + 1, vlen);
+	value[vlen] = '\0';
+	value[strcspn(value, "\r\n")] = '\0';
+	if ((size_t)(colon - line) == 4 && strncasecmp(line, "etag", 4) == 0) {
+		strlcpy(x->etag, value + strspn(value, " \t"), sizeof x->etag);
+	} else if ((size_t)(colon - line) == 13 && strncasecmp(line, "content-range", 13) == 0 &&
+	    sscanf(value, " bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
+		x->have_range = true;
+		x->range_start = a;
+		x->range_total = total;
+	}
+	return n;
+}
+
+static size_t
+on_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct store_xfer *x = arg;
+	const struct store_events *ev = x->s->base.ev;
+	size_t n = size * nmemb, taken;
+	long http = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
+	if (http != 200 && http != 206) {
+		size_t take = n < sizeof x->errbody - 1 - x->errbody_len ?
+		    n : sizeof x->errbody - 1 - x->errbody_len;
+
+		memcpy(x->errbody + x->errbody_len, ptr, take);
+		x->errbody_len += take;
+		x->errbody[x->errbody_len] = '\0';
+		return n;
+	}
+	if (!x->headed) {
+		struct store_head h = {
+			.status = (int)http, .etag = x->etag, .have_range = x->have_range,
+			.range_start = x->range_start, .range_total = x->range_total,
+		};
+
+		x->headed = true;
+		if (ev->head(x->job, &h) < 0) {
+			x->refused = true;
+			return 0;
+		}
+	}
+	taken = ev->body(x->job, (const uint8_t *)ptr, n);
+	if (taken == STORE_BODY_PAUSE)
+		return CURL_WRITEFUNC_PAUSE;
+	if (taken < n)
+		x->refused = true;
+	return taken;
+}
+
+static void
+xfer_free(struct store_xfer *x)
+{
+	if (x->hdrs != NULL)
+		curl_slist_free_all(x->hdrs);
+	if (x->easy != NULL)
+		curl_easy_cleanup(x->easy);
+	free(x);
+}
+
+static int
+s3_start(struct store *base, const struct store_get *g, void *job, struct store_xfer **out)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+	struct store_xfer *x;
+	int rc;
+
+	if (g->mount_idx >= s->nmounts)
+		return -EINVAL;
+	x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return -ENOMEM;
+	x->s = s;
+	x->job = job;
+	x->easy = curl_easy_init();
+	if (x->easy == NULL) {
+		free(x);
+		return -ENOMEM;
+	}
+	rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, g->off, g->len, g->etag,
+	    &x->hdrs);
+	if (rc < 0) {
+		xfer_free(x);
+		return rc;
+	}
+	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	if (curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
+		xfer_free(x);
+		return -EIO;
+	}
+	*out = x;
+	return 0;
+}
+
+static void
+s3_resume(struct store *base, struct store_xfer *x)
+{
+	(void)base;
+	curl_easy_pause(x->easy, CURLPAUSE_CONT); /* may deliver body (and pause again) at once */
+}
+
+static void
+s3_abort(struct store *base, struct store_xfer *x)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+
+	curl_multi_remove_handle(s->multi, x->easy);
+	xfer_free(x);
+}
+
+static void
+s3_wait(struct store *base, struct pollfd *fds, unsigned nfds, int timeout_ms)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+	struct curl_waitfd wfds[STORE_WAIT_FDS_MAX];
+	unsigned i;
+
+	if (nfds > STORE_WAIT_FDS_MAX)
+		nfds = STORE_WAIT_FDS_MAX;
+	for (i = 0; i < nfds; i++) {
+		wfds[i] = (struct curl_waitfd){ .fd = fds[i].fd };
+		if (fds[i].events & POLLIN)
+			wfds[i].events |= CURL_WAIT_POLLIN;
+		if (fds[i].events & POLLOUT)
+			wfds[i].events |= CURL_WAIT_POLLOUT;
+	}
+	curl_multi_poll(s->multi, wfds, nfds, timeout_ms, NULL);
+	for (i = 0; i < nfds; i++) {
+		fds[i].revents = 0;
+		if (wfds[i].revents & CURL_WAIT_POLLIN)
+			fds[i].revents |= POLLIN;
+		if (wfds[i].revents & CURL_WAIT_POLLOUT)
+			fds[i].revents |= POLLOUT;
+		if (wfds[i].revents & CURL_WAIT_POLLPRI)
+			fds[i].revents |= POLLPRI;
+	}
+}
+
+/* A transfer that failed below HTTP, in words: which limit ran out, or how far the body got. */
+static void
+describe_transport(const struct store_xfer *x, CURLcode cc, long http, char *out, size_t outlen)
+{
+	curl_off_t got = 0, want = -1, pretransfer = 0;
+	unsigned timeout_ms = x->s->timeout_ms, secs = (timeout_ms + 999) / 1000;
+	long oserr = 0;
+	char of[32] = "";
+
+	curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
+	curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
+	if (want >= 0)
+		snprintf(of, sizeof of, " of %lld", (long long)want);
+	if (cc == CURLE_OPERATION_TIMEDOUT && pretransfer == 0)
+		snprintf(out, outlen, "timed out connecting to the server ([cache] timeout = %u ms)",
+		    timeout_ms);
+	else if (cc == CURLE_OPERATION_TIMEDOUT && http == 0)
+		snprintf(out, outlen, "timed out: no response from the server for %u s ([cache] "
+		    "timeout)", secs);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(out, outlen, "timed out: the body stalled after %lld%s bytes, under 1 KiB/s "
+		    "for %u s ([cache] timeout)", (long long)got, of, secs);
+	else if (cc == CURLE_PARTIAL_FILE)
+		snprintf(out, outlen, "the server closed the connection after %lld%s body bytes",
+		    (long long)got, of);
+	else if ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && oserr != 0)
+		snprintf(out, outlen, "connection lost after %lld%s body bytes: %s", (long long)got, of,
+		    strerror((int)oserr));
+	else if (cc == CURLE_GOT_NOTHING)
+		snprintf(out, outlen, "the server closed the connection without a response");
+	else
+		snprintf(out, outlen, "%s", curl_easy_strerror(cc));
+}
+
+/* The result of a finished transfer: its errno class and, for a failure, what happened. */
+static void
+result_of(const struct store_xfer *x, CURLcode cc, struct store_result *r)
+{
+	const char *code = strstr(x->errbody, "<Code>"), *end;
+	long http = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
+	r->what[0] = '\0';
+	switch (ms_s3_classify(cc, http)) {
+	case MS_S3_OK: r->err = 0; break;
+	case MS_S3_RETRY: r->err = -EAGAIN; break;
+	case MS_S3_STALE: r->err = -ESTALE; break;
+	case MS_S3_DENIED: r->err = -EACCES; break;
+	case MS_S3_NOTFOUND: r->err = -ENOENT; break;
+	default: r->err = -EIO; break;
+	}
+	if (x->refused) /* the state machine stopped it: the reason is its own */
+		r->err = -EIO;
+	else if (http == 412)
+		snprintf(r->what, sizeof r->what, "the object changed in the store since import "
+		    "(HTTP 412 on If-Match): run 'modelshim import'");
+	else if (http >= 300 && code != NULL && (end = strstr(code, "</Code>")) != NULL)
+		snprintf(r->what, sizeof r->what, "HTTP %ld %.*s", http, (int)(end - code - 6),
+		    code + 6);
+	else if (http >= 300)
+		snprintf(r->what, sizeof r->what, "HTTP %ld", http);
+	else if (cc != CURLE_OK)
+		describe_transport(x, cc, http, r->what, sizeof r->what);
+}
+
+static void
+s3_progress(struct store *base)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+	struct store_result r;
+	struct store_xfer *x;
+	CURLMsg *m;
+	int running, left;
+
+	curl_multi_perform(s->multi, &running);
+	while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		result_of(x, m->data.result, &r);
+		curl_multi_remove_handle(s->multi, x->easy);
+		s->base.ev->done(x->job, &r);
+		xfer_free(x);
+	}
+}
+
+static void
+s3_free(struct store *base)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+	unsigned i;
+
+	if (s->multi != NULL)
+		curl_multi_cleanup(s->multi);
+	for (i = 0; i < s->nmounts; i++)
+		ms_s3_free(s->s3[i]);
+	free(s);
+}
+
+static const struct store_ops s3_ops = {
+	.name = "s3",
+	.start = s3_start,
+	.resume = s3_resume,
+	.abort = s3_abort,
+	.wait = s3_wait,
+	.progress = s3_progress,
+	.free = s3_free,
+};
+
+int
+store_s3_new(const struct ms_config *cfg, const struct store_events *ev, struct store **out)
+{
+	struct store_s3 *s;
+	struct ms_creds creds;
+	char err[512];
+	unsigned i;
+	int rc;
+
+	s = calloc(1, sizeof *s);
+	if (s == NULL)
+		return -ENOMEM;
+	s->base.ops = &s3_ops;
+	s->base.ev = ev;
+	s->timeout_ms = cfg->timeout_ms;
+	for (i = 0; i < cfg->nmounts; i++) {
+		rc = ms_creds_load(&cfg->mounts[i], &creds, err, sizeof err);
+		if (rc < 0) {
+			ms_error("mount %s: %s", cfg->mounts[i].name, err);
+			s3_free(&s->base);
+			return rc;
+		}
+		s->s3[i] = ms_s3_new(cfg, &cfg->mounts[i], &creds);
+		ms_creds_wipe(&creds);
+		if (s->s3[i] == NULL) {
+			s3_free(&s->base);
+			return -ENOMEM;
+		}
+		s->nmounts = i + 1;
+	}
+	s->multi = curl_multi_init();
+	if (s->multi == NULL) {
+		s3_free(&s->base);
+		return -ENOMEM;
+	}
+	curl_multi_setopt(s->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->connections);
+	*out = &s->base;
+	return 0;
+}
