@@ -324,6 +324,22 @@ apply_entry(struct import *im, const struct entry *e)
 	return rc;
 }
 
+int
+ms_import_object(const struct ms_config *cfg, const struct ms_mount *m, const char *key,
+    uint64_t size, int64_t mtime, const char *etag)
+{
+	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX];
+	struct entry e = { .key = (char *)key, .size = size, .mtime = mtime };
+	int rc;
+
+	if (strlcpy(e.etag, etag, sizeof e.etag) >= sizeof e.etag)
+		return -ENAMETOOLONG;
+	rc = ms_cache_object_path(cfg, m, MS_AREA_TREE, key, tree, sizeof tree);
+	if (rc == 0)
+		rc = ms_cache_object_path(cfg, m, MS_AREA_STATE, key, state, sizeof state);
+	return rc < 0 ? rc : replace_object(cfg, &e, tree, state);
+}
+
 static int
 lock_mount(struct import *im, int *lockfd)
 {

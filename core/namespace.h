@@ -37,4 +37,13 @@ int ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s
     const struct ms_import_hooks *hooks, struct ms_import_report *rep, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * Makes KEY of mount M a fresh, empty cached object of SIZE, MTIME and ETAG, as an import does
+ * for a new or changed object (its data file and map, in the crash-safe order; readers of an
+ * older file keep its inode). Takes no import lock: for a caller that owns the mount's cache
+ * (tests, tools). 0 or -errno.
+ */
+int ms_import_object(const struct ms_config *cfg, const struct ms_mount *m, const char *key,
+    uint64_t size, int64_t mtime, const char *etag) __attribute__((warn_unused_result));
+
 #endif

@@ -35,6 +35,21 @@ daemon_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+struct daemon *
+daemon_new(void)
+{
+	struct daemon *d = calloc(1, sizeof *d);
+
+	if (d == NULL)
+		return NULL;
+	d->listen_fd = d->signal_fd = d->ring_efd = -1;
+	TAILQ_INIT(&d->clients);
+	RB_INIT(&d->objs);
+	TAILQ_INIT(&d->idle);
+	TAILQ_INIT(&d->detached);
+	return d;
+}
+
 static int
 listen_socket(struct daemon *d)
 {
@@ -182,14 +197,9 @@ cmd_daemon_exec(int argc, char **argv)
 	pid_t other = 0;
 	int rc, status = 1, ready_fd = -1;
 
-	d = calloc(1, sizeof *d);
+	d = daemon_new();
 	if (d == NULL)
 		return 1;
-	d->listen_fd = d->signal_fd = d->ring_efd = -1;
-	TAILQ_INIT(&d->clients);
-	RB_INIT(&d->objs);
-	TAILQ_INIT(&d->idle);
-	TAILQ_INIT(&d->detached);
 	if (cmd_load_config(&cmd_daemon_entry, &argc, argv, &d->cfg) < 0)
 		goto out_free;
 	if (argc == 2 && strcmp(argv[1], "--detach") == 0) {

@@ -128,6 +128,8 @@ struct daemon {
 };
 
 uint64_t daemon_now_ms(void);
+/* An empty daemon state: no socket, store or ring yet (daemon.c). NULL if out of memory. */
+struct daemon *daemon_new(void);
 
 /* daemon_client.c */
 int clients_accept(struct daemon *d);
