@@ -5,7 +5,10 @@
  * reads before the clock starts, so the page cache is warm. With -t SECONDS the loop also stops
  * once that much time has passed (slow peers), so N is an upper bound. Prints
  * "ops DONE NS NS_PER_OP SUM".
- * usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-w] FILE
+ * With -c K (mode rand), first, untimed: the first K reads of the same seeded sequence, every
+ * byte hashed (FNV-1a 64), printed as "check K HASH": the byte check, the same reads for every
+ * peer whatever the time cap.
+ * usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-c K] [-w] FILE
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,27 +16,58 @@
 
 #include "bench.h"
 
+#define USAGE "usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-c K] [-w] FILE"
+
+/* The offset of the next 4 KiB read: xorshift64 over the file's pages. */
+static off_t
+next_off(uint64_t *x, uint64_t pages)
+{
+	*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+	return (off_t)((*x % pages) * PAGE);
+}
+
+/* FNV-1a 64 over the first K reads of the sequence from SEED. */
+static uint64_t
+check(int fd, unsigned char *buf, uint64_t k, uint64_t seed, uint64_t pages)
+{
+	uint64_t x = seed, h = 0xcbf29ce484222325ull;
+
+	for (uint64_t i = 0; i < k; i++) {
+		off_t off = next_off(&x, pages);
+		ssize_t r = pread(fd, buf, PAGE, off);
+
+		if (r != (ssize_t)PAGE)
+			die("pread4k: check pread at %lld: %s", (long long)off,
+			    r < 0 ? strerror(errno) : "short read");
+		for (unsigned j = 0; j < PAGE; j++)
+			h = (h ^ buf[j]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
 int
 main(int argc, char **argv)
 {
 	uint64_t n = 1000000, cap = 0, done = 0, seed = 0x9e3779b97f4a7c15ull, t0, dt, sum = 0, pages;
+	uint64_t k = 0;
 	const char *mode = "rand";
 	int warm = 0, c, fd;
 	unsigned char *buf;
 	struct stat st;
 
-	while ((c = getopt(argc, argv, "n:t:m:s:w")) != -1) {
+	while ((c = getopt(argc, argv, "n:t:m:s:c:w")) != -1) {
 		switch (c) {
 		case 'n': n = strtoull(optarg, NULL, 0); break;
 		case 't': cap = (uint64_t)(strtod(optarg, NULL) * 1e9); break;
 		case 'm': mode = optarg; break;
 		case 's': seed = strtoull(optarg, NULL, 0) | 1; break;
+		case 'c': k = strtoull(optarg, NULL, 0); break;
 		case 'w': warm = 1; break;
-		default: die("usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-w] FILE");
+		default: die(USAGE);
 		}
 	}
 	if (optind + 1 != argc || n == 0)
-		die("usage: pread4k [-n N] [-t SECONDS] [-m rand|open] [-s SEED] [-w] FILE");
+		die(USAGE);
 	if ((buf = aligned_alloc(PAGE, 1u << 20)) == NULL)
 		die("pread4k: out of memory");
 	fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
@@ -54,12 +88,14 @@ main(int argc, char **argv)
 	if (strcmp(mode, "rand") == 0) {
 		uint64_t x = seed;
 
+		if (k > 0)
+			printf("check %llu %llu\n", (unsigned long long)k,
+			    (unsigned long long)check(fd, buf, k, seed, pages));
 		t0 = now_ns();
 		for (done = 0; done < n; done++) {
 			if (cap != 0 && (done & 255) == 0 && done > 0 && now_ns() - t0 > cap)
 				break;
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			off_t off = (off_t)((x % pages) * PAGE);
+			off_t off = next_off(&x, pages);
 			ssize_t r = pread(fd, buf, PAGE, off);
 
 			if (r != (ssize_t)PAGE)

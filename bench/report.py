@@ -1,28 +1,28 @@
 #!/usr/bin/python3
 """Turns bench/run's measurements into markdown: one table per workload, the targets with the
-gap where one is not met, the machine and the exact options. Prints it and writes it to OUT.
+gap where one is not met, the byte checks, the machine and the exact options. Prints it and
+writes it to OUT.
 
-usage: report.py RESULTS.tsv META.env OPTIONS.md OUT
+usage: report.py RESULTS.json OUT
 
-RESULTS.tsv lines are "workload row peer metric value"; repeated measurements of the same
-(workload, row, peer, metric) are reduced to their median. Nothing here asserts a number.
+RESULTS.json (written by bench/run): {"meta": {KEY: VALUE}, "options": MARKDOWN, "results":
+[[workload, row, peer, metric, value], ...]}; repeated measurements of the same (workload, row,
+peer, metric) are reduced to their median. Nothing here asserts a number.
 """
+import json
 import statistics
 import sys
 from collections import defaultdict
 
-res_path, meta_path, opts_path, out_path = sys.argv[1:5]
+res_path, out_path = sys.argv[1:3]
+with open(res_path) as f:
+    DOC = json.load(f)
 
 R = defaultdict(list)
-for line in open(res_path):
-    parts = line.rstrip("\n").split("\t")
-    if len(parts) == 5:
-        R[tuple(parts[:4])].append(parts[4])
+for w, row, peer, metric, value in DOC["results"]:
+    R[(w, row, peer, metric)].append(value)
 
-M = {}
-for line in open(meta_path):
-    k, _, v = line.rstrip("\n").partition("=")
-    M[k] = v
+M = {k: str(v) for k, v in DOC["meta"].items()}
 
 FUSE = ["s3fs", "rclone"]
 ORIG = {"s3": "s3rver", "nginx": "nginx", "front": "s3rver via the SigV4 front"}
@@ -267,6 +267,11 @@ for o in ["front", "nginx"]:
     P(table(["peer", "1 reader (s)", "8 readers (s)", "8 ÷ 1", "fetched, 1 reader (× object)",
              "fetched, 8 readers (× object)", "modelshim speed-up (8 readers)"], rows))
     P("")
+    d1, d8 = num("5", o, "modelshim", "daemon_bytes1"), num("5", o, "modelshim", "daemon_bytes8")
+    if d1 is not None and d8 is not None:
+        P("modelshim's daemon counted %.2f× (1 reader) and %.2f× (8 readers) the object fetched "
+          "(`modelshim status --json`, daemon.bytes_fetched)." % (d1 / ob, d8 / ob))
+        P("")
 
 # ---------------------------------------------------------------------------------------- W6
 P("## 6. Interception overhead on a non-virtual file (ns per call, page cache warm)")
@@ -302,27 +307,38 @@ r += [ratio(msk, kops("7", "warm", p)) for p in ["local", "s3fs", "rclone"]]
 P(table(["state", "local file", "modelshim", "s3fs", "rclone", "modelshim ÷ local", "÷ s3fs", "÷ rclone"], [r]))
 P("")
 P("Each run: up to %s reads or %s s, whichever comes first, after reading the file once so the page cache is "
-  "warm; median of %s runs, the local file and modelshim in turn." % (M["pread_n"], M["pread_t"], M["reps"]))
+  "warm; median of %s runs, the local file and modelshim in turn. Before the clock starts, the first %s reads of "
+  "the same seeded offsets are hashed whole for the byte check." % (M["pread_n"], M["pread_t"], M["reps"],
+                                                                     M.get("check_n", "?")))
 P("")
 
 # ---------------------------------------------------------------------------------------- bytes
-bad = []
-for w in ["1", "2", "7"]:
-    sums = {(k[1], k[2]): v for k, v in R.items() if k[0] == w and k[3] == "sum"}
-    vals = {s for v in sums.values() for s in v}
-    if len(vals) > 1:
-        ref = R.get((w, "warm-pcwarm" if w != "7" else "warm", "local", "sum"), [None])[0]
-        bad += ["workload %s %s/%s" % (w, row, peer) for (row, peer), v in sums.items() if ref and any(s != ref for s in v)]
-lsum = {(k[1], k[2]): v for k, v in R.items() if k[0] == "3" and k[3] == "loads_sum"}
-if len({s for v in lsum.values() for s in v}) > 1:
-    ref = R.get(("3", "warm", "local", "loads_sum"), [None])[0]
-    bad += ["workload 3 %s/%s" % (row, peer) for (row, peer), v in lsum.items() if ref and any(s != ref for s in v)]
+# Every peer runs the same reader over the same bytes: whole files (1, 2), the same pick list (3),
+# the same seeded offsets (7: the first check_n reads, whatever the time cap). Each checksum must
+# equal the local file's.
+bad, nref = [], 0
+for w, metric, refrow in [("1", "sum", "warm-pcwarm"), ("2", "sum", "warm-pcwarm"), ("3", "loads_sum", "warm"),
+                          ("7", "sum", "warm")]:
+    got = {(k[1], k[2]): v for k, v in R.items() if k[0] == w and k[3] == metric}
+    if not got:
+        continue
+    ref = set(R.get((w, refrow, "local", metric), []))
+    if len(ref) != 1:
+        bad.append("workload %s: no single reference from the local file (%s)" % (w, ", ".join(sorted(ref)) or "none"))
+        continue
+    ref = ref.pop()
+    nref += 1
+    bad += ["workload %s %s/%s" % (w, row, peer) for (row, peer), v in sorted(got.items()) if any(s != ref for s in v)]
 P("## Bytes")
 P("")
 if bad:
-    P("**WRONG BYTES: these reads returned pages whose checksum differs from the local file's: %s.**" % ", ".join(bad))
+    P("**WRONG BYTES: these reads returned bytes whose checksum differs from the local file's: %s.**" % ", ".join(bad))
+elif nref:
+    P("Every peer's reads were checksummed (1, 2: one byte of every page and the last byte; 3: the same, over the "
+      "same %s picks; 7: every byte of the first %s reads of the same seeded offsets, whatever the time cap) and "
+      "matched the local file's." % (M["picks"], M.get("check_n", "?")))
 else:
-    P("Every reader checksums one byte of every page it reads; every peer's checksums matched the local file's.")
+    P("No checksums were recorded in this run (workloads %s)." % M.get("only", "?"))
 P("")
 
 # ---------------------------------------------------------------------------------------- targets
@@ -393,7 +409,7 @@ P("- On this VM the first write into fresh page cache runs at ~680 MB/s while ov
 P("")
 P("## Options")
 P("")
-P(open(opts_path).read().rstrip("\n"))
+P(DOC["options"].rstrip("\n"))
 P("")
 
 text = "\n".join(out)

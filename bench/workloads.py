@@ -1,0 +1,364 @@
+"""workloads.py: the seven workloads, each a function of the Bench, and WORKLOADS, their table.
+Each measures every peer it concerns and records into b.res; a peer that fails is recorded as an
+error (or n/a) and the run goes on. Byte checks: every peer runs the same reader over the same
+bytes (the same files, the same pick list, the same seeded offsets), and the report compares each
+peer's checksum with the local file's.
+Never records a number from a failed read.
+"""
+import os
+import subprocess
+import time
+
+import harness
+from harness import ReadError, line_of, mibps, run_reader
+from peers import PeerError
+
+ORIGINS = ("s3", "nginx")  # workloads 1-3; workload 5 counts bytes at the front and in nginx's log
+
+
+# ------------------------------------------------------------------------------------ readers as a peer
+
+def read_one(b, peer, rel):
+    """(bytes, ns, sum or None): one file read whole with 1 MiB reads."""
+    if peer.fallback:
+        t0 = time.monotonic_ns()
+        r = subprocess.run([peer.bin, "cat", "--config", peer.config, "/models/" + rel],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise ReadError(r.stderr.strip())
+        return os.path.getsize(os.path.join(b.ds.src, rel)), time.monotonic_ns() - t0, None
+    _, n, ns, s = line_of(run_reader([b.reader("readfiles"), os.path.join(peer.root, rel)], peer.env()), "file")
+    return int(n), int(ns), s
+
+
+def mmap_one(b, peer, rel):
+    if peer.fallback:
+        raise ReadError("n/a (shim not built)")
+    _, n, ns, s = line_of(run_reader([b.reader("mmaptouch"), os.path.join(peer.root, rel)], peer.env()), "file")
+    return int(n), int(ns), s
+
+
+def measure(b, w, row, peer, fn, rel):
+    """One measurement of FN (read_one or mmap_one), recorded as MiB/s and its checksum."""
+    try:
+        n, ns, s = fn(b, peer, rel)
+    except ReadError as e:
+        b.res.fail(w, row, peer.name, e)
+        return
+    b.res.rec(w, row, peer.name, "mibps", mibps(n, ns))
+    if s is not None:
+        b.res.rec(w, row, peer.name, "sum", s)
+
+
+def fresh(b, w, row, peer, origin):
+    """PEER freshly mounted on ORIGIN with the origin's files in the page cache; False (and an
+    error recorded) when the peer cannot be set up."""
+    try:
+        peer.mount(origin)
+    except PeerError as e:
+        b.res.err(w, row, peer.name, e)
+        return False
+    b.origins.warm()
+    return True
+
+
+def warm_rows(b, w, peer, fn):
+    """Warm figures of PEER (cache complete: read twice first), page cache warm then dropped;
+    modelshim takes turns with the local file so that both see the same machine."""
+    for _ in range(2):
+        try:
+            read_one(b, peer, b.ds.ckpt)
+        except ReadError:
+            pass
+    pair = [peer]
+    if peer.name == "modelshim":
+        b.local.fresh_copy()
+        pair = [b.local, peer]
+    for _ in range(b.p.reps):
+        for q in pair:
+            measure(b, w, "warm-pcwarm", q, fn, b.ds.ckpt)
+    for _ in range(b.p.reps):
+        for q in pair:
+            if b.can_drop:
+                harness.drop_caches()
+                measure(b, w, "warm-pccold", q, fn, b.ds.ckpt)
+            else:
+                b.res.na(w, "warm-pccold", q.name, "n/a (cannot drop caches)")
+    b.origins.warm()
+
+
+# ------------------------------------------------------------------------------------ 1 and 2
+
+def sequential(b, w, fn):
+    """Cold from each origin (fresh client each time), then warm (workload 1: reads; 2: mmap)."""
+    for peer in b.clients:
+        for o in ORIGINS:
+            b.log("workload %d: %s on %s" % (w, peer.name, o))
+            for _ in range(b.p.creps):
+                if fresh(b, w, "cold-" + o, peer, o):
+                    measure(b, w, "cold-" + o, peer, fn, b.ds.ckpt)
+            if o == "s3" and peer.mounted():
+                warm_rows(b, w, peer, fn)
+        peer.tear_down()
+
+
+def w1_sequential(b):
+    b.log("workload 1: raw parallel ranged curl")
+    curl = b.curl
+    for o in ORIGINS:
+        for _ in range(b.p.creps):
+            for n in harness.CURL_STREAMS:
+                b.origins.warm()
+                try:
+                    b.res.rec(1, "cold-" + o, "curl%d" % n, "mibps", mibps(b.p.ckpt_bytes, curl.fetch(o, n)))
+                except (PeerError, subprocess.TimeoutExpired) as e:
+                    b.res.err(1, "cold-" + o, "curl%d" % n, e)
+            out = os.path.join(b.run.dir, "curlout")
+            subprocess.run(["rm", "-rf", out], check=True)
+            os.makedirs(out)
+            b.origins.warm()
+            try:
+                b.res.rec(1, "cold-" + o, "curlfile", "mibps", mibps(b.p.ckpt_bytes, curl.fetch(o, 8, out)))
+            except (PeerError, subprocess.TimeoutExpired) as e:
+                b.res.err(1, "cold-" + o, "curlfile", e)
+            subprocess.run(["rm", "-rf", out], check=True)
+    sequential(b, 1, read_one)
+
+
+def w2_mmap(b):
+    sequential(b, 2, mmap_one)
+
+
+# ------------------------------------------------------------------------------------ 3
+
+def loads(b, row, peer, picks):
+    """Every file of PICKS read whole in order: milliseconds per load, and one checksum of all."""
+    try:
+        if peer.fallback:
+            ms = []
+            for rel in picks:
+                ms.append("%.2f" % (read_one(b, peer, rel)[1] / 1e6))
+            b.res.rec(3, row, peer.name, "loads_ms", ",".join(ms))
+            return
+        lst = os.path.join(b.run.dir, "list." + peer.name)
+        with open(lst, "w") as f:
+            f.writelines(os.path.join(peer.root, rel) + "\n" for rel in picks)
+        out = run_reader([b.reader("readfiles"), "-l", lst], peer.env())
+    except ReadError as e:
+        b.res.fail(3, row, peer.name, e)
+        return
+    files = [line.split() for line in out.splitlines() if line.startswith("file ")]
+    if len(files) != len(picks):
+        b.res.err(3, row, peer.name, "%d loads of %d" % (len(files), len(picks)))
+        return
+    b.res.rec(3, row, peer.name, "loads_ms", ",".join("%.2f" % (int(f[3]) / 1e6) for f in files))
+    b.res.rec(3, row, peer.name, "loads_sum", sum(int(f[4]) for f in files) % 1000000007)
+
+
+def w3_loras(b):
+    picks = b.ds.picks()
+    b.log("workload 3: local file")
+    for rel in b.ds.loras:
+        harness.cat(os.path.join(b.ds.src, rel))
+    loads(b, "warm", b.local, picks)
+    if b.can_drop:
+        harness.drop_caches()
+        loads(b, "cold", b.local, picks)
+    else:
+        b.res.na(3, "cold", "local", "n/a (cannot drop caches)")
+    b.origins.warm()
+    for peer in b.clients:
+        for o in ORIGINS:
+            b.log("workload 3: %s on %s" % (peer.name, o))
+            if not fresh(b, 3, "cold-" + o, peer, o):
+                continue
+            loads(b, "cold-" + o, peer, picks)
+            if o == "s3":
+                for rel in b.ds.loras:
+                    try:
+                        read_one(b, peer, rel)
+                    except ReadError:
+                        pass
+                loads(b, "warm", peer, picks)
+        peer.tear_down()
+
+
+# ------------------------------------------------------------------------------------ 4
+
+def walk(b, row, peer):
+    """List and stat the meta tree: milliseconds, and what was seen (entries/files/bytes)."""
+    if peer.fallback:
+        b.res.na(4, row, peer.name, "n/a (shim not built)")
+        return
+    try:
+        ents, files, nbytes, ns = line_of(run_reader([b.reader("walk"), os.path.join(peer.root, "meta")],
+                                                     peer.env()), "walk")
+    except ReadError as e:
+        b.res.fail(4, row, peer.name, e)
+        return
+    b.res.rec(4, row, peer.name, "ms", "%.2f" % (int(ns) / 1e6))
+    b.res.rec(4, row, peer.name, "entries", "%s/%s/%s" % (ents, files, nbytes))
+
+
+def w4_metadata(b):
+    """Local file and modelshim walk first after a page cache drop (modelshim after its import);
+    the FUSE peers on a fresh mount. Origin: s3rver."""
+    for peer in [b.local] + b.clients:
+        b.log("workload 4: %s" % peer.name)
+        if peer is not b.local and not fresh(b, 4, "first", peer, "s3"):
+            continue
+        if peer.name == "modelshim":
+            b.res.rec(4, "import", "modelshim", "ms", "%.2f" % (peer.import_ns / 1e6))
+        first = True
+        if peer.name in ("local", "modelshim"):
+            if b.can_drop:
+                harness.drop_caches()
+            elif peer is b.local:
+                b.res.na(4, "first", "local", "n/a (cannot drop caches)")
+                first = False
+        if first:
+            walk(b, "first", peer)
+        for _ in range(b.p.reps):
+            walk(b, "second", peer)
+        peer.tear_down()
+    b.origins.warm()
+
+
+# ------------------------------------------------------------------------------------ 5
+
+def eight(b, o, peer):
+    """One cold reader, then eight at once, each from an empty cache: wall time and bytes of the
+    checkpoint fetched from the origin (modelshim: also what its daemon says it fetched)."""
+    row = "local" if peer is b.local else o
+    for n in (1, 8):
+        if peer is b.local:
+            if not b.can_drop:
+                b.res.na(5, row, "local", "n/a (cannot drop caches)")
+                return
+            harness.drop_caches()
+        else:
+            if not fresh(b, 5, row, peer, o):
+                return
+            b.origins.counter_reset(o)
+        if peer.fallback:
+            argv = [peer.bin, "cat", "--config", peer.config, "/models/" + b.ds.ckpt]
+        else:
+            argv = [b.reader("readfiles"), os.path.join(peer.root, b.ds.ckpt)]
+        errs = [os.path.join(b.run.dir, "eight.%d.err" % i) for i in range(n)]
+        t0 = time.monotonic_ns()
+        procs = []
+        for e in errs:
+            with open(e, "w") as ef:
+                procs.append(subprocess.Popen(argv, env=peer.env(), stdout=subprocess.DEVNULL, stderr=ef))
+        bad = False
+        for p in procs:
+            try:
+                bad |= p.wait(timeout=harness.READER_TIMEOUT) != 0
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+                bad = True
+        t1 = time.monotonic_ns()
+        if bad:
+            said = " ".join(open(e).read() for e in errs)
+            b.res.err(5, row, peer.name, "%d readers: %s" % (n, said[:300]))
+            return
+        b.res.rec(5, row, peer.name, "wall%d" % n, "%.3f" % ((t1 - t0) / 1e9))
+        if peer is not b.local:
+            b.res.rec(5, row, peer.name, "bytes%d" % n, b.origins.counter_bytes(o))
+        if peer.name == "modelshim":
+            try:
+                b.res.rec(5, row, peer.name, "daemon_bytes%d" % n, peer.counter("daemon.bytes_fetched"))
+            except harness.mslife.LifeError as e:
+                b.res.err(5, row, peer.name, e)
+
+
+def w5_eight(b):
+    b.log("workload 5: local file")
+    eight(b, "local", b.local)
+    b.origins.warm()
+    for peer in b.clients:
+        for o in ("front", "nginx"):
+            b.log("workload 5: %s, eight readers on %s" % (peer.name, o))
+            eight(b, o, peer)
+        peer.tear_down()
+
+
+# ------------------------------------------------------------------------------------ 6
+
+def w6_overhead(b):
+    """Per-call cost on a non-virtual file, without and with the shim preloaded (rounds alternate)."""
+    ms = b.modelshim
+    b.log("workload 6: interception overhead")
+    if ms.have_shim:
+        try:
+            ms.mount("s3")  # the shim reads the config: a daemon and a cache dir as a user has them
+        except PeerError as e:
+            b.res.err(6, "rand", "with", e)
+            return
+    harness.cat(b.local.ckpt)
+    for _ in range(b.p.w6_rounds):
+        for env, who in ((None, "without"), (ms.env(), "with")):
+            if who == "with" and not ms.have_shim:
+                continue
+            for m in ("rand", "open"):
+                n = b.p.w6_n if m == "rand" else b.p.w6_n // 5
+                try:
+                    ops = line_of(run_reader([b.reader("pread4k"), "-m", m, "-n", str(n), b.local.ckpt], env), "ops")
+                except ReadError as e:
+                    b.res.err(6, m, who, e)
+                    continue
+                b.res.rec(6, m, who, "nsop", ops[2])
+    if not ms.have_shim:
+        for m in ("rand", "open"):
+            b.res.na(6, m, "with", "n/a (shim not built)")
+    ms.tear_down()
+
+
+# ------------------------------------------------------------------------------------ 7
+
+def pread_rand(b, peer):
+    """Random 4 KiB preads, page cache warm: ns per read (up to pread_n reads or pread_t s), and
+    the byte check: a hash of the first check_n reads of the same seeded sequence, every byte."""
+    if peer.fallback:
+        b.res.na(7, "warm", peer.name, "n/a (shim not built)")
+        return
+    try:
+        out = run_reader([b.reader("pread4k"), "-w", "-c", str(b.p.check_n), "-n", str(b.p.pread_n),
+                          "-t", str(b.p.pread_t), os.path.join(peer.root, b.ds.ckpt)], peer.env())
+        ops, chk = line_of(out, "ops"), line_of(out, "check")
+    except ReadError as e:
+        b.res.fail(7, "warm", peer.name, e)
+        return
+    b.res.rec(7, "warm", peer.name, "nsop", ops[2])
+    b.res.rec(7, "warm", peer.name, "sum", chk[1])
+
+
+def w7_pread(b):
+    for peer in b.clients:
+        b.log("workload 7: %s" % peer.name)
+        if not fresh(b, 7, "warm", peer, "s3"):
+            continue
+        for _ in range(2):
+            try:
+                read_one(b, peer, b.ds.ckpt)
+            except ReadError:
+                pass
+        pair = [b.local, peer] if peer.name == "modelshim" else [peer]
+        for _ in range(b.p.reps):
+            for q in pair:
+                pread_rand(b, q)
+        peer.tear_down()
+    b.origins.warm()
+
+
+# (number, what it measures, function): bench/run runs the selected ones in this order.
+WORKLOADS = [
+    (1, "sequential 1 MiB reads of the checkpoint", w1_sequential),
+    (2, "the checkpoint mmapped, every page touched", w2_mmap),
+    (3, "LoRA switching", w3_loras),
+    (4, "list and stat a tree of small files", w4_metadata),
+    (5, "eight cold processes loading one checkpoint", w5_eight),
+    (6, "interception overhead on a non-virtual file", w6_overhead),
+    (7, "random 4 KiB preads, page cache warm", w7_pread),
+]
