@@ -119,7 +119,7 @@ object(unsigned n, const char *etag)
 
 	snprintf(key, sizeof key, "m/obj%u", n);
 	cr_assert_eq(ms_import_object(&D->cfg, &D->cfg.mounts[0], key, SIZE, 1700000000, etag), 0);
-	store_mem_put(S, 0, strdup(key), bytes[n], SIZE, etag);
+	store_mem_put(S, 0, key, bytes[n], SIZE, etag);
 	cr_assert_eq(obj_get(D, 0, key, 0, &o, err, sizeof err), 0, "%s", err);
 	return o;
 }
