@@ -1,37 +1,38 @@
 /*
- * evict.c: eviction policies. lru takes the least recently accessed object; 2-random takes two
- * at random and evicts the one accessed longer ago (the policy of the JuiceFS client), which
- * costs O(1) per pick but is less predictable. Never touches the cache itself.
+ * evict.c: eviction policies. lru takes the entry accessed longest ago (the root of the index's
+ * heaps); 2-random takes two entries at random and evicts the one accessed longer ago (the policy
+ * of the JuiceFS client): O(1) per pick, less predictable. Never touches the cache or the index.
  */
 #include <string.h>
 
 #include "evict.h"
 
-static size_t
-lru_pick(const struct ms_evict_cand *c, size_t n, ms_rand_fn rnd, void *arg)
+static struct ms_evict_entry *
+lru_pick(const struct ms_evict_index *ix, uint64_t mounts, ms_rand_fn rnd, void *arg)
 {
-	size_t i, best = 0;
-
 	(void)rnd;
 	(void)arg;
-	for (i = 1; i < n; i++)
-		if (c[i].atime < c[best].atime)
-			best = i;
-	return best;
+	return ms_evict_index_oldest(ix, mounts);
 }
 
-static size_t
-two_random_pick(const struct ms_evict_cand *c, size_t n, ms_rand_fn rnd, void *arg)
+static struct ms_evict_entry *
+two_random_pick(const struct ms_evict_index *ix, uint64_t mounts, ms_rand_fn rnd, void *arg)
 {
-	size_t a, b;
+	size_t n = ms_evict_index_count(ix, mounts);
+	struct ms_evict_entry *a, *b;
+	uint32_t i, j;
 
-	if (n == 1)
-		return 0;
-	a = rnd(arg, (uint32_t)n);
-	b = rnd(arg, (uint32_t)n - 1);
-	if (b >= a)
-		b++; /* two distinct candidates */
-	return c[b].atime < c[a].atime ? b : a;
+	if (n <= 1)
+		return ms_evict_index_nth(ix, mounts, 0);
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	i = rnd(arg, (uint32_t)n);
+	j = rnd(arg, (uint32_t)n - 1);
+	if (j >= i)
+		j++; /* two distinct entries */
+	a = ms_evict_index_nth(ix, mounts, i);
+	b = ms_evict_index_nth(ix, mounts, j);
+	return ms_evict_entry_older(b, a) ? b : a;
 }
 
 const struct ms_evict_policy ms_evict_lru = { "lru", lru_pick };
@@ -45,39 +46,4 @@ ms_evict_policy_by_name(const char *name)
 	if (strcmp(name, ms_evict_2random.name) == 0)
 		return &ms_evict_2random;
 	return NULL;
-}
-
-static void
-swap(struct ms_evict_cand *a, struct ms_evict_cand *b)
-{
-	struct ms_evict_cand t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-size_t
-ms_evict_plan(const struct ms_evict_policy *p, struct ms_evict_cand *c, size_t n,
-    uint64_t need, ms_rand_fn rnd, void *arg)
-{
-	uint64_t freed = 0;
-	size_t k = 0, i, m, pick;
-	unsigned rank;
-
-	while (k < n && freed < need) {
-		/* The remaining candidates of the lowest rank go first: gather them after k. */
-		rank = c[k].rank;
-		for (i = k + 1; i < n; i++)
-			if (c[i].rank < rank)
-				rank = c[i].rank;
-		m = k;
-		for (i = k; i < n; i++)
-			if (c[i].rank == rank)
-				swap(&c[m++], &c[i]);
-		pick = k + p->pick(c + k, m - k, rnd, arg);
-		swap(&c[k], &c[pick]);
-		freed += c[k].bytes;
-		k++;
-	}
-	return k;
 }

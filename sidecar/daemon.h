@@ -118,6 +118,7 @@ struct daemon {
 	uint64_t reserved; /* bytes of fills in flight, held against the quota */
 	uint64_t mcached[MS_MAX_MOUNTS], mreserved[MS_MAX_MOUNTS]; /* the same per mount */
 	const struct ms_evict_policy *policy;
+	struct ms_evict_index evict; /* the cached objects eviction picks from (daemon_evict.c) */
 
 	double bw_tokens;      /* bytes the node-wide bandwidth limit lets through now */
 	uint64_t bw_last_ms;
@@ -145,7 +146,13 @@ int client_fd(const struct client *cl);
 void client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
 
 /* daemon_evict.c */
+/* One scan of the cache dir: the totals, and the index of cached objects eviction picks from. */
 void evict_init(struct daemon *d);
+void evict_fini(struct daemon *d);
+/* O was accessed (an open, a fill asked for): it goes last in the eviction order. */
+void evict_touch(struct daemon *d, struct obj *o);
+/* BYTES of O were just filled (marked present in its map): counted as cached, O indexed. */
+void evict_filled(struct daemon *d, struct obj *o, uint64_t bytes);
 /* Makes room for BYTES more of mount MOUNT_IDX (its tenant's quota, then the cache dir's),
  * evicting past the high watermarks; -ENOSPC if it cannot. */
 int evict_admit(struct daemon *d, unsigned mount_idx, uint64_t bytes);

@@ -2,8 +2,10 @@
  * daemon_evict.c: keeping the cache within its quota and the disk's free-space floor. Fills are
  * admitted only if their bytes fit under the quota: past the high watermark, objects are
  * evicted (whole, coldest first by the configured policy) down to the low one. Also serves
- * `modelshim gc` passes. An object being filled, or not complete and open by a process (the
- * shim holds a shared flock on it), is never evicted.
+ * `modelshim gc` passes. Victims are picked from the index of cached objects (evict_index.h),
+ * built by one scan of the cache dir at start and kept current by fills, accesses and evictions:
+ * a pass never rescans the cache dir. An object being filled, or not complete and open by a
+ * process (the shim holds a shared flock on it), is never evicted.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,14 +27,18 @@
 #include "namespace.h"
 #include "walk.h"
 
+/*
+ * Parked entries (pinned or busy when last picked) a pass gives back per scope: enough for every
+ * reader's pins in practice, and a bound on what a cache whose objects are all pinned costs a
+ * pass (one open and flock each).
+ */
+#define UNPARK_PER_PASS 256
 
+/* The start-up scan of one mount's maps. */
 struct scan {
 	struct daemon *d;
-	struct ms_evict_cand *c;
-	size_t n, cap;
-	uint64_t cached;
-	uint64_t mcached[MS_MAX_MOUNTS];
 	unsigned mount;
+	size_t unindexed; /* objects counted but left out of the index (out of memory) */
 	char root[MS_AREA_PATH_MAX];
 };
 
@@ -41,171 +47,6 @@ rand_below(void *arg, uint32_t bound)
 {
 	(void)arg;
 	return arc4random_uniform(bound);
-}
-
-/*
- * True if the object may not be evicted now: being filled, or pinned by a reader that opened it
- * while it was incomplete (a shared flock: such a reader may still ask for fills of this inode,
- * even once it is complete, from a stale view of its map).
- */
-static bool
-pinned(struct scan *s, const char *key)
-{
-	char tree[MS_OBJECT_PATH_MAX];
-	int fd, busy;
-
-	if (obj_busy(s->d, s->mount, key))
-		return true;
-	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
-	    sizeof tree) < 0)
-		return true;
-	fd = open(tree, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return busy;
-}
-
-/* True if MAP names KEY's tree file (its inode and size). */
-static bool
-map_names_tree(struct scan *s, const char *key, const struct ms_map *map)
-{
-	char tree[MS_OBJECT_PATH_MAX];
-	struct stat st;
-
-	if (ms_cache_object_path(&s->d->cfg, &s->d->cfg.mounts[s->mount], MS_AREA_TREE, key, tree,
-	    sizeof tree) < 0 || lstat(tree, &st) < 0)
-		return false;
-	return S_ISREG(st.st_mode) && ms_map_names(map, (uint64_t)st.st_ino, (uint64_t)st.st_size);
-}
-
-/*
- * The map at PATH does not name KEY's tree file: a crash between evict_object's two renames left
- * the fresh empty data file with the old map (ETag, size, mtime still the object's). The object
- * gets a fresh map for that file with nothing present. Under the mount's import lock, and only
- * if still so under it: an import replacing the object meanwhile is not undone.
- */
-static void
-repair_map(struct scan *s, const char *path, const char *key)
-{
-	const struct ms_mount *m = &s->d->cfg.mounts[s->mount];
-	char lock[MS_DIR_FILE_PATH_MAX], tree[MS_OBJECT_PATH_MAX], tmp[MS_DIR_FILE_PATH_MAX];
-	struct ms_map map;
-	struct stat st;
-	int lfd, rc;
-
-	if (ms_cache_import_lock_path(&s->d->cfg, m, lock, sizeof lock) < 0 ||
-	    ms_cache_object_path(&s->d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree) < 0)
-		return;
-	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lfd < 0)
-		return;
-	if (flock(lfd, LOCK_EX | LOCK_NB) < 0 || ms_map_open(&map, path, false) < 0) {
-		close(lfd);
-		return;
-	}
-	ms_map_close(&map); /* its header stays */
-	/* No such file, or not of the map's size: not ours to mend (an import is due). */
-	if (lstat(tree, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != map.hdr.size ||
-	    ms_map_names(&map, (uint64_t)st.st_ino, (uint64_t)st.st_size))
-		goto out;
-	rc = ms_cache_tmp_path(&s->d->cfg, tmp, sizeof tmp);
-	if (rc == 0)
-		rc = ms_map_create(tmp, map.hdr.size, s->d->cfg.chunk_size, (uint64_t)st.st_ino,
-		    map.hdr.mtime, map.hdr.etag);
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-		unlink(tmp);
-	}
-	if (rc < 0)
-		ms_warn("%s/%s: its map names another data file; left as is (%s): run 'modelshim "
-		    "import %s'", m->path, key, strerror(-rc), m->name);
-	else
-		ms_warn("%s/%s: its map named another data file (a crash during its eviction): "
-		    "given a fresh map, nothing cached", m->path, key);
-out:
-	close(lfd);
-}
-
-static void
-scan_map(struct scan *s, const char *path, const char *key)
-{
-	struct ms_evict_cand *c;
-	struct ms_map map;
-	uint64_t bytes;
-	int64_t atime;
-
-	if (ms_map_open(&map, path, false) < 0)
-		return;
-	if (!map_names_tree(s, key, &map)) {
-		/* Its bits vouch for no file there: nothing cached, and a fresh map is due. */
-		ms_map_close(&map);
-		repair_map(s, path, key);
-		return;
-	}
-	bytes = ms_map_cached_bytes(&map);
-	atime = map.hdr.atime;
-	ms_map_close(&map);
-	s->cached += bytes;
-	s->mcached[s->mount] += bytes;
-	if (bytes == 0 || pinned(s, key))
-		return;
-	if (s->n == s->cap) {
-		size_t cap = s->cap == 0 ? 256 : s->cap * 2;
-		struct ms_evict_cand *nc = reallocarray(s->c, cap, sizeof *nc);
-
-		if (nc == NULL)
-			return;
-		s->c = nc;
-		s->cap = cap;
-	}
-	c = &s->c[s->n];
-	memset(c, 0, sizeof *c);
-	c->key = strdup(key);
-	if (c->key == NULL)
-		return;
-	c->mount = s->mount;
-	c->atime = atime;
-	c->bytes = bytes;
-	s->n++;
-}
-
-/* For ms_walk_maps: one map of the mount being scanned. */
-static int
-scan_walked(void *arg, const char *path, const char *key)
-{
-	scan_map(arg, path, key);
-	return 0;
-}
-
-/* Scans every mount's maps: candidates in S (caller frees), the cache's total in S->cached. */
-static void
-scan_all(struct daemon *d, struct scan *s)
-{
-	memset(s, 0, sizeof *s);
-	s->d = d;
-	for (s->mount = 0; s->mount < d->cfg.nmounts; s->mount++)
-		if (ms_cache_area(&d->cfg, &d->cfg.mounts[s->mount], MS_AREA_STATE, s->root,
-		    sizeof s->root) == 0)
-			(void)ms_walk_maps(s->root, scan_walked, s);
-}
-
-static void
-scan_free(struct scan *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		free(s->c[i].key);
-	free(s->c);
-}
-
-static void
-adopt_scan(struct daemon *d, const struct scan *s)
-{
-	d->cached = s->cached;
-	memcpy(d->mcached, s->mcached, sizeof d->mcached);
 }
 
 static uint64_t
@@ -226,6 +67,103 @@ account_reserved(struct daemon *d, unsigned mount_idx, int64_t bytes)
 {
 	d->reserved = clamp_add(d->reserved, bytes);
 	d->mreserved[mount_idx] = clamp_add(d->mreserved[mount_idx], bytes);
+}
+
+/* True if MAP names KEY's tree file (its inode and size); its inode in *INO. */
+static bool
+map_names_tree(struct daemon *d, unsigned mount_idx, const char *key, const struct ms_map *map,
+    uint64_t *ino)
+{
+	char tree[MS_OBJECT_PATH_MAX];
+	struct stat st;
+
+	if (ms_cache_object_path(&d->cfg, &d->cfg.mounts[mount_idx], MS_AREA_TREE, key, tree,
+	    sizeof tree) < 0 || lstat(tree, &st) < 0)
+		return false;
+	*ino = (uint64_t)st.st_ino;
+	return S_ISREG(st.st_mode) && ms_map_names(map, (uint64_t)st.st_ino, (uint64_t)st.st_size);
+}
+
+/*
+ * The map at PATH does not name KEY's tree file: a crash between evict_object's two renames left
+ * the fresh empty data file with the old map (ETag, size, mtime still the object's). The object
+ * gets a fresh map for that file with nothing present. Under the mount's import lock, and only
+ * if still so under it: an import replacing the object meanwhile is not undone.
+ */
+static void
+repair_map(struct daemon *d, unsigned mount_idx, const char *path, const char *key)
+{
+	const struct ms_mount *m = &d->cfg.mounts[mount_idx];
+	char lock[MS_DIR_FILE_PATH_MAX], tree[MS_OBJECT_PATH_MAX], tmp[MS_DIR_FILE_PATH_MAX];
+	struct ms_map map;
+	struct stat st;
+	int lfd, rc;
+
+	if (ms_cache_import_lock_path(&d->cfg, m, lock, sizeof lock) < 0 ||
+	    ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree) < 0)
+		return;
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0)
+		return;
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0 || ms_map_open(&map, path, false) < 0) {
+		close(lfd);
+		return;
+	}
+	ms_map_close(&map); /* its header stays */
+	/* No such file, or not of the map's size: not ours to mend (an import is due). */
+	if (lstat(tree, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != map.hdr.size ||
+	    ms_map_names(&map, (uint64_t)st.st_ino, (uint64_t)st.st_size))
+		goto out;
+	rc = ms_cache_tmp_path(&d->cfg, tmp, sizeof tmp);
+	if (rc == 0)
+		rc = ms_map_create(tmp, map.hdr.size, d->cfg.chunk_size, (uint64_t)st.st_ino,
+		    map.hdr.mtime, map.hdr.etag);
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = -errno;
+		unlink(tmp);
+	}
+	if (rc < 0)
+		ms_warn("%s/%s: its map names another data file; left as is (%s): run 'modelshim "
+		    "import %s'", m->path, key, strerror(-rc), m->name);
+	else
+		ms_warn("%s/%s: its map named another data file (a crash during its eviction): "
+		    "given a fresh map, nothing cached", m->path, key);
+out:
+	close(lfd);
+}
+
+/* One map found by the start-up scan: its bytes counted, the object indexed if it has any. */
+static void
+scan_map(struct scan *s, const char *path, const char *key)
+{
+	struct ms_map map;
+	uint64_t bytes, ino;
+	int64_t atime;
+
+	if (ms_map_open(&map, path, false) < 0)
+		return;
+	if (!map_names_tree(s->d, s->mount, key, &map, &ino)) {
+		/* Its bits vouch for no file there: nothing cached, and a fresh map is due. */
+		ms_map_close(&map);
+		repair_map(s->d, s->mount, path, key);
+		return;
+	}
+	bytes = ms_map_cached_bytes(&map);
+	atime = map.hdr.atime;
+	ms_map_close(&map);
+	if (bytes == 0)
+		return;
+	account_cached(s->d, s->mount, (int64_t)bytes);
+	if (ms_evict_index_add(&s->d->evict, s->mount, key, ino, bytes, atime, NULL) < 0)
+		s->unindexed++;
+}
+
+/* For ms_walk_maps: one map of the mount being scanned. */
+static int
+scan_walked(void *arg, const char *path, const char *key)
+{
+	scan_map(arg, path, key);
+	return 0;
 }
 
 /* Cached and reserved bytes of TENANT's mounts (of all, when TENANT is NULL). */
@@ -281,15 +219,79 @@ sweep_tmp(struct daemon *d)
 void
 evict_init(struct daemon *d)
 {
+	uint64_t start = daemon_now_ms();
 	struct scan s;
 
 	sweep_tmp(d);
-	scan_all(d, &s);
-	adopt_scan(d, &s);
-	scan_free(&s);
+	ms_evict_index_init(&d->evict);
+	memset(&s, 0, sizeof s);
+	s.d = d;
+	for (s.mount = 0; s.mount < d->cfg.nmounts; s.mount++) {
+		if (ms_cache_area(&d->cfg, &d->cfg.mounts[s.mount], MS_AREA_STATE, s.root,
+		    sizeof s.root) == 0)
+			(void)ms_walk_maps(s.root, scan_walked, &s);
+	}
+	if (s.unindexed > 0)
+		ms_warn("%zu cached objects left out of the eviction index (out of memory): they may "
+		    "be evicted once accessed again", s.unindexed);
+	ms_info("indexed %zu cached objects (%llu bytes) in %llu ms", d->evict.n,
+	    (unsigned long long)d->cached, (unsigned long long)(daemon_now_ms() - start));
 	d->policy = ms_evict_policy_by_name(d->cfg.eviction);
 	if (d->policy == NULL)
 		d->policy = &ms_evict_lru;
+}
+
+void
+evict_fini(struct daemon *d)
+{
+	ms_evict_index_fini(&d->evict);
+}
+
+/*
+ * O's entry, made to describe O's data file, whose present bytes (TRUTH) the totals count
+ * already. NULL if O has no bytes and no entry (or no memory for one).
+ */
+static struct ms_evict_entry *
+entry_sync(struct daemon *d, struct obj *o, uint64_t truth)
+{
+	struct ms_evict_entry *e = ms_evict_index_find(&d->evict, o->mount_idx, o->key);
+
+	if (e == NULL) {
+		/* Counted by the start-up scan, or by the fill just done: indexed from now on. */
+		if (truth == 0 || ms_evict_index_add(&d->evict, o->mount_idx, o->key, o->ino, truth,
+		    o->map.hdr.atime, &e) < 0)
+			return NULL;
+		return e;
+	}
+	if (e->ino != o->ino) {
+		/* Re-imported: the old data file's bytes went with it. */
+		account_cached(d, o->mount_idx, -(int64_t)e->bytes);
+		e->ino = o->ino;
+	}
+	/* Chunks a verification dropped were uncounted then: only the entry learns it here. */
+	e->bytes = truth;
+	return e;
+}
+
+void
+evict_touch(struct daemon *d, struct obj *o)
+{
+	struct ms_evict_entry *e;
+
+	if (o->detached)
+		return; /* re-imported: its file is no longer the cache's */
+	e = entry_sync(d, o, ms_map_cached_bytes(&o->map));
+	if (e != NULL)
+		ms_evict_index_touch(&d->evict, e, o->map.hdr.atime);
+}
+
+void
+evict_filled(struct daemon *d, struct obj *o, uint64_t bytes)
+{
+	if (o->detached)
+		return; /* re-imported while filled: those bytes are in a file no longer the cache's */
+	account_cached(d, o->mount_idx, (int64_t)bytes);
+	(void)entry_sync(d, o, ms_map_cached_bytes(&o->map));
 }
 
 /*
@@ -322,25 +324,47 @@ bytes_to_free(struct daemon *d, const char *tenant, uint64_t target, uint64_t ne
 }
 
 /*
- * Gives KEY a fresh empty data file and map; whoever has the old file open or mapped keeps its
- * bytes. Crash-safe order: the data file is staged in DIR/tmp and renamed in, then its map. A
- * crash in between leaves the old map (with the object's ETag) naming the old inode, which
- * repair_map mends at the next scan; a crash while staging leaves only a file in DIR/tmp, which
- * sweep_tmp removes. (Unlinking the map first would lose the ETag to a crash, and the object
- * would stay unreadable until the next import.) The new map is written once the old data
- * is gone: on a full disk it needs a page that only the eviction frees; so *HOLD (an fd of the
- * old file, or -1) is closed as soon as the new data file is in place.
+ * The header of the map at STATE and the bytes it holds present, if it names the data file HELD
+ * (the one about to be evicted): -ESTALE if it names another, -errno if it cannot be read.
  */
 static int
-evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *hold)
+held_map(const char *state, const struct stat *held, struct ms_map_header *hdr, uint64_t *bytes)
+{
+	struct ms_map map;
+	int rc;
+
+	rc = ms_map_open(&map, state, false);
+	if (rc < 0)
+		return rc;
+	rc = ms_map_names(&map, (uint64_t)held->st_ino, (uint64_t)held->st_size) ? 0 : -ESTALE;
+	*hdr = map.hdr;
+	*bytes = ms_map_cached_bytes(&map);
+	ms_map_close(&map);
+	return rc;
+}
+
+/*
+ * Gives KEY (whose map's header is HDR) a fresh empty data file and map; whoever has the old file
+ * open or mapped keeps its bytes. Crash-safe order: the data file is staged in DIR/tmp and renamed
+ * in, then its map. A crash in between leaves the old map (with the object's ETag) naming the old
+ * inode, which repair_map mends at the next start; a crash while staging leaves only a file in
+ * DIR/tmp, which sweep_tmp removes. (Unlinking the map first would lose the ETag to a crash, and
+ * the object would stay unreadable until the next import.) The new map is written once the old
+ * data is gone: on a full disk it needs a page that only the eviction frees; so *HOLD (an fd of
+ * the old file, or -1) is closed as soon as the new data file is in place. *GONE: the old data
+ * file was replaced (its bytes are no longer cached, even if a later step failed).
+ */
+static int
+evict_object(struct daemon *d, const struct ms_mount *m, const char *key,
+    const struct ms_map_header *hdr, int *hold, bool *gone)
 {
 	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX];
 	char tdata[MS_DIR_FILE_PATH_MAX], tmap[MS_DIR_FILE_PATH_MAX];
 	struct timespec times[2];
-	struct ms_map map;
 	struct stat st;
 	int fd, rc;
 
+	*gone = false;
 	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree);
 	if (rc == 0)
 		rc = ms_cache_object_path(&d->cfg, m, MS_AREA_STATE, key, state, sizeof state);
@@ -348,30 +372,29 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *h
 		rc = ms_cache_tmp_path(&d->cfg, tdata, sizeof tdata);
 	if (rc == 0)
 		rc = ms_cache_tmp_path(&d->cfg, tmap, sizeof tmap);
-	if (rc == 0)
-		rc = ms_map_open(&map, state, false);
 	if (rc < 0)
 		return rc;
-	ms_map_close(&map); /* its header stays */
 	fd = open(tdata, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	times[0].tv_sec = times[1].tv_sec = map.hdr.mtime;
+	times[0].tv_sec = times[1].tv_sec = hdr->mtime;
 	times[0].tv_nsec = times[1].tv_nsec = 0;
-	if (ftruncate(fd, (off_t)map.hdr.size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0)
+	if (ftruncate(fd, (off_t)hdr->size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0)
 		rc = -errno;
 	close(fd);
 	ms_crash_point("evict.staged");
 	if (rc == 0 && rename(tdata, tree) < 0)
 		rc = -errno;
 	ms_crash_point("evict.data_renamed");
-	if (rc == 0 && *hold >= 0) {
-		close(*hold);
-		*hold = -1;
+	if (rc == 0) {
+		*gone = true;
+		if (*hold >= 0) {
+			close(*hold);
+			*hold = -1;
+		}
+		rc = ms_map_create(tmap, hdr->size, d->cfg.chunk_size, (uint64_t)st.st_ino,
+		    hdr->mtime, hdr->etag);
 	}
-	if (rc == 0)
-		rc = ms_map_create(tmap, map.hdr.size, d->cfg.chunk_size, (uint64_t)st.st_ino,
-		    map.hdr.mtime, map.hdr.etag);
 	ms_crash_point("evict.map_staged");
 	if (rc == 0 && rename(tmap, state) < 0)
 		rc = -errno;
@@ -385,9 +408,9 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key, int *h
 
 /*
  * KEY's tree file held with an exclusive flock (the fd: closed once the object is evicted), -1
- * if it may not be evicted now (pinned by a reader since the scan, or being filled), -2 if there
- * is no file to hold. The check and the eviction happen under one lock: a reader cannot pin the
- * old file in between (the shim re-checks the path once it holds its pin, and reopens).
+ * if it may not be evicted now (pinned by a reader, or being filled), -2 if there is no file to
+ * hold. The check and the eviction happen under one lock: a reader cannot pin the old file in
+ * between (the shim re-checks the path once it holds its pin, and reopens).
  */
 static int
 hold_for_eviction(struct daemon *d, unsigned mount_idx, const char *key)
@@ -408,56 +431,155 @@ hold_for_eviction(struct daemon *d, unsigned mount_idx, const char *key)
 	return fd;
 }
 
+enum victim { VICTIM_EVICTED, VICTIM_PARKED, VICTIM_DROPPED };
+
+/* Takes E out of the index; COUNTED of its bytes leave the totals. */
+static void
+drop_entry(struct daemon *d, struct ms_evict_entry *e, uint64_t counted)
+{
+	account_cached(d, e->mount, -(int64_t)counted);
+	ms_evict_index_remove(&d->evict, e);
+}
+
+/*
+ * Evicts the object of E if it may go now (*FREED: its bytes). PARKED: pinned by a reader, being
+ * filled, or its eviction failed before its data went. DROPPED: its files no longer hold what E
+ * says (an import replaced or removed them meanwhile, or nothing is present any more): E is
+ * forgotten with the bytes it was counted with. The object is checked here, when picked: the
+ * index may be behind what other processes did to the cache dir.
+ */
+static enum victim
+evict_entry(struct daemon *d, struct ms_evict_entry *e, uint64_t *freed)
+{
+	const struct ms_mount *m = &d->cfg.mounts[e->mount];
+	char state[MS_OBJECT_PATH_MAX];
+	struct ms_map_header hdr;
+	uint64_t bytes = 0;
+	struct stat st;
+	bool gone;
+	int hold, rc;
+
+	hold = hold_for_eviction(d, e->mount, e->key);
+	if (hold == -1) {
+		ms_evict_index_park(&d->evict, e);
+		return VICTIM_PARKED;
+	}
+	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_STATE, e->key, state, sizeof state);
+	if (rc == 0 && hold < 0)
+		rc = -ENOENT; /* no data file: an import removed it */
+	else if (rc == 0 && (fstat(hold, &st) < 0 || (uint64_t)st.st_ino != e->ino))
+		rc = -ESTALE; /* another data file: an import replaced it */
+	if (rc == 0)
+		rc = held_map(state, &st, &hdr, &bytes);
+	if (rc < 0 && rc != -ENOENT && rc != -ESTALE && rc != -EBADMSG) {
+		/* Could not look (out of fds, say): maybe next time. */
+		if (hold >= 0)
+			close(hold);
+		ms_warn("evicting %s/%s: %s", m->path, e->key, strerror(-rc));
+		ms_evict_index_park(&d->evict, e);
+		return VICTIM_PARKED;
+	}
+	if (rc < 0 || bytes == 0) {
+		if (hold >= 0)
+			close(hold);
+		if (rc == -ESTALE)
+			repair_map(d, e->mount, state, e->key);
+		/* Replaced or removed: its counted bytes went with it. Same file: none are left. */
+		drop_entry(d, e, rc < 0 ? e->bytes : 0);
+		return VICTIM_DROPPED;
+	}
+	obj_forget(d, e->mount, e->key);
+	rc = evict_object(d, m, e->key, &hdr, &hold, &gone);
+	if (hold >= 0)
+		close(hold);
+	if (rc < 0)
+		ms_warn("evicting %s/%s: %s", m->path, e->key, strerror(-rc));
+	if (!gone) {
+		ms_evict_index_park(&d->evict, e);
+		return VICTIM_PARKED;
+	}
+	drop_entry(d, e, bytes);
+	*freed = bytes;
+	return VICTIM_EVICTED;
+}
+
+/* The mounts of TENANT (none for NULL or ""), as a set of MS_EVICT_MOUNT_BIT. */
+static uint64_t
+tenant_mounts(const struct daemon *d, const char *tenant)
+{
+	uint64_t set = 0;
+	unsigned i;
+
+	for (i = 0; i < d->cfg.nmounts; i++)
+		if (tenant != NULL && tenant[0] != '\0' && strcmp(d->cfg.mounts[i].tenant, tenant) == 0)
+			set |= MS_EVICT_MOUNT_BIT(i);
+	return set;
+}
+
+/*
+ * Where a pass of MODE picks its victims, in order: SCOPES[0] first, then SCOPES[1]. Making room
+ * before TENANT's job, other tenants' objects go first, however recently used.
+ */
+static void
+pass_scopes(const struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t scopes[2])
+{
+	uint64_t all = d->cfg.nmounts >= 64 ? UINT64_MAX : MS_EVICT_MOUNT_BIT(d->cfg.nmounts) - 1;
+	uint64_t own = tenant_mounts(d, tenant);
+
+	scopes[1] = 0;
+	if (mode == MS_GC_TENANT) {
+		scopes[0] = own;
+	} else if (mode == MS_GC_BEFORE_START) {
+		scopes[0] = all & ~own;
+		scopes[1] = own;
+	} else {
+		scopes[0] = all;
+	}
+}
+
 int
 evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t target,
     uint64_t need, struct ms_msg_gc_done *out)
 {
-	uint64_t want, freed = 0;
-	struct scan s;
-	size_t i, k, n = 0;
+	const char *scope = mode == MS_GC_TENANT ? tenant : NULL;
+	uint64_t want, freed = 0, bytes, scopes[2];
+	struct ms_evict_entry *e;
+	bool unparked;
+	unsigned r;
 
 	sweep_tmp(d);
-	scan_all(d, &s);
-	adopt_scan(d, &s);
-	for (i = 0; i < s.n; i++) {
-		bool own = tenant != NULL && tenant[0] != '\0' &&
-		    strcmp(d->cfg.mounts[s.c[i].mount].tenant, tenant) == 0;
-
-		if (mode == MS_GC_TENANT && !own) {
-			free(s.c[i].key);
-			continue;
+	pass_scopes(d, mode, tenant, scopes);
+	want = bytes_to_free(d, scope, target, need);
+	for (r = 0; r < 2 && freed < want; r++) {
+		unparked = false;
+		while (freed < want) {
+			e = d->policy->pick(&d->evict, scopes[r], rand_below, NULL);
+			if (e == NULL) {
+				/* Pinned or busy when last picked: once per pass, some may have gone. */
+				if (unparked || ms_evict_index_unpark(&d->evict, scopes[r], UNPARK_PER_PASS) == 0)
+					break;
+				unparked = true;
+				continue;
+			}
+			switch (evict_entry(d, e, &bytes)) {
+			case VICTIM_EVICTED:
+				freed += bytes;
+				d->stats.evictions++;
+				d->stats.evicted_bytes += bytes;
+				out->evicted_objects++;
+				break;
+			case VICTIM_DROPPED:
+				/* The totals were behind the cache dir: what is left to free, now. */
+				want = freed + bytes_to_free(d, scope, target, need);
+				break;
+			case VICTIM_PARKED:
+				break;
+			}
 		}
-		s.c[i].rank = mode == MS_GC_BEFORE_START && own ? 1 : 0;
-		s.c[n++] = s.c[i];
-	}
-	s.n = n;
-	want = bytes_to_free(d, mode == MS_GC_TENANT ? tenant : NULL, target, need);
-	k = ms_evict_plan(d->policy, s.c, s.n, want, rand_below, NULL);
-	for (i = 0; i < k; i++) {
-		const struct ms_mount *m = &d->cfg.mounts[s.c[i].mount];
-		int rc, hold;
-
-		hold = hold_for_eviction(d, s.c[i].mount, s.c[i].key);
-		if (hold == -1)
-			continue; /* pinned by a reader since the scan */
-		obj_forget(d, s.c[i].mount, s.c[i].key);
-		rc = evict_object(d, m, s.c[i].key, &hold);
-		if (hold >= 0)
-			close(hold);
-		if (rc < 0) {
-			ms_warn("evicting %s/%s: %s", m->path, s.c[i].key, strerror(-rc));
-			continue;
-		}
-		freed += s.c[i].bytes;
-		account_cached(d, s.c[i].mount, -(int64_t)s.c[i].bytes);
-		d->stats.evictions++;
-		d->stats.evicted_bytes += s.c[i].bytes;
-		out->evicted_objects++;
 	}
 	out->evicted_bytes += freed;
 	out->cached_bytes = d->cached;
 	out->quota = d->cfg.cache_size;
-	scan_free(&s);
 	if (freed > 0)
 		ms_info("evicted %llu objects, %llu bytes (%s); cache now %llu bytes",
 		    (unsigned long long)out->evicted_objects, (unsigned long long)freed, d->policy->name,

@@ -166,7 +166,7 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 	/* Its bytes leave the reservation; cached only if marked. */
 	account_reserved(d, w->o->mount_idx, -(int64_t)w->len);
 	if (res == (int)w->len && rc == 0)
-		account_cached(d, w->o->mount_idx, w->len);
+		evict_filled(d, w->o, w->len);
 	else
 		drop_chunk(w); /* before the mtime is restored: a punched hole moves it */
 	/*

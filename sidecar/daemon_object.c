@@ -301,9 +301,9 @@ obj_touch(struct daemon *d, struct obj *o)
 {
 	int64_t now = (int64_t)time(NULL);
 
-	(void)d;
 	if (o->map.hdr.atime != now && ms_map_set_atime(&o->map, now) < 0)
 		ms_warn("%s: recording access time: %s", o->key, strerror(errno));
+	evict_touch(d, o);
 }
 
 int
@@ -411,7 +411,10 @@ obj_free_all(struct daemon *d, struct obj *o)
 	obj_free(o);
 }
 
-/* At shutdown, after every job and write has ended: frees every object and waiter. */
+/*
+ * At shutdown, after every job and write has ended: frees every object and waiter, and the
+ * eviction index of cached objects with them.
+ */
 void
 objs_close_all(struct daemon *d)
 {
@@ -427,4 +430,5 @@ objs_close_all(struct daemon *d)
 	}
 	d->nobjs = 0;
 	TAILQ_INIT(&d->idle);
+	evict_fini(d);
 }
