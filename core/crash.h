@@ -1,6 +1,7 @@
 /*
  * crash.h: named crash points for the crash tests (crash.c). A point is a step after which the
- * state on disk must stay recoverable: eviction (evict.*), import (import.*).
+ * state on disk must stay recoverable: eviction (evict.*), import (import.*), a chunk's fill
+ * (fill.submitted, fill.written, fill.marked).
  */
 #ifndef MS_CRASH_H
 #define MS_CRASH_H

@@ -21,6 +21,7 @@
 
 #include <xxhash.h>
 
+#include "crash.h"
 #include "daemon.h"
 #include "log.h"
 #include "store.h"
@@ -161,12 +162,16 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 
 	io_uring_cqe_seen(&d->ring, cqe);
 	d->writes_inflight--;
-	if (res == (int)w->len)
+	if (res == (int)w->len) {
+		ms_crash_point("fill.written"); /* the bytes are in the file, the map does not say so */
 		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
+		if (rc == 0)
+			ms_crash_point("fill.marked"); /* marked, its waiters not told yet */
+	}
 	/* Its bytes leave the reservation; cached only if marked. */
 	account_reserved(d, w->o->mount_idx, -(int64_t)w->len);
 	if (res == (int)w->len && rc == 0)
-		evict_filled(d, w->o, w->len);
+		account_cached(d, w->o->mount_idx, w->len);
 	else
 		drop_chunk(w); /* before the mtime is restored: a punched hole moves it */
 	/*
@@ -246,6 +251,7 @@ submit_write(struct daemon *d, struct obj *o, uint32_t chunk, uint8_t *buf, uint
 	o->writes++;
 	d->writes_inflight++;
 	io_uring_submit(&d->ring);
+	ms_crash_point("fill.submitted"); /* a write in flight: the kernel ends it, nobody marks it */
 	return 0;
 }
 
