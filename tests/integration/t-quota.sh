@@ -33,7 +33,9 @@ PY
 }
 
 # A reader maps o01 and holds it while the cache churns through 3x its quota.
-ms_prog() { LD_PRELOAD="${MS_PRELOAD:-$MS_SHIM}" MODELSHIM_CONFIG="$T/ms.ini" ASAN_OPTIONS=detect_leaks=0 "$@"; }
+# (exec: the PID that $! names is the program itself, not a subshell around it, so the cleanup's
+# SIGTERM reaches it when the test fails early)
+ms_prog() { exec env LD_PRELOAD="${MS_PRELOAD:-$MS_SHIM}" MODELSHIM_CONFIG="$T/ms.ini" ASAN_OPTIONS=detect_leaks=0 "$@"; }
 "$MS_BIN" cat --config "$T/ms.ini" /models/o01.bin >/dev/null
 have_shim=0
 if [[ -n ${MS_SHIM:-} && -e ${MS_SHIM} ]]; then
@@ -92,8 +94,18 @@ rc=0
 "$MS_BIN" gc --config "$T/ms.ini" --target 0 >"$T/gc2.out" {lk}>&- &
 gpid=$!
 ms_track_pid "$gpid"
-sleep 1
-ms_alive "$gpid" || ms_fail "a second gc did not wait for the first"
+# It waits in flock on gc.lock: the kernel lists it as a blocked waiter ("->") in /proc/locks
+# (looked for, bounded to 10 s, instead of guessing that a second is long enough).
+lkino=$(stat -c %i "$MS_CACHE_DIR/gc.lock")
+c0=$(cached)
+for ((i = 0; i < 100; i++)); do
+	grep -Eq "^[0-9]+: -> FLOCK +ADVISORY +WRITE +$gpid +[0-9a-f]+:[0-9a-f]+:$lkino " /proc/locks && break
+	ms_alive "$gpid" || break
+	sleep 0.1
+done
+ms_alive "$gpid" || ms_fail "a second gc did not wait for the first: it ended at once: $(cat "$T/gc2.out")"
+((i < 100)) || ms_fail "the second gc (pid $gpid) is not blocked on gc.lock (inode $lkino) after 10 s: $(grep -- "$gpid" /proc/locks)"
+[[ ! -s $T/gc2.out && $(cached) == "$c0" ]] || ms_fail "the waiting gc ran its pass while the lock was held: $(cat "$T/gc2.out"), cached $c0 -> $(cached)"
 exec {lk}>&-
 wait "$gpid" || ms_fail "the waiting gc failed: $(cat "$T/gc2.out")"
 grep -q "cache holds 0 bytes" "$T/gc2.out" || ms_fail "gc --target 0 left data: $(cat "$T/gc2.out")"
