@@ -31,25 +31,27 @@ ms_front_config "{\"list_extra\": $extra}"
 	ms_fail "import failed on a hostile listing: $(cat "$T/import.err")"
 cat "$T/import.out" "$T/import.err"
 # 16 rejected by their key; good.bin loses to the directory good.bin/ (which is in the namespace).
-grep -Eq "\b17 rejected" "$T/import.out" "$T/import.err" || ms_fail "not 17 rejected"
+# Each check reports on its own (ms_bad), so a key that slips through shows where it landed too.
+grep -Eq "\b17 rejected" "$T/import.out" "$T/import.err" || ms_bad "not 17 rejected: $(grep -Eo '[0-9]+ rejected' "$T/import.out" "$T/import.err")"
 for why in "'..' component" "starts with '/'" "empty path component" "NUL or control" "over 1024 bytes" "over 255" "both an object and a directory"; do
-	grep -qi -- "$why" "$T/import.err" || ms_fail "no rejection saying $why"
+	grep -qi -- "$why" "$T/import.err" || ms_bad "no rejection saying $why"
 done
-grep -q 'nul\\x00/\.\./\.\./escape3\.bin' "$T/import.err" || ms_fail "the NUL key is not reported escaped"
-grep -q 'ctl\\x01\.bin' "$T/import.err" || ms_fail "the control byte is not reported escaped"
+grep -q 'nul\\x00/\.\./\.\./escape3\.bin' "$T/import.err" || ms_bad "the NUL key is not reported escaped"
+grep -q 'ctl\\x01\.bin' "$T/import.err" || ms_bad "the control byte is not reported escaped"
 ms_ok "hostile keys rejected and reported: $(grep -c . "$T/import.err") lines"
 
 # Nothing outside the cache dir, and inside it only what the listing may name.
 # An escaped key lands relative to the tree dir, 5 levels below $T, or at / (an absolute key):
 # all of $T is searched, and / two levels deep.
 for f in escape1.bin escape2.bin escape3.bin abs.bin dot.bin; do
-	[[ -z $(find "$T" -name "$f" 2>/dev/null | head -n1) ]] || ms_fail "$f was written under $T"
-	[[ -z $(find / -xdev -maxdepth 2 -name "$f" 2>/dev/null | head -n1) ]] || ms_fail "$f was written near /"
+	[[ -z $(find "$T" -name "$f" 2>/dev/null | head -n1) ]] || ms_bad "$f was written under $T: $(find "$T" -name "$f" | head -n1)"
+	[[ -z $(find / -xdev -maxdepth 2 -name "$f" 2>/dev/null | head -n1) ]] || ms_bad "$f was written near /"
 done
 tree=$MS_CACHE_DIR/tenants/default/models/tree
 got=$(cd "$tree" && find . -type f | sort | tr '\n' ' ')
 want="./good.bin/inner ./odd name+%&.bin ./sub/inner.bin "
-[[ $got == "$want" ]] || ms_fail "tree holds [$got], want [$want]"
+[[ $got == "$want" ]] || ms_bad "tree holds [$got], want [$want]"
+ms_done
 ms_ok "nothing written outside the cache dir; the tree holds exactly: $got"
 
 # The real objects with odd characters read right, their keys decoded from the URL encoding.
