@@ -180,6 +180,7 @@ r2=$bgpid
 wait_file "$T/r1.ready" "the shell holding fds"
 wait_file "$T/r2.ready" "the python reader"
 # A slow reader: big2.bin through a throttled store, killed while its fill is in flight.
+ms_front_reset # big2.bin's bytes below count this reader's fill only
 ms_front_config '{"rate": 1048576}'
 shim_bg python3 -c '
 import sys
@@ -188,7 +189,11 @@ with open("/models/big2.bin", "rb", buffering=0) as f:
         open(sys.argv[1], "w").close()' "$T/r3.ready"
 r3=$bgpid
 wait_file "$T/r3.ready" "the slow reader"
-sleep 0.3
+# Its fill is in flight: the daemon says so, and the store has not sent all of big2.bin yet
+# (looked at, not hoped for after a pause). Checked again right before the kill below.
+in_flight() { (($(ms_status_fields daemon.inflight) > 0 && $(ms_key_stat big2.bin bytes) < 64 * chunk)); }
+for ((i = 0; i < 100; i++)); do in_flight && break; sleep 0.1; done
+in_flight || ms_fail "the slow reader's fill of big2.bin is not in flight: inflight $(ms_status_fields daemon.inflight), $(ms_key_stat big2.bin bytes) bytes sent"
 rc=0
 "$MS_BIN" gc --config "$T/ms.ini" --target 0 >"$T/gc.pinned" 2>&1 || rc=$?
 if ((rc != 1)) || ! grep -q 'in use' "$T/gc.pinned"; then
@@ -200,7 +205,10 @@ for k in $pinkeys; do
 	[[ $(stat -c %b "$tree/$k") -gt 0 ]] || ms_fail "$k was evicted although a live reader holds it open"
 done
 ms_ok "while the readers live, gc --target 0 keeps their 4 objects ($pinned_bytes bytes): $(cat "$T/gc.pinned")"
+in_flight || ms_fail "the slow reader's fill ended before the kill: inflight $(ms_status_fields daemon.inflight), $(ms_key_stat big2.bin bytes) of $((64 * chunk)) bytes of big2.bin sent"
+ms_alive "$r3" || ms_fail "the slow reader ended before the kill"
 kill -KILL "$r1" "$r2" "$r3"
+ms_ok "the readers were killed while big2.bin's fill was in flight ($(ms_key_stat big2.bin bytes) of $((64 * chunk)) bytes sent)"
 for p in "$r1" "$r2" "$r3"; do
 	ms_wait_gone "$p" 50 || ms_fail "reader $p survived SIGKILL"
 	ms_untrack_pid "$p"
