@@ -7,8 +7,9 @@ them (TERM, a bounded wait, KILL), also from a later run when the caller was kil
 S3 pair (through scripts/s3-server); writing modelshim configs and credentials files; starting,
 finding and stopping the daemon; the daemon's counters, read only through `modelshim status --json`;
 the cache layout (one function, cache_path, says where a virtual file's tree or map file lives).
-Never: signals a PID that is not in the registry or whose start time changed (PIDs wrap fast),
-waits without a bound, binds or connects beyond 127.0.0.1, or turns an absent counter into 0.
+Never: signals a process other than a recorded PID whose start time still matches (PIDs wrap
+fast) or the daemon named by the pid file of a cache dir it was given (its executable checked);
+waits without a bound; binds or connects beyond 127.0.0.1; turns an absent counter into 0.
 Python 3.11 standard library only. Usable as a module (bench/run) and as a command (tests/lib.sh):
 `python3 scripts/mslife.py COMMAND ...` prints one value or does one thing, exits non-zero with a
 message on stderr otherwise; `python3 scripts/mslife.py help` lists the commands.
@@ -171,11 +172,14 @@ class Run:
 
     # -- processes
     def track(self, pid, name="-"):
-        """Records PID (with its start time); raises if it is not running."""
+        """Records PID (with its start time, which it returns; an entry of an earlier process
+        with that PID goes); raises if it is not running."""
         st = start_time(pid)
         if st is None:
             raise LifeError("track: no process %d" % pid)
+        self._drop(lambda e: e[0] == "pid" and e[1] == str(pid) and e[2] != st)
         self._add("pid %d %s %s" % (pid, st, name.replace("\n", " ")))
+        return st
 
     def untrack(self, pid):
         self._drop(lambda e: e[0] == "pid" and e[1] == str(pid))
@@ -190,12 +194,20 @@ class Run:
         self.track(p.pid, name)
         return p
 
-    def stop(self, pid, timeout=10.0):
-        """Stops a recorded PID; returns its exit status if it was our child (else None). Raises
-        if it survives KILL."""
+    def stop(self, pid, timeout=10.0, strict=False):
+        """Stops a recorded PID; returns its exit status if it was our child (else None). A PID
+        not recorded, gone, or started anew since is left alone. Raises if it survives KILL, and
+        with STRICT also if it needed KILL (it did not exit within TIMEOUT s of TERM)."""
         started = next((e[2] for e in self.entries() if e[0] == "pid" and e[1] == str(pid)), None)
         if started is None:
             started = start_time(pid) if pid in self.children else None
+        if strict and started is not None and start_time(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            if not wait_gone(pid, timeout):
+                stop_pid(pid, started, 0)
+                self.untrack(pid)
+                raise LifeError("process %d did not exit within %g s of SIGTERM" % (pid, timeout))
         if not stop_pid(pid, started, timeout):
             raise LifeError("process %d did not exit after SIGKILL" % pid)
         self.untrack(pid)
@@ -362,14 +374,19 @@ def read_config(path):
 
 # ------------------------------------------------------------------------------------ cache layout
 
+CACHE_AREAS = ("tree", "state", "mount", "tenant", "tenants")
+
+
 def cache_path(config, what=None, area="tree", mount=None):
     """Where things live in the cache dir (core/cache.c is the C side of this rule):
     DIR/tenants/TENANT/MOUNT/AREA/KEY. WHAT is a virtual path (/models/a/b: its mount is found by
     prefix), a key of MOUNT (default: the first mount), or None for the AREA dir itself. AREA is
-    "tree" (sparse data files), "state" (presence maps) or "mount" (DIR/tenants/TENANT/MOUNT)."""
+    "tree" (sparse data files), "state" (presence maps), "mount" (DIR/tenants/TENANT/MOUNT),
+    "tenant" (DIR/tenants/TENANT, of that mount's tenant) or "tenants" (DIR/tenants, every
+    tenant's); a KEY is only joined to tree and state."""
     cfg = read_config(config)
-    if area not in ("tree", "state", "mount"):
-        raise LifeError("cache-path: area must be tree, state or mount, not %r" % area)
+    if area not in CACHE_AREAS:
+        raise LifeError("cache-path: area must be one of %s, not %r" % (", ".join(CACHE_AREAS), area))
     key = what or ""
     if what and what.startswith("/"):
         hits = [m for m in cfg["mounts"] if what == m["path"] or what.startswith(m["path"].rstrip("/") + "/")]
@@ -384,6 +401,10 @@ def cache_path(config, what=None, area="tree", mount=None):
         m = ms[0]
     else:
         m = cfg["mounts"][0]
+    if area == "tenants":
+        return os.path.join(cfg["dir"], "tenants")
+    if area == "tenant":
+        return os.path.join(cfg["dir"], "tenants", m["tenant"])
     base = os.path.join(cfg["dir"], "tenants", m["tenant"], m["name"])
     if area == "mount":
         return base
@@ -413,8 +434,14 @@ def daemon_pid_of_dir(cache_dir):
     return pid
 
 
+def cache_dir_of(config):
+    """The cache dir of CONFIG, a modelshim INI, or CONFIG itself when it is a directory."""
+    return config if os.path.isdir(config) else read_config(config)["dir"]
+
+
 def daemon_pid(config):
-    return daemon_pid_of_dir(read_config(config)["dir"])
+    """PID of the live daemon of CONFIG's cache dir (CONFIG: an INI or the cache dir), or None."""
+    return daemon_pid_of_dir(cache_dir_of(config))
 
 
 def daemon_wait(config, pid, timeout=10.0, log=None):
@@ -461,7 +488,8 @@ def daemon_start(run, config, log=None, ms_bin=None, timeout=10.0, env=None):
 
 
 def daemon_stop(run, config, timeout=10.0):
-    """Stops the daemon serving CONFIG's cache dir, whoever started it (TERM, TIMEOUT s, KILL).
+    """Stops the daemon serving CONFIG's cache dir (CONFIG: an INI or the cache dir), whoever
+    started it (TERM, TIMEOUT s, KILL).
     Returns its exit status when it was started by this Run object (else None); raises when it
     needed SIGKILL, which a clean daemon never does."""
     pid = daemon_pid(config)
@@ -523,8 +551,12 @@ def field(st, name):
     return scope[rest[0]]
 
 
-def counters(config, names, ms_bin=None):
+def counters(config, names, ms_bin=None, need_daemon=False):
+    """The values of NAMES (see field) from one status --json answer. NEED_DAEMON: raise NoDaemon
+    when no daemon answers, also for NAMES that do not need one (mount.objects...)."""
     st = status(config, ms_bin)
+    if need_daemon and st.get("daemon") is None:
+        raise NoDaemon("status --json: no daemon serves %s" % st.get("cache_dir"))
     return [field(st, n) for n in names]
 
 
@@ -542,14 +574,18 @@ def _cli():
     c.add_argument("run")
     c = cmd("spawn", "start CMD in the background (output appended to LOG), record it; print its PID")
     c.add_argument("run"); c.add_argument("name"); c.add_argument("log"); c.add_argument("argv", nargs="+")
-    c = cmd("track", "record PID (started elsewhere) with its start time")
+    c = cmd("track", "record PID (started elsewhere) with its start time; print that start time")
     c.add_argument("run"); c.add_argument("pid", type=int); c.add_argument("name", nargs="?", default="-")
+    c.add_argument("--if-running", action="store_true", help="a PID already gone is no error (nothing recorded)")
     c = cmd("untrack", "forget PID")
     c.add_argument("run"); c.add_argument("pid", type=int)
     c = cmd("stop", "stop a recorded PID: TERM, TIMEOUT s, KILL")
     c.add_argument("run"); c.add_argument("pid", type=int); c.add_argument("--timeout", type=float, default=10)
+    c.add_argument("--strict", action="store_true", help="fail (after the KILL) if TERM was not enough")
     c = cmd("stop-all", "unmount recorded mounts, stop recorded daemons and PIDs; empty the registry")
     c.add_argument("run"); c.add_argument("--timeout", type=float, default=10)
+    c.add_argument("--cache", action="append", default=[], metavar="DIR",
+                   help="also stop the daemon of cache dir DIR (one a client started, say)")
     c = cmd("alive", "exit 0 if PID runs (not a zombie), 1 if not")
     c.add_argument("pid", type=int)
     c = cmd("start-time", "print PID's start time (/proc/PID/stat field 22); nothing if gone")
@@ -581,15 +617,17 @@ def _cli():
     c = cmd("daemon-wait", "return once daemon PID serves CONFIG's cache dir")
     c.add_argument("config"); c.add_argument("pid", type=int)
     c.add_argument("--timeout", type=float, default=10); c.add_argument("--log")
-    c = cmd("daemon-pid", "print the PID of the daemon serving CONFIG's cache dir, or nothing")
+    c = cmd("daemon-pid", "print the PID of the daemon serving CONFIG's cache dir (CONFIG: INI or cache dir), or nothing")
     c.add_argument("config")
-    c = cmd("daemon-stop", "stop the daemon of CONFIG's cache dir, whoever started it")
+    c = cmd("daemon-stop", "stop the daemon of CONFIG's cache dir (CONFIG: INI or cache dir), whoever started it; "
+            "fail if it needed KILL")
     c.add_argument("run"); c.add_argument("config"); c.add_argument("--timeout", type=float, default=10)
     c = cmd("counters", "print FIELDs of `modelshim status --json`, space-separated (see mslife.field)")
     c.add_argument("config"); c.add_argument("fields", nargs="+"); c.add_argument("--bin")
+    c.add_argument("--need-daemon", action="store_true", help="exit 3 when no daemon answers, whatever FIELDs")
     c = cmd("cache-path", "print where WHAT (a virtual path or a key) lives in the cache dir")
     c.add_argument("config"); c.add_argument("what", nargs="?")
-    c.add_argument("--area", default="tree", choices=["tree", "state", "mount"]); c.add_argument("--mount")
+    c.add_argument("--area", default="tree", choices=CACHE_AREAS); c.add_argument("--mount")
     c = cmd("cache-file", "print DIR/NAME of CONFIG's cache dir (daemon.sock, daemon.pid, daemon.log)")
     c.add_argument("config"); c.add_argument("name")
     cmd("help", "list the commands")
@@ -611,13 +649,18 @@ def _cli():
         argv = a.argv[1:] if a.argv[0] == "--" else a.argv
         out = Run(a.run).spawn(argv, a.name, a.log).pid
     elif a.cmd == "track":
-        Run(a.run).track(a.pid, a.name)
+        if a.if_running and start_time(a.pid) is None:
+            return 0
+        out = Run(a.run).track(a.pid, a.name)
     elif a.cmd == "untrack":
         Run(a.run).untrack(a.pid)
     elif a.cmd == "stop":
-        Run(a.run).stop(a.pid, a.timeout)
+        Run(a.run).stop(a.pid, a.timeout, a.strict)
     elif a.cmd == "stop-all":
-        Run(a.run).stop_all(a.timeout)
+        run = Run(a.run)
+        for d in a.cache:
+            run.add_cache(d)
+        run.stop_all(a.timeout)
     elif a.cmd == "alive":
         return 0 if alive(a.pid) else 1
     elif a.cmd == "start-time":
@@ -655,7 +698,7 @@ def _cli():
     elif a.cmd == "daemon-stop":
         daemon_stop(Run(a.run), a.config, a.timeout)
     elif a.cmd == "counters":
-        out = " ".join(str(v) for v in counters(a.config, a.fields, a.bin))
+        out = " ".join(str(v) for v in counters(a.config, a.fields, a.bin, a.need_daemon))
     elif a.cmd == "cache-path":
         out = cache_path(a.config, a.what, a.area, a.mount)
     elif a.cmd == "cache-file":
