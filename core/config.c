@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include <ini.h>
 
@@ -360,6 +361,41 @@ set_io_uring(struct parse *p, const char *v)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * HOST:PORT of the daemon's metrics endpoint: HOST a numeric IPv4 address or a bracketed IPv6
+ * one (no names: the config is also read inside host programs, where NSS lookups are not safe),
+ * PORT 1 to 65535.
+ */
+static int
+set_metrics(struct parse *p, const char *v)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon = strrchr(v, ':'), *end;
+	char host[sizeof p->cfg->metrics_host];
+	size_t hlen;
+	uint64_t port;
+	bool v6 = v[0] == '[';
+
+	if (colon == NULL || (v6 && colon[-1] != ']'))
+		return bad(p, "'%.64s' is not HOST:PORT (like 127.0.0.1:9464 or [::1]:9464)", v);
+	hlen = (size_t)(colon - v) - (v6 ? 2 : 0);
+	if (hlen == 0)
+		return bad(p, "'%.64s': no address before the port", v);
+	if (hlen >= sizeof host)
+		return bad(p, "'%.64s': the address is too long", v);
+	memcpy(host, v + (v6 ? 1 : 0), hlen);
+	host[hlen] = '\0';
+	if (v6 ? inet_pton(AF_INET6, host, &a6) != 1 : inet_pton(AF_INET, host, &a4) != 1)
+		return bad(p, "'%.64s': '%s' is not a numeric IPv4 address or a bracketed IPv6 one "
+		    "(names are not looked up; 0.0.0.0 or [::] for every interface)", v, host);
+	if (parse_u64(colon + 1, &port, &end) || *end || port < 1 || port > 65535)
+		return bad(p, "'%.64s': port must be 1 to 65535", v);
+	strlcpy(p->cfg->metrics_host, host, sizeof p->cfg->metrics_host);
+	p->cfg->metrics_port = (uint16_t)port;
+	return 0;
+}
+
 /* A numeric group id; 0 (root's group) and the all-ones "no id" are refused. */
 static int
 set_gid(struct parse *p, const char *v)
@@ -409,6 +445,7 @@ static const struct key keys[] = {
 	{ SECT_CACHE, "max_bandwidth", V_SIZE, C(max_bandwidth), 0, 0, NULL },
 	{ SECT_CACHE, "verify", V_FN, 0, 0, 0, set_verify },
 	{ SECT_CACHE, "io_uring", V_FN, 0, 0, 0, set_io_uring },
+	{ SECT_CACHE, "metrics", V_FN, 0, 0, 0, set_metrics },
 	{ SECT_MOUNT, "path", V_PATH, M(path), 0, 0, check_path },
 	{ SECT_MOUNT, "source", V_FN, 0, 0, 0, set_source },
 	{ SECT_MOUNT, "endpoint", V_FN, 0, 0, 0, set_endpoint },

@@ -61,6 +61,8 @@ struct ms_config {
 	uint64_t max_bandwidth;      /* [cache] max_bandwidth: node-wide fill rate, bytes/s (0: none) */
 	bool verify_on_open;         /* [cache] verify = open: checksums checked before a file is served */
 	bool io_uring_allowed;       /* [cache] io_uring = allow: the shim lets io_uring_setup through */
+	char metrics_host[48];       /* [cache] metrics = HOST:PORT: a numeric IPv4 or IPv6 address */
+	uint16_t metrics_port;       /* ...and its port; 0: no metrics endpoint (the default) */
 	unsigned nmounts;
 	struct ms_mount mounts[MS_MAX_MOUNTS];
 	unsigned ntenants;

@@ -740,3 +740,41 @@ Test(config, config_path)
 	setenv("MODELSHIM_CONFIG", "", 1);
 	cr_assert_eq(ms_config_path(NULL, out, sizeof out), -ENOENT);
 }
+
+/* [cache] metrics = HOST:PORT: off by default; numeric addresses only, a port from 1 to 65535. */
+Test(config, metrics)
+{
+	cr_assert_eq(load_text(CACHE MOUNT), 0, "%s", err);
+	cr_expect_eq(cfg.metrics_port, 0);
+	cr_expect_str_empty(cfg.metrics_host);
+	cr_assert_eq(load_text(CACHE "metrics = 127.0.0.1:9464\n" MOUNT), 0, "%s", err);
+	cr_expect_str_eq(cfg.metrics_host, "127.0.0.1");
+	cr_expect_eq(cfg.metrics_port, 9464);
+	cr_assert_eq(load_text(CACHE "metrics = 0.0.0.0:1\n" MOUNT), 0, "%s", err);
+	cr_expect_str_eq(cfg.metrics_host, "0.0.0.0");
+	cr_expect_eq(cfg.metrics_port, 1);
+	cr_assert_eq(load_text(CACHE "metrics = [::1]:65535\n" MOUNT), 0, "%s", err);
+	cr_expect_str_eq(cfg.metrics_host, "::1");
+	cr_expect_eq(cfg.metrics_port, 65535);
+	cr_assert_eq(load_text(CACHE "metrics = [::]:9464\n" MOUNT), 0, "%s", err);
+	cr_expect_str_eq(cfg.metrics_host, "::");
+
+	expect_error(CACHE "metrics = 9464\n" MOUNT, 3, "[cache] metrics: '9464' is not HOST:PORT", NULL);
+	expect_error(CACHE "metrics = :9464\n" MOUNT, 3, "metrics: ':9464': no address", NULL);
+	expect_error(CACHE "metrics = []:9464\n" MOUNT, 3, "no address", NULL);
+	expect_error(CACHE "metrics = localhost:9464\n" MOUNT, 3,
+	    "'localhost' is not a numeric IPv4 address", "names are not looked up");
+	expect_error(CACHE "metrics = ::1:9464\n" MOUNT, 3, "'::1' is not a numeric IPv4", NULL);
+	expect_error(CACHE "metrics = [::1]x:9464\n" MOUNT, 3, "is not HOST:PORT", NULL);
+	expect_error(CACHE "metrics = [::1:9464\n" MOUNT, 3, "is not HOST:PORT", NULL);
+	expect_error(CACHE "metrics = 127.0.0.1:\n" MOUNT, 3, "port must be 1 to 65535", NULL);
+	expect_error(CACHE "metrics = 127.0.0.1:0\n" MOUNT, 3, "port must be 1 to 65535", NULL);
+	expect_error(CACHE "metrics = 127.0.0.1:65536\n" MOUNT, 3, "port must be 1 to 65535", NULL);
+	expect_error(CACHE "metrics = 127.0.0.1:+80\n" MOUNT, 3, "port must be 1 to 65535", NULL);
+	expect_error(CACHE "metrics = 127.0.0.1:80x\n" MOUNT, 3, "port must be 1 to 65535", NULL);
+	expect_error(CACHE "metrics = 256.0.0.1:80\n" MOUNT, 3, "not a numeric", NULL);
+	expect_error(CACHE "metrics = [" "0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001]:80\n"
+	    MOUNT, 3, "too long", NULL);
+	expect_error(CACHE "metrics = 127.0.0.1:80\nmetrics = 127.0.0.1:81\n" MOUNT, 4,
+	    "metrics: duplicate key", NULL);
+}
