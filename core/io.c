@@ -28,13 +28,18 @@ ms_pread_full(int fd, void *buf, size_t len, off_t off)
 	return 0;
 }
 
-int
-ms_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+/* Writes all LEN bytes of BUF: at OFF when OFF >= 0 (pwrite), else at the file position. */
+static int
+write_all(int fd, const void *buf, size_t len, off_t off)
 {
 	size_t done = 0;
+	ssize_t n;
 
 	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		if (off >= 0)
+			n = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+		else
+			n = write(fd, (const char *)buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -45,19 +50,15 @@ ms_pwrite_full(int fd, const void *buf, size_t len, off_t off)
 }
 
 int
+ms_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	return off < 0 ? -EINVAL : write_all(fd, buf, len, off);
+}
+
+int
 ms_write_full(int fd, const void *buf, size_t len)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	return 0;
+	return write_all(fd, buf, len, -1);
 }
 
 int

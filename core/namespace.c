@@ -201,6 +201,19 @@ prune(struct import *im, const char *area, bool is_tree)
 	return ms_walk(area, "", &ops, im);
 }
 
+/* Moves the finished file TMP to DST (its directories made first); TMP is gone either way. */
+static int
+put_in_place(const char *tmp, const char *dst)
+{
+	int rc = ms_mkdirs(dst, 0755, 0);
+
+	if (rc == 0 && rename(tmp, dst) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
 /* Creates an empty sparse file of E's size and mtime in tmp/ and renames it to TREE/KEY. */
 static int
 make_data_file(const struct ms_config *cfg, const struct entry *e, const char *dst, uint64_t *ino)
@@ -226,12 +239,7 @@ make_data_file(const struct ms_config *cfg, const struct entry *e, const char *d
 	}
 	close(fd);
 	*ino = (uint64_t)st.st_ino;
-	rc = ms_mkdirs(dst, 0755, 0);
-	if (rc == 0 && rename(tmp, dst) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return put_in_place(tmp, dst);
 }
 
 static int
@@ -243,14 +251,7 @@ make_map(const struct ms_config *cfg, const struct entry *e, const char *dst, ui
 	rc = ms_cache_tmp_path(cfg, tmp, sizeof tmp);
 	if (rc == 0)
 		rc = ms_map_create(tmp, e->size, cfg->chunk_size, ino, e->mtime, e->etag);
-	if (rc < 0)
-		return rc;
-	rc = ms_mkdirs(dst, 0755, 0);
-	if (rc == 0 && rename(tmp, dst) < 0)
-		rc = -errno;
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	return rc < 0 ? rc : put_in_place(tmp, dst);
 }
 
 /*

@@ -141,6 +141,20 @@ ms_proto_gc_done(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc_done
 	return rc;
 }
 
+/*
+ * A body of a fixed part (FIXED_LEN bytes, copied into FIXED) then the text its *TEXT_LEN
+ * announces, ending the body: the text's start, or NULL if the sizes do not add up.
+ */
+static const char *
+fixed_then_text(const char *body, size_t blen, void *fixed, size_t fixed_len,
+    const uint32_t *text_len)
+{
+	if (blen < fixed_len)
+		return NULL;
+	memcpy(fixed, body, fixed_len);
+	return blen == fixed_len + *text_len ? body + fixed_len : NULL;
+}
+
 int
 ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 {
@@ -180,13 +194,9 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 	case MS_MSG_STATUS:
 		return blen == 0 ? 0 : -EBADMSG;
 	case MS_MSG_FILL_DONE:
-		if (blen < sizeof out->u.done)
-			return -EBADMSG;
-		memcpy(&out->u.done, body, sizeof out->u.done);
-		if (blen != sizeof out->u.done + out->u.done.msg_len)
-			return -EBADMSG;
-		out->text = body + sizeof out->u.done;
-		return 0;
+		out->text = fixed_then_text(body, blen, &out->u.done, sizeof out->u.done,
+		    &out->u.done.msg_len);
+		return out->text != NULL ? 0 : -EBADMSG;
 	case MS_MSG_STATUS_REPLY:
 		if (blen != sizeof out->u.status)
 			return -EBADMSG;
@@ -204,13 +214,9 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 			return -EBADMSG;
 		return 0;
 	case MS_MSG_GC_DONE:
-		if (blen < sizeof out->u.gc_done)
-			return -EBADMSG;
-		memcpy(&out->u.gc_done, body, sizeof out->u.gc_done);
-		if (blen != sizeof out->u.gc_done + out->u.gc_done.msg_len)
-			return -EBADMSG;
-		out->text = body + sizeof out->u.gc_done;
-		return 0;
+		out->text = fixed_then_text(body, blen, &out->u.gc_done, sizeof out->u.gc_done,
+		    &out->u.gc_done.msg_len);
+		return out->text != NULL ? 0 : -EBADMSG;
 	default:
 		return -EBADMSG;
 	}

@@ -394,21 +394,30 @@ Test(daemon_fetch, final_statuses_are_not_retried)
 	obj_unref(D, o);
 }
 
+/*
+ * Opens objects 0 to N-1 (answers held) and prefetches the first four on four connections:
+ * three run, the fourth waits (a quarter of the connections is kept for demand).
+ */
+static void
+four_prefetches_held(struct obj **o, unsigned n)
+{
+	start();
+	for (unsigned i = 0; i < n; i++) {
+		o[i] = object(i, "\"v1\"");
+		store_mem_fault_next(S, MEM_HOLD);
+	}
+	for (unsigned i = 0; i < 4; i++)
+		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH), 0);
+	pump();
+	cr_assert_eq(store_mem_running(S), 3);
+}
+
 Test(daemon_fetch, demand_keeps_a_quarter_of_the_connections)
 {
 	struct obj *o[5];
 	char msg[256];
 
-	start();
-	for (unsigned i = 0; i < 5; i++) {
-		o[i] = object(i, "\"v1\"");
-		store_mem_fault_next(S, MEM_HOLD);
-	}
-	/* Four prefetches for four connections: three run, one connection is kept for demand. */
-	for (unsigned i = 0; i < 4; i++)
-		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH), 0);
-	pump();
-	cr_assert_eq(store_mem_running(S), 3);
+	four_prefetches_held(o, 5);
 	cr_assert_eq(obj_request(D, o[4], CL, 9, 0, SIZE, FILL_DEMAND), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 4);
@@ -428,16 +437,7 @@ Test(daemon_fetch, a_demand_fill_promotes_the_queued_prefetch_of_its_chunks)
 	struct obj *o[4];
 	char msg[256];
 
-	start();
-	for (unsigned i = 0; i < 4; i++) {
-		o[i] = object(i, "\"v1\"");
-		store_mem_fault_next(S, MEM_HOLD);
-	}
-	/* Three prefetches run (held); the fourth waits in the prefetch queue. */
-	for (unsigned i = 0; i < 4; i++)
-		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH), 0);
-	pump();
-	cr_assert_eq(store_mem_running(S), 3);
+	four_prefetches_held(o, 4); /* object 3's prefetch waits in the queue */
 	cr_assert_eq(obj_request(D, o[3], CL, 7, 0, SIZE, FILL_DEMAND), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 4, "the queued prefetch was not promoted");
