@@ -2,10 +2,12 @@
 # t-faults-stall: a stalled store cannot hang a reader. With `[cache] timeout = 2s` and
 # `retries = 2`, a server that takes the request and never answers, or sends the headers and
 # never a body byte, fails a demand read (modelshim cat; sha256sum under the shim) with EIO after
-# both attempts timed out: not at once (>= 2 x 2 s less slack) and well within 30 s. The daemon
-# keeps answering status meanwhile, says what timed out (client stderr and daemon.log), marks
-# nothing present, and the same daemon serves the right bytes once the server is back; a single
-# stalled GET costs one retry and the read is right.
+# both attempts timed out: the daemon says so for each attempt (daemon.log, client stderr) and the
+# store saw both GETs; not at once (>= 2 x 2 s less slack: load can only make that longer). How
+# long it may take at most is no verdict: each reader runs under a 60 s safety timeout that fails
+# with "the stall is not bounded". While the GETs hang (the store has taken one), the daemon
+# answers status and shows them in flight; it marks nothing present, and the same daemon serves
+# the right bytes once the server is back; a single stalled GET costs one retry, the read is right.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
@@ -16,7 +18,6 @@ MiB=1048576
 timeout_s=2
 retries=2
 min_ms=$((retries * timeout_s * 1000 - 500)) # every attempt waits out the timeout
-max_ms=30000
 ms_start_s3
 mkdir -p "$T/src"
 for k in st1 st2 st3; do
@@ -50,7 +51,7 @@ quiesce() {
 }
 
 # stalled WHAT KEY MSG CMD...: CMD reads KEY while every GET stalls; it must fail (a program
-# under the shim with EIO) with an error naming KEY and matching MSG, within [min_ms, max_ms],
+# under the shim with EIO) with an error naming KEY and matching MSG, not before min_ms,
 # writing no byte; nothing becomes present.
 stalled() {
 	local what=$1 key=$2 msg=$3 rc=0 t0 ms r0 e0 c0 r1 e1 c1 f1 pid i seen=0
@@ -60,31 +61,39 @@ stalled() {
 	"$@" >"$T/st.out" 2>"$T/st.err" &
 	pid=$!
 	ms_track_pid "$pid"
-	# While the GETs hang, the daemon still answers (status comes from its loop) and shows them.
-	for ((i = 0; i < 10; i++)); do
-		sleep 0.2
-		read -r r1 e1 c1 f1 < <(counters)
-		if ((f1 > 0)); then
-			seen=1
-			break
-		fi
+	# While the GETs hang, the daemon still answers (status comes from its loop) and shows them:
+	# looked at once the store has taken the first GET of KEY (which it never answers: the job
+	# stays in flight, or waits for its retry, until the last attempt has timed out).
+	for ((i = 0; i < 100; i++)); do
+		(($(ms_key_stat "$key" count) > 0)) && break
+		ms_alive "$pid" || break
+		sleep 0.1
 	done
-	((seen)) || ms_bad "$what: status never showed chunks in flight during the stall"
+	# The reader still waiting after status answered means its fill was live when status was
+	# asked (the daemon answers it only after the last attempt).
+	read -r r1 e1 c1 f1 < <(counters)
+	if (($(ms_key_stat "$key" count) == 0)); then
+		ms_bad "$what: the store never saw a GET of $key (10 s)"
+	elif ! ms_alive "$pid"; then
+		ms_bad "$what: the reader ended before status could be asked about its stalled fill: nothing shown"
+	else
+		((f1 > 0)) && seen=1
+		((seen)) || ms_bad "$what: status shows no chunk in flight while the store holds a GET of $key"
+		((seen == 0)) || ms_ok "$what: while the store holds the GET, status answers: $f1 chunks in flight"
+	fi
 	wait "$pid" || rc=$?
 	ms_untrack_pid "$pid"
 	ms=$(($(now_ms) - t0))
 	if ((rc == 0)); then
 		ms_bad "$what: succeeded although every GET stalls"
 	elif ((rc == 124 || rc == 137)); then
-		ms_bad "$what: still waiting after $((ms / 1000)) s (killed): the stall is not bounded"
+		ms_bad "$what: still waiting after $((ms / 1000)) s (killed by the 60 s safety timeout): the stall is not bounded"
 	elif [[ $1 == ms_shim ]] && ! grep -q "Input/output error" "$T/st.err"; then
 		ms_bad "$what: exit $rc without an I/O error: $(head -c 300 "$T/st.err")"
 	elif ((ms < min_ms)); then
 		ms_bad "$what: failed after $ms ms, before $retries attempts of ${timeout_s} s could time out"
-	elif ((ms > max_ms)); then
-		ms_bad "$what: failed only after $ms ms (bound $max_ms)"
 	else
-		ms_ok "$what: exit $rc after $ms ms (bounds $min_ms..$max_ms)"
+		ms_ok "$what: exit $rc after $ms ms (at least $min_ms)"
 	fi
 	[[ ! -s $T/st.out ]] || ms_bad "$what wrote $(stat -c %s "$T/st.out") bytes although no body byte arrived"
 	if grep -Eq "$key.*$msg.*gave up after $retries attempts" "$T/st.err"; then
@@ -144,10 +153,12 @@ rc=0
 timeout -k 5 60 "$MS_BIN" cat --config "$MS_CONFIG" /models/st3.bin >"$T/st3.out" 2>"$T/err" || rc=$?
 ms=$(($(now_ms) - t0))
 ms_front_config '{"rate": 0}'
-if ((rc != 0 && ms >= min_ms && ms <= max_ms)) && grep -q "under 1 KiB/s for $timeout_s s" "$T/err"; then
+if ((rc == 124 || rc == 137)); then
+	ms_bad "trickle at 300 B/s: cat still reading after $ms ms (killed by the 60 s safety timeout): a trickle is not treated as a stall"
+elif ((rc != 0 && ms >= min_ms)) && grep -q "under 1 KiB/s for $timeout_s s" "$T/err"; then
 	ms_ok "trickle at 300 B/s: cat fails after $ms ms: $(head -c 160 "$T/err")"
 else
-	ms_bad "trickle at 300 B/s: exit $rc after $ms ms (bounds $min_ms..$max_ms): $(head -c 200 "$T/err")"
+	ms_bad "trickle at 300 B/s: exit $rc after $ms ms (at least $min_ms), want a failure saying 'under 1 KiB/s for $timeout_s s': $(head -c 200 "$T/err")"
 fi
 [[ $(ms_daemon_pid) == "$dpid" ]] || ms_bad "the daemon changed: pid $dpid, now '$(ms_daemon_pid)'"
 
