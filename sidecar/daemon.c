@@ -2,7 +2,8 @@
  * daemon.c: `modelshim daemon`: one per cache dir (a locked pid file), a SOCK_SEQPACKET socket in
  * the cache dir, and the single-threaded loop that drives clients, the object store's transfers
  * (store.h: the S3 backend, store_s3.c, which holds the fills' credentials), io_uring write
- * completions and signals.
+ * completions and signals. Under systemd it reports READY=1 once it serves, WATCHDOG=1 from the
+ * loop and STOPPING=1 at shutdown (daemon_notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@
 #include "cmd.h"
 #include "creds.h"
 #include "daemon.h"
+#include "daemon_notify.h"
 #include "log.h"
 #include "store_s3.h"
 
@@ -125,7 +127,8 @@ loop_once(struct daemon *d)
 		cls[n] = cl;
 		fds[n++] = (struct pollfd){ .fd = client_fd(cl), .events = POLLIN };
 	}
-	d->store->ops->wait(d->store, fds, n, fetch_next_timeout_ms(d));
+	d->store->ops->wait(d->store, fds, n, daemon_notify_timeout_ms(fetch_next_timeout_ms(d)));
+	daemon_notify_watchdog();
 
 	if (fds[1].revents != 0)
 		read_signals(d);
@@ -236,6 +239,9 @@ cmd_daemon_exec(int argc, char **argv)
 	}
 	evict_init(d);
 	pidfile_write(pfh);
+	daemon_notify_init(ready_fd < 0);
+	daemon_notify("READY=1\nSTATUS=serving");
+	daemon_notify_watchdog();
 	if (ready_fd >= 0) {
 		if (write(ready_fd, "1", 1) < 0)
 			ms_warn("signalling readiness: %s", strerror(errno));
@@ -246,6 +252,7 @@ cmd_daemon_exec(int argc, char **argv)
 	    d->cfg.nmounts, d->cfg.connections, d->cfg.chunk_size);
 	while (!d->stopping)
 		loop_once(d);
+	daemon_notify("STOPPING=1");
 	status = 0;
 out:
 	daemon_shutdown(d);
