@@ -14,17 +14,20 @@ Python 3.11 standard library only. Usable as a module (bench/run) and as a comma
 `python3 scripts/mslife.py COMMAND ...` prints one value or does one thing, exits non-zero with a
 message on stderr otherwise; `python3 scripts/mslife.py help` lists the commands.
 
-Meant to replace, in tests/lib.sh (converted by another change; nothing here reads lib.sh):
-  ms_proc_start -> start-time      ms_track_pid -> track        ms_untrack_pid -> untrack
-  ms_alive -> alive                ms_wait_gone -> wait-gone    ms_cleanup's stopping -> stop-all
-  ms_start_s3, ms_start_s3_opts -> s3-start (then source the s3.env it prints)
-  the s3-server stop in ms_cleanup -> s3-stop (stop-all does it too)
-  ms_write_config -> credentials + config    ms_write_two_tenants -> config --mount-spec (twice)
-  ms_daemon_start -> daemon-start (or `&` in bash, then track + daemon-wait to keep `wait`'s status)
-  ms_daemon_stop, ms_stop_daemon_any -> daemon-stop     ms_daemon_pid -> daemon-pid
-  ms_status_fields -> counters      ms_status_counts -> counters mount.objects mount.complete mount.partial
-  ms_daemon_requests -> counters daemon.requests (exit 3: no daemon runs)
-  MS_TREE and every "$MS_CACHE_DIR/tenants/default/models/..." -> cache-path
+What tests/lib.sh delegates here (nothing here reads lib.sh; its registry is $T/run/registry):
+  ms_proc_start -> start-time      ms_track_pid -> track --if-running      ms_untrack_pid -> untrack
+  ms_wait_gone -> wait-gone        ms_cleanup, ms_stop_tracked -> stop-all --cache $MS_CACHE_DIR
+  ms_start_s3, ms_start_s3_opts -> s3-start (then it sources the s3.env printed)
+  ms_write_config -> credentials + config (+ cache-path: MS_TREE)
+  ms_write_two_tenants -> credentials + config --mount-spec (twice) --extra
+  ms_daemon_start -> `&` in bash (the daemon stays the test shell's child, for `wait`), then
+      track + daemon-wait            ms_daemon_stop -> stop --strict (then bash `wait`: MS_DAEMON_RC)
+  ms_stop_daemon_any -> daemon-stop (of a cache dir)                     ms_daemon_pid -> daemon-pid
+  ms_status_fields -> counters --need-daemon
+  ms_status_counts -> counters mounts.models.objects mounts.models.complete mounts.models.partial
+  ms_daemon_requests -> counters daemon.requests (exit 3: no daemon runs, "none")
+  ms_cache_path (MS_TREE, ms_fresh, ms_cache_fingerprint, the tests' paths) -> cache-path
+Left in bash: ms_alive (tests poll it in loops; the same /proc check as alive()).
 """
 import argparse
 import contextlib
@@ -320,16 +323,19 @@ def write_credentials(path, key_id="S3RVER", secret="S3RVER"):
 
 def write_config(path, cache_dir, mounts, cache_lines=(), extra=""):
     """A modelshim INI: [cache] dir and CACHE_LINES ("size = 64M"), EXTRA (more sections, as text),
-    then one [mount "NAME"] per dict of MOUNTS: name, path, source, endpoint, credentials, and
-    optionally region (us-east-1), tenant (default) and "lines" (more "key = value" strings).
+    a blank line, then one [mount "NAME"] per dict of MOUNTS (each followed by a blank line):
+    name, path, source, endpoint, credentials, and optionally region (us-east-1; None: no region
+    line, modelshim's default), tenant (default) and "lines" (more "key = value" strings).
     Nothing else is set: modelshim's own defaults apply (the defaults a user gets)."""
-    out = ["[cache]", "dir = %s" % os.path.abspath(cache_dir)] + list(cache_lines) + [""]
+    out = ["[cache]", "dir = %s" % os.path.abspath(cache_dir)] + list(cache_lines)
     if extra:
-        out += [extra.rstrip("\n"), ""]
+        out += [extra.rstrip("\n")]
+    out += [""]
     for m in mounts:
+        region = m.get("region", "us-east-1")
         out += ['[mount "%s"]' % m["name"], "path = %s" % m["path"], "source = %s" % m["source"],
-                "endpoint = %s" % m["endpoint"], "region = %s" % m.get("region", "us-east-1"),
-                "tenant = %s" % m.get("tenant", "default"), "credentials = %s" % m["credentials"]]
+                "endpoint = %s" % m["endpoint"]] + (["region = %s" % region] if region else [])
+        out += ["tenant = %s" % m.get("tenant", "default"), "credentials = %s" % m["credentials"]]
         out += list(m.get("lines", ())) + [""]
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(out))
@@ -435,8 +441,9 @@ def daemon_pid_of_dir(cache_dir):
 
 
 def cache_dir_of(config):
-    """The cache dir of CONFIG, a modelshim INI, or CONFIG itself when it is a directory."""
-    return config if os.path.isdir(config) else read_config(config)["dir"]
+    """The cache dir of CONFIG, a modelshim INI; CONFIG itself when it is no file (a cache dir,
+    which may not exist yet)."""
+    return read_config(config)["dir"] if os.path.isfile(config) else config
 
 
 def daemon_pid(config):
@@ -603,13 +610,15 @@ def _cli():
     c.add_argument("file"); c.add_argument("--cache-dir", required=True)
     c.add_argument("--endpoint", help="endpoint of the default mount (models at /models)")
     c.add_argument("--credentials", help="credentials file of every mount")
-    c.add_argument("--source", default="s3://models/"); c.add_argument("--region", default="us-east-1")
+    c.add_argument("--source", default="s3://models/")
+    c.add_argument("--region", help="region of every mount (default: us-east-1 for the default mount, "
+                   "none written for a --mount-spec without one)")
     c.add_argument("--mount", default="models"); c.add_argument("--path", default="/models")
     c.add_argument("--tenant", default="default")
     c.add_argument("--cache-set", action="append", default=[], metavar="'KEY = VALUE'")
     c.add_argument("--mount-set", action="append", default=[], metavar="'KEY = VALUE'")
     c.add_argument("--extra", default="", help="more sections, as INI text, after [cache]")
-    c.add_argument("--mount-spec", action="append", default=[], metavar="NAME,PATH,SOURCE,TENANT,ENDPOINT",
+    c.add_argument("--mount-spec", action="append", default=[], metavar="NAME,PATH,SOURCE,TENANT,ENDPOINT[,REGION]",
                    help="instead of the default mount: one per mount")
     c = cmd("daemon-start", "start `modelshim daemon`, record it; print its PID once it serves")
     c.add_argument("run"); c.add_argument("config"); c.add_argument("--log")
@@ -677,12 +686,14 @@ def _cli():
         if a.mount_spec:
             mounts = []
             for spec in a.mount_spec:
-                name, path, source, tenant, endpoint = spec.split(",", 4)
-                mounts.append({"name": name, "path": path, "source": source, "tenant": tenant,
-                               "endpoint": endpoint, "credentials": a.credentials, "region": a.region})
+                f = spec.split(",")
+                if len(f) not in (5, 6):
+                    raise LifeError("config: --mount-spec %r is not NAME,PATH,SOURCE,TENANT,ENDPOINT[,REGION]" % spec)
+                mounts.append({"name": f[0], "path": f[1], "source": f[2], "tenant": f[3], "endpoint": f[4],
+                               "credentials": a.credentials, "region": f[5] if len(f) == 6 else a.region})
         else:
             mounts = [{"name": a.mount, "path": a.path, "source": a.source, "endpoint": a.endpoint,
-                       "region": a.region, "tenant": a.tenant, "credentials": a.credentials,
+                       "region": a.region or "us-east-1", "tenant": a.tenant, "credentials": a.credentials,
                        "lines": a.mount_set}]
         if any(not m["endpoint"] or not m["credentials"] for m in mounts):
             raise LifeError("config: every mount needs --endpoint and --credentials")
