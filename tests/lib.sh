@@ -1,18 +1,37 @@
 # shellcheck shell=bash
-# tests/lib.sh: sourced by integration tests. Owns the per-test temp dir $T, the loopback S3 pair
-# (scripts/s3-server), the test's modelshim config and daemon, and cleanup of all of them at exit.
-# It must never kill a process it was not given (ms_track_pid) or started, never touch anything
-# outside $T, and never wait without a bound. Works under `set -euo pipefail`.
+# tests/lib.sh: sourced by integration tests. Owns the per-test temp dir $T and the test's view of
+# its loopback S3 pair, modelshim config and daemon. The lifecycle itself is scripts/mslife.py's,
+# the library bench/run uses too (issue 12): the PID registry ($MS_RUN/registry) and the cleanup
+# at exit, starting the S3 pair, writing configs, finding and stopping daemons, the daemon's
+# counters (only through `modelshim status --json`) and the cache layout (ms_cache_path) go
+# through its CLI. Checks called in polling loops stay bash (ms_alive); the daemon is started
+# by this shell (see ms_daemon_start). It must never kill a process it was not given
+# (ms_track_pid) or started, never touch anything outside $T, and never wait without a bound.
+# Works under `set -euo pipefail`.
 
 MS_TOP=${MS_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 export MS_TOP
 MS_BIN=${MS_BIN:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ms-test.XXXXXX")
 export T
+MS_RUN=$T/run # mslife's run dir: its registry lists what the cleanup stops
+# MS_PIDS: "PID:START" of every PID tracked here, a copy of the registry's for tests that walk it
+# (t-diskfull's cleanup); the registry is what ms_cleanup stops.
 MS_PIDS=()
 MS_S3_DIR=
 MS_DAEMON_PID=
 export MS_DAEMON_RC= # exit status of the daemon after ms_daemon_stop
+# The interpreter itself, not a version manager's wrapper script (pyenv's shim costs ~100 ms a
+# call), run with -S: mslife.py needs the standard library only. About 50 ms a call.
+MS_PY=$(python3 -c 'import sys; print(sys.executable)') || {
+	echo "FAIL: no python3" >&2
+	exit 1
+}
+
+# ms_life COMMAND ARG...: scripts/mslife.py COMMAND (`python3 scripts/mslife.py help`).
+ms_life() {
+	"$MS_PY" -S "$MS_TOP/scripts/mslife.py" "$@"
+}
 
 ms_fail() {
 	echo "FAIL: $*" >&2
@@ -32,22 +51,21 @@ ms_ok() {
 # ms_proc_start PID: when PID started (field 22 of /proc/PID/stat), or nothing. PIDs wrap
 # quickly here (pid_max 32768): a PID is only ever signalled if it is still the process we saw.
 ms_proc_start() {
-	local st
-	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-	st=${st##*) }
-	# shellcheck disable=SC2086 # split the fields on purpose
-	set -- $st
-	echo "${20}"
+	ms_life start-time "$1"
 }
 
-# ms_track_pid PID: PID (with its start time) is stopped at exit if it still runs.
+# ms_track_pid PID: PID (with its start time) is stopped at exit if it still runs (mslife track;
+# a PID already gone is not recorded).
 ms_track_pid() {
-	MS_PIDS+=("$1:$(ms_proc_start "$1")")
+	local st
+	st=$(ms_life track --if-running "$MS_RUN" "$1") || ms_fail "ms_track_pid $1: mslife track failed"
+	MS_PIDS+=("$1:$st")
 }
 
 ms_untrack_pid() {
 	local -a keep=()
 	local p
+	ms_life untrack "$MS_RUN" "$1" || ms_fail "ms_untrack_pid $1: mslife untrack failed"
 	for p in "${MS_PIDS[@]}"; do
 		[[ ${p%%:*} == "$1" ]] || keep+=("$p")
 	done
@@ -55,6 +73,8 @@ ms_untrack_pid() {
 }
 
 # ms_alive PID: running and not a zombie (an orphan's zombie lingers until init reaps it).
+# The same check as mslife.alive, kept in bash: tests call it in polling loops, where a Python
+# start per call (~50 ms) would slow the loop and stretch its bound.
 ms_alive() {
 	local st
 	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
@@ -62,36 +82,23 @@ ms_alive() {
 	[[ ${st:0:1} != Z ]]
 }
 
-# ms_wait_gone PID TENTHS: true once PID has exited, checking for at most TENTHS/10 s.
+# ms_wait_gone PID TENTHS: true once PID has exited, checking for at most TENTHS/10 s (mslife
+# wait-gone: one call that polls).
 ms_wait_gone() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		ms_alive "$1" || return 0
-		sleep 0.1
-	done
-	! ms_alive "$1"
+	ms_life wait-gone "$1" "$(($2 / 10)).$(($2 % 10))"
+}
+
+# ms_stop_tracked: stops everything tracked (mslife stop-all: TERM, ~5 s, KILL), and the daemon of
+# $MS_CACHE_DIR, also one a client started on its own (known by its pid file, if it is a daemon).
+ms_stop_tracked() {
+	ms_life stop-all "$MS_RUN" --timeout 5 ${MS_CACHE_DIR:+--cache "$MS_CACHE_DIR"}
+	MS_PIDS=()
 }
 
 ms_cleanup() {
-	local rc=$? p
+	local rc=$?
 	set +e
-	# A daemon that a client started on its own is known by its pid file (if it is a daemon).
-	if [[ -n ${MS_CACHE_DIR:-} ]]; then
-		p=$(ms_daemon_pid)
-		[[ -z $p ]] || ms_track_pid "$p"
-	fi
-	local -a live=()
-	for p in "${MS_PIDS[@]}"; do
-		[[ $(ms_proc_start "${p%%:*}") == "${p#*:}" ]] || continue
-		live+=("${p%%:*}")
-		kill -TERM "${p%%:*}" 2>/dev/null
-	done
-	for p in "${live[@]}"; do
-		ms_wait_gone "$p" 50 || kill -KILL "$p" 2>/dev/null
-	done
-	if [[ -n $MS_S3_DIR ]]; then
-		"$MS_TOP/scripts/s3-server" stop "$MS_S3_DIR"
-	fi
+	ms_stop_tracked || echo "ms_cleanup: mslife stop-all failed (see above)" >&2
 	if [[ -n ${MS_KEEP:-} ]]; then
 		echo "kept test dir $T" >&2
 	else
@@ -104,7 +111,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ms_start_s3 [BUCKET...]: starts s3rver + front under $T/s3 and exports s3.env
-# (S3_PORT FRONT_PORT S3_PID FRONT_PID S3_ENDPOINT FRONT_ENDPOINT).
+# (S3_PORT FRONT_PORT S3_PID FRONT_PID S3_ENDPOINT FRONT_ENDPOINT). Both PIDs are tracked.
 ms_start_s3() {
 	local -a args=()
 	local b
@@ -112,11 +119,17 @@ ms_start_s3() {
 	for b in "$@"; do
 		args+=(--bucket "$b")
 	done
+	ms_s3_start_with "${args[@]}" || ms_fail "s3-server start failed"
+}
+
+# ms_s3_start_with MSLIFE-S3-START-OPTION...: mslife s3-start into $T/s3, then exports its s3.env.
+ms_s3_start_with() {
+	local env
 	MS_S3_DIR=$T/s3
-	"$MS_TOP/scripts/s3-server" start "$MS_S3_DIR" "${args[@]}" || ms_fail "s3-server start failed"
+	env=$(ms_life s3-start "$MS_RUN" --dir "$MS_S3_DIR" "$@") || return 1
 	set -a
-	# shellcheck disable=SC1091
-	. "$MS_S3_DIR/s3.env"
+	# shellcheck disable=SC1090
+	. "$env"
 	set +a
 }
 
@@ -189,67 +202,60 @@ ms_front_reset() {
 
 # ms_write_config FILE [LINE...]: a modelshim INI for mount "models" through the front; LINEs are
 # extra [cache] settings ("size = 64M"). Exports MS_CONFIG=FILE and MS_CACHE_DIR.
+# Also sets MS_TREE (the mount's cache tree, from ms_cache_path). Written by mslife credentials
+# and config: [cache] dir, chunk_size = MS_CHUNK (1M), the LINEs; [mount "models"] path /models,
+# source s3://models/, the front's endpoint, region us-east-1, tenant default, $T/credentials.
 ms_write_config() {
 	local file=$1 line
+	local -a sets=("--cache-set=chunk_size = ${MS_CHUNK:-1M}")
 	shift
+	for line in "$@"; do
+		sets+=("--cache-set=$line")
+	done
 	MS_CACHE_DIR=$T/cache
 	export MS_CONFIG=$file MS_CACHE_DIR
-	(
-		umask 077
-		printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' >"$T/credentials"
-	)
-	chmod 0600 "$T/credentials"
-	{
-		echo "[cache]"
-		echo "dir = $MS_CACHE_DIR"
-		echo "chunk_size = ${MS_CHUNK:-1M}"
-		for line in "$@"; do
-			echo "$line"
-		done
-		echo
-		echo '[mount "models"]'
-		echo "path = /models"
-		echo "source = s3://models/"
-		echo "endpoint = $FRONT_ENDPOINT"
-		echo "region = us-east-1"
-		echo "tenant = default"
-		echo "credentials = $T/credentials"
-	} >"$file"
+	ms_life credentials "$T/credentials" >/dev/null || ms_fail "ms_write_config: cannot write $T/credentials"
+	ms_life config "$file" --cache-dir "$MS_CACHE_DIR" --endpoint "$FRONT_ENDPOINT" \
+		--credentials "$T/credentials" "${sets[@]}" >/dev/null || ms_fail "ms_write_config: cannot write $file"
+	MS_TREE=$(ms_cache_path) || exit 1
+}
+
+# ms_cache_path [WHAT] [AREA] [MOUNT]: where WHAT lives in the cache dir of $MS_CONFIG (mslife
+# cache-path, the one rule of the layout in the tests). WHAT: a key of MOUNT (default: the
+# config's first mount) such as "lora/b.bin", a virtual path ("/ta/a1.bin": its mount found by
+# prefix), or "" for the AREA dir itself. AREA: tree (default: data files), state (presence maps),
+# mount (DIR/tenants/TENANT/MOUNT), tenant (DIR/tenants/TENANT) or tenants (DIR/tenants). Fails
+# the test if the config names no such mount.
+ms_cache_path() {
+	[[ -n ${MS_CONFIG:-} ]] || ms_fail "ms_cache_path: call ms_write_config first"
+	ms_life cache-path "$MS_CONFIG" ${1:+"$1"} --area "${2:-tree}" ${3:+--mount "$3"} ||
+		ms_fail "ms_cache_path ${1:-''} ${2:-tree} ${3:-}: no such path"
 }
 
 # ms_daemon_start: "$MS_BIN" daemon --config "$MS_CONFIG" in the background (output appended to
-# $T/daemon.log), tracked; returns once that daemon serves: it writes its pid file after its
-# socket listens (a socket's inode is no sign: a new one may reuse the old number). Within ~10 s.
+# $T/daemon.log), tracked; returns once that daemon serves (mslife daemon-wait: it writes its pid
+# file after its socket listens; a socket's inode is no sign: a new one may reuse the old
+# number). Within ~10 s. Started here with `&`, not by `mslife daemon-start`: the daemon must be
+# this shell's child, so that `wait` gives its exit status (ms_daemon_stop's MS_DAEMON_RC, and
+# tests that wait for a daemon armed to crash).
 ms_daemon_start() {
 	[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
 	[[ -n ${MS_CONFIG:-} ]] || ms_fail "ms_daemon_start: call ms_write_config first"
-	local dir=${MS_CACHE_DIR:-$T/cache} i
+	local err
 	"$MS_BIN" daemon --config "$MS_CONFIG" >>"$T/daemon.log" 2>&1 &
 	MS_DAEMON_PID=$!
 	ms_track_pid "$MS_DAEMON_PID"
-	for ((i = 0; i < 100; i++)); do
-		if [[ -S $dir/daemon.sock && $(cat "$dir/daemon.pid" 2>/dev/null || true) == "$MS_DAEMON_PID" ]]; then
-			return 0
-		fi
-		if ! ms_alive "$MS_DAEMON_PID"; then
-			tail -n 20 "$T/daemon.log" >&2
-			ms_fail "daemon exited during start-up"
-		fi
-		sleep 0.1
-	done
-	tail -n 20 "$T/daemon.log" >&2
-	ms_fail "daemon $MS_DAEMON_PID did not start serving $dir within 10 s"
+	err=$(ms_life daemon-wait "$MS_CONFIG" "$MS_DAEMON_PID" --timeout 10 --log "$T/daemon.log" 2>&1) ||
+		ms_fail "${err#mslife: }"
 }
 
-# ms_daemon_stop: SIGTERM to the daemon, waits ~10 s for it; its exit status lands in MS_DAEMON_RC.
+# ms_daemon_stop: SIGTERM to the daemon, waits ~10 s for it (then SIGKILL, and the test fails:
+# mslife stop --strict); its exit status lands in MS_DAEMON_RC.
 ms_daemon_stop() {
 	[[ -n $MS_DAEMON_PID ]] || return 0
 	local pid=$MS_DAEMON_PID
-	kill -TERM "$pid" 2>/dev/null || true
-	if ! ms_wait_gone "$pid" 100; then
-		kill -KILL "$pid" 2>/dev/null || true
+	ms_life stop "$MS_RUN" "$pid" --timeout 10 --strict >/dev/null 2>&1 ||
 		ms_fail "daemon (pid $pid) did not exit within 10 s of SIGTERM"
-	fi
 	MS_DAEMON_RC=0
 	wait "$pid" 2>/dev/null || MS_DAEMON_RC=$?
 	ms_untrack_pid "$pid"
@@ -261,7 +267,7 @@ ms_daemon_stop() {
 # above are unchanged.
 
 MS_SOFT_FAILS=0
-MS_TREE= # the cache tree of mount "models": $MS_CACHE_DIR/tenants/default/models/tree
+MS_TREE= # the cache tree of mount "models" (ms_cache_path), set by ms_write_config
 MS_SRC=  # the source tree uploaded by ms_shim_setup
 
 # ms_shim CMD...: runs CMD with the shim preloaded and this test's config, bounded by
@@ -308,23 +314,17 @@ ms_shim_setup() {
 	printf 'deeper x\n' >"$MS_SRC/dir/sub/deeper/x.txt"
 	ms_put "$MS_SRC"
 	ms_write_config "$T/ms.ini" "$@"
-	MS_TREE=$MS_CACHE_DIR/tenants/default/models/tree
 	"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
 }
 
 # ms_daemon_pid: pid of the live daemon serving $MS_CACHE_DIR (whoever started it), or nothing.
 # Only a process whose executable is a modelshim binary counts (a stale pid file is ignored).
 ms_daemon_pid() {
-	local pid exe
-	[[ -s $MS_CACHE_DIR/daemon.pid ]] || return 0
-	pid=$(cat "$MS_CACHE_DIR/daemon.pid")
-	[[ $pid =~ ^[0-9]+$ ]] && ms_alive "$pid" || return 0
-	exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
-	[[ ${exe##*/} == modelshim* ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qw daemon || return 0
-	echo "$pid"
+	ms_life daemon-pid "$MS_CACHE_DIR" || ms_fail "ms_daemon_pid: mslife daemon-pid failed"
 }
 
-# ms_stop_daemon_any: stops the daemon of $MS_CACHE_DIR, also one a client started on its own.
+# ms_stop_daemon_any: stops the daemon of $MS_CACHE_DIR, also one a client started on its own
+# (mslife daemon-stop; ours through ms_daemon_stop, for its exit status).
 ms_stop_daemon_any() {
 	local pid
 	pid=$(ms_daemon_pid)
@@ -333,39 +333,35 @@ ms_stop_daemon_any() {
 		ms_daemon_stop
 		return 0
 	fi
-	kill -TERM "$pid" 2>/dev/null || true
-	if ! ms_wait_gone "$pid" 100; then
-		kill -KILL "$pid" 2>/dev/null || true
+	ms_life daemon-stop "$MS_RUN" "$MS_CACHE_DIR" --timeout 10 >/dev/null 2>&1 ||
 		ms_fail "daemon (pid $pid) did not exit within 10 s of SIGTERM"
-	fi
 }
 
 # ms_fresh: a cold cache: stops the daemon, deletes every cached object and imports again.
 # Afterwards no byte of any object is cached and status shows nothing complete or partial.
 ms_fresh() {
+	local tenants
 	ms_stop_daemon_any
-	rm -rf "$MS_CACHE_DIR/tenants"
+	tenants=$(ms_cache_path "" tenants) || exit 1
+	rm -rf "$tenants"
 	"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
 	[[ $(ms_status_counts) == *" 0 0" ]] || ms_fail "after a fresh import status shows $(ms_status_counts)"
 }
 
-# ms_status_counts: "OBJECTS COMPLETE PARTIAL" of mount models, from `modelshim status`.
+# ms_status_counts: "OBJECTS COMPLETE PARTIAL" of mount models, from `modelshim status --json`
+# (mslife counters; no daemon needed). Fails the test if status has no such numbers.
 ms_status_counts() {
-	"$MS_BIN" status --config "$MS_CONFIG" | awk '$1 == "models" && $3 == "/models" { print $4, $5, $6 }'
+	ms_life counters "$MS_CONFIG" mounts.models.objects mounts.models.complete mounts.models.partial \
+		--bin "$MS_BIN" || ms_fail "ms_status_counts: status --json has no counts of mount models"
 }
 
-# ms_status_fields FIELD...: the daemon's counters from `modelshim status --json`, one line,
-# space-separated: FIELD is daemon.NAME or mount.NAME (of the config's first mount). Fails the
-# test if status does not answer within 5 s or no daemon runs.
+# ms_status_fields FIELD...: the daemon's counters from `modelshim status --json` (mslife
+# counters), one line, space-separated: FIELD is daemon.NAME or mount.NAME (of the config's first
+# mount; also mounts.NAME.F, tenants.NAME.F: see mslife.field). Fails the test if status does not
+# answer within 5 s, no daemon runs, or a FIELD is absent (never 0 for a missing counter).
 ms_status_fields() {
-	timeout -k 2 5 "$MS_BIN" status --config "$MS_CONFIG" --json | python3 -c '
-import json, sys
-j = json.load(sys.stdin)
-if j["daemon"] is None:
-    sys.exit("status --json: no daemon")
-scope = {"daemon": j["daemon"], "mount": j["mounts"][0]}
-print(*(scope[f.split(".")[0]][f.split(".")[1]] for f in sys.argv[1:]))' "$@" ||
-		ms_fail "status --json did not answer within 5 s, or has no daemon counters"
+	ms_life counters "$MS_CONFIG" "$@" --bin "$MS_BIN" --need-daemon ||
+		ms_fail "status --json did not answer within 5 s, has no daemon counters, or lacks one of $*"
 }
 
 # ms_assert_cold KEY...: fails unless nothing of each KEY is cached (its cache file has no blocks).
@@ -389,7 +385,9 @@ ms_warm() {
 # ms_cache_fingerprint: one hash over the cache tree of mount models (every entry's path, type,
 # size, mode, mtime, xattrs, and each file's bytes) and the names in its state dir.
 ms_cache_fingerprint() {
-	/usr/bin/python3 - "$MS_TREE" "$MS_CACHE_DIR/tenants/default/models/state" <<'PY'
+	local state
+	state=$(ms_cache_path "" state) || exit 1
+	/usr/bin/python3 - "$MS_TREE" "$state" <<'PY'
 import hashlib, os, sys
 h = hashlib.sha256()
 tree, state = sys.argv[1], sys.argv[2]
@@ -430,11 +428,13 @@ ms_why_differs() {
 }
 
 # ms_daemon_requests: the daemon's request counter (fills and hints; status queries do not
-# count), or "none" when no daemon runs.
+# count), or "none" when no daemon runs (mslife counters daemon.requests: exit 3). Fails the
+# test if status does not answer or has no such counter.
 ms_daemon_requests() {
-	local n
-	n=$("$MS_BIN" status --config "$MS_CONFIG" | sed -n 's/^daemon-counters: requests=\([0-9]*\).*/\1/p')
-	echo "${n:-none}"
+	local rc=0
+	ms_life counters "$MS_CONFIG" daemon.requests --bin "$MS_BIN" 2>"$T/requests.err" || rc=$?
+	((rc != 3)) || echo none
+	((rc == 0 || rc == 3)) || ms_fail "ms_daemon_requests: $(cat "$T/requests.err")"
 }
 
 # ms_prog_cold_warm PROG KEY ARG...: runs $MS_SHIMTESTS/PROG ARG... under the shim twice: cold
@@ -473,20 +473,23 @@ ms_prog_cold_warm() {
 # ms_write_two_tenants FILE CACHE_LINES [EXTRA]: a config with mounts "a" (/ta, prefix a/, tenant
 # alpha) and "b" (/tb, prefix b/, tenant beta) through the front; CACHE_LINES (printf %b) go into
 # [cache] after dir, min_free = 0 and chunk_size = 1M; EXTRA (sections) after [cache].
+# Written by mslife credentials and config --mount-spec (no region line: modelshim's default);
+# MS_TREE is emptied (there is no mount "models": ms_cache_path /ta/KEY finds mount a's files).
 ms_write_two_tenants() {
-	ms_write_config "$T/unused.ini" # writes the credentials file
+	local line
+	local -a sets=("--cache-set=min_free = 0" "--cache-set=chunk_size = 1M")
+	while IFS= read -r line; do
+		sets+=("--cache-set=$line")
+	done < <(printf '%b\n' "$2")
 	MS_CACHE_DIR=$T/cache
 	export MS_CONFIG=$1 MS_CACHE_DIR
-	{
-		printf '[cache]\ndir = %s\nmin_free = 0\nchunk_size = 1M\n%b\n' "$MS_CACHE_DIR" "$2"
-		printf '%b\n' "${3:-}"
-		for m in a b; do
-			printf '[mount "%s"]\npath = /t%s\nsource = s3://models/%s/\nendpoint = %s\n' \
-				"$m" "$m" "$m" "$FRONT_ENDPOINT"
-			printf 'tenant = %s\ncredentials = %s\n\n' "$([[ $m == a ]] && echo alpha || echo beta)" \
-				"$T/credentials"
-		done
-	} >"$1"
+	MS_TREE=
+	ms_life credentials "$T/credentials" >/dev/null || ms_fail "ms_write_two_tenants: cannot write $T/credentials"
+	ms_life config "$1" --cache-dir "$MS_CACHE_DIR" --credentials "$T/credentials" "${sets[@]}" \
+		--extra "$(printf '%b' "${3:-}")" \
+		--mount-spec "a,/ta,s3://models/a/,alpha,$FRONT_ENDPOINT" \
+		--mount-spec "b,/tb,s3://models/b/,beta,$FRONT_ENDPOINT" >/dev/null ||
+		ms_fail "ms_write_two_tenants: cannot write $1"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -495,12 +498,7 @@ ms_write_two_tenants() {
 # ms_start_s3_opts [S3-SERVER-OPTION...]: ms_start_s3 for bucket models, with options for
 # scripts/s3-server start (--region R, --session-token T, more --bucket NAME).
 ms_start_s3_opts() {
-	MS_S3_DIR=$T/s3
-	"$MS_TOP/scripts/s3-server" start "$MS_S3_DIR" --bucket models "$@" || ms_fail "s3-server start $* failed"
-	set -a
-	# shellcheck disable=SC1091
-	. "$MS_S3_DIR/s3.env"
-	set +a
+	ms_s3_start_with --bucket models "$@" || ms_fail "s3-server start $* failed"
 }
 
 # ms_mount_set KEY VALUE: sets KEY = VALUE in the [mount "models"] section of $MS_CONFIG (as
@@ -539,7 +537,9 @@ ms_cred_set() {
 # ms_tree_list: the cache tree of mount models, one line per entry: path, type, size (no times):
 # what a listing shows, for before/after comparisons of the namespace.
 ms_tree_list() {
-	(cd "${MS_TREE:-$MS_CACHE_DIR/tenants/default/models/tree}" && find . -printf '%p %y %s\n' | LC_ALL=C sort)
+	local tree=${MS_TREE:-}
+	[[ -n $tree ]] || tree=$(ms_cache_path) || exit 1
+	(cd "$tree" && find . -printf '%p %y %s\n' | LC_ALL=C sort)
 }
 
 # ms_is_prefix OUT SRC: true when OUT holds the first bytes of SRC and nothing else (empty too).
