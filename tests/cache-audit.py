@@ -1,5 +1,6 @@
-"""cache-audit.py CACHE_DIR SRC BADFILE [--alloc]: checks every map of mount "models" (tenant
-default) against its data file and the source tree SRC, read-only. A map must name its data file
+"""cache-audit.py CONFIG SRC BADFILE [--alloc]: checks every map of the first mount of the
+modelshim config CONFIG (the tests' mount "models") against its data file and the source tree
+SRC, read-only; where they live is scripts/mslife.py's cache_path. A map must name its data file
 (inode, size) and every chunk it marks present must hold the source's bytes; with --alloc, a data
 file must not hold allocated pages beyond its present chunks (what a failed write left). Prints
 "OBJECTS COMPLETE PARTIAL PRESENT_BYTES ALLOCATED_BYTES EXCESS_BYTES BAD" and writes one line per
@@ -8,9 +9,15 @@ import os
 import struct
 import sys
 
-base, src, badf = sys.argv[1] + "/tenants/default/models", sys.argv[2], sys.argv[3]
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+import mslife  # noqa: E402
+
+config, src, badf = sys.argv[1], sys.argv[2], sys.argv[3]
+if not os.path.isfile(config):
+    sys.exit("cache-audit.py: %s is no modelshim config (it takes the config, not the cache dir)" % config)
 strict_alloc = "--alloc" in sys.argv[4:]
-tree, state = base + "/tree", base + "/state"
+tree, state = mslife.cache_path(config, area="tree"), mslife.cache_path(config, area="state")
 objs = complete = partial = present = alloc = excess = 0
 bad = []
 for top, dirs, files in os.walk(tree):

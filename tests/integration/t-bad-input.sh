@@ -139,7 +139,7 @@ ms_daemon_stop
 
 # Credentials: missing, group-readable; each one message naming the file.
 mv "$T/credentials" "$T/credentials.gone"
-rm -rf "$MS_CACHE_DIR/tenants"
+rm -rf "$(ms_cache_path "" tenants)"
 if "$MS_BIN" import --config "$T/ms.ini" 2>"$T/err"; then ms_fail "import without a credentials file succeeded"; fi
 grep -q "$T/credentials" "$T/err" && grep -qi "does not exist" "$T/err" || ms_fail "unclear message: $(cat "$T/err")"
 ms_ok "missing credentials: $(head -n1 "$T/err")"

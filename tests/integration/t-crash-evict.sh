@@ -33,10 +33,10 @@ ms_put "$T/src"
 ms_write_config "$T/ms.ini" "size = 1G" "min_free = 0"
 "$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
 ms_daemon_start
-tree=$MS_CACHE_DIR/tenants/default/models/tree
+tree=$MS_TREE
 
 # check: "OBJECTS COMPLETE PARTIAL PRESENT_BYTES ALLOCATED_BYTES EXCESS BAD" (tests/cache-audit.py).
-check() { python3 "$MS_TOP/tests/cache-audit.py" "$MS_CACHE_DIR" "$T/src" "$T/check.bad" || ms_fail "cache-audit.py failed"; }
+check() { python3 "$MS_TOP/tests/cache-audit.py" "$MS_CONFIG" "$T/src" "$T/check.bad" || ms_fail "cache-audit.py failed"; }
 daemon_cached() { ms_status_fields daemon.cached_bytes; }
 # verify WHEN: the invariants that must hold whenever a daemon serves (after a restart, a pass).
 verify() {

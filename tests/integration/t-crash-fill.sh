@@ -48,7 +48,7 @@ for at in fill.submitted:3 fill.written:3 fill.marked:3; do
 
 	ms_front_reset
 	# Every chunk a map marks present holds the source's bytes (tests/cache-audit.py).
-	read -r _ _ _ before _ _ bad < <(python3 "$MS_TOP/tests/cache-audit.py" "$MS_CACHE_DIR" "$T/src" "$T/audit.bad")
+	read -r _ _ _ before _ _ bad < <(python3 "$MS_TOP/tests/cache-audit.py" "$MS_CONFIG" "$T/src" "$T/audit.bad")
 	((bad == 0)) || ms_fail "crash at $at: $(head -n 3 "$T/audit.bad")"
 	before=$((before - (round - 1) * size)) # the objects of earlier rounds are cached whole
 	((before >= ${marked_min[$at]} * 1048576 && before <= ${marked_max[$at]} * 1048576)) ||

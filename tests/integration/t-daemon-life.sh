@@ -67,7 +67,7 @@ ms_ok "bad config: $(cat "$T/bad.err")"
 
 # Wrong credentials: a clear 403 message, no retry loop.
 printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = WRONG\n' >"$T/credentials"
-rm -rf "$MS_CACHE_DIR/tenants"
+rm -rf "$(ms_cache_path "" tenants)"
 if "$MS_BIN" import --config "$T/ms.ini" 2>"$T/denied.err"; then ms_fail "import with a wrong secret succeeded"; fi
 grep -qi "denied\|403" "$T/denied.err" || ms_fail "unclear message: $(cat "$T/denied.err")"
 ms_ok "wrong secret: $(head -c 200 "$T/denied.err")"

@@ -21,7 +21,6 @@ for ((i = 0; i < nobj; i++)); do
 done
 ms_put "$MS_SRC"
 ms_write_config "$T/ms.ini"
-MS_TREE=$MS_CACHE_DIR/tenants/default/models/tree
 "$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
 
 # (a) The shim starts the daemon from inside a Python program that counts SIGCHLD and asks

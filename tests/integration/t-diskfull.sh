@@ -82,7 +82,7 @@ verify() { # verify WHEN: maps, allocation and accounting
 	local present excess nb c out
 	settle
 	# Maps, present bytes and pages allocated beyond them (tests/cache-audit.py).
-	out=$(python3 "$MS_TOP/tests/cache-audit.py" "$MS_CACHE_DIR" "$T/src" "$T/check.bad" --alloc) ||
+	out=$(python3 "$MS_TOP/tests/cache-audit.py" "$MS_CONFIG" "$T/src" "$T/check.bad" --alloc) ||
 		ms_fail "$1: cache-audit.py failed"
 	read -r _ _ _ present _ excess nb <<<"$out"
 	((nb == 0)) || {
@@ -124,7 +124,7 @@ present_chunks() { # present_chunks KEY: chunks marked present in KEY's map
 import struct, sys
 d = open(sys.argv[1], "rb").read()
 n = struct.unpack_from("<I", d, 40)[0]
-print(sum(bin(b).count("1") for b in d[208:208 + (n + 7) // 8]))' "$MS_CACHE_DIR/tenants/default/models/state/$1"
+print(sum(bin(b).count("1") for b in d[208:208 + (n + 7) // 8]))' "$(ms_cache_path "$1" state)"
 }
 
 # (1a) min_free = 0, quota 1G: 72 MiB through a 48 MiB file system. Fills evict to make room.

@@ -26,7 +26,7 @@ ms_write_config "$T/ms.ini" "retries = $retries" "timeout = 10s"
 "$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
 log=$MS_CACHE_DIR/daemon.log
 "$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
-tree=$MS_CACHE_DIR/tenants/default/models/tree
+tree=$MS_TREE
 
 # counters: "RETRIES ERRORS CACHED_BYTES PARTIAL" from `modelshim status --json` (daemon retries,
 # errors of mount models, and what the maps on disk of mount models mark present).

@@ -30,7 +30,7 @@ log=$MS_CACHE_DIR/daemon.log
 "$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
 dpid=$(ms_daemon_pid)
 [[ -n $dpid ]] || ms_fail "no daemon runs after daemon --detach"
-tree=$MS_CACHE_DIR/tenants/default/models/tree
+tree=$MS_TREE
 
 # counters: "RETRIES ERRORS CACHED_BYTES INFLIGHT" from `modelshim status --json`, bounded: a
 # daemon that does not answer within 5 s fails the test.

@@ -105,7 +105,7 @@ fi
 ((r1 - r0 == retries - 1)) || ms_bad "daemon.retries +$((r1 - r0)) for one request of $retries attempts, want +$((retries - 1))"
 ((e1 - e0 == 1)) || ms_bad "daemon.errors +$((e1 - e0)) after one failed read, want +1"
 ((c1 == c0)) || ms_bad "cached bytes went $c0 -> $c1 although one.bin never arrived"
-b=$(stat -c %b "$MS_CACHE_DIR/tenants/default/models/tree/one.bin")
+b=$(stat -c %b "$(ms_cache_path one.bin)")
 ((b == 0)) || ms_bad "one.bin's cache file has $b blocks allocated although no GET of it succeeded"
 grep -q "fetching one.bin \[chunks 0-0\]: HTTP 503" "$log" || ms_bad "daemon.log does not name the final failure of one.bin"
 ms_ok "after $retries failed attempts: $(ms_key_stat one.bin count) GETs, retries +$((r1 - r0)), errors +$((e1 - e0)), nothing cached; log: $(grep "fetching one.bin" "$log" | tail -n 1)"

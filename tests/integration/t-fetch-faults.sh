@@ -17,7 +17,6 @@ export MS_CHUNK=256K
 CH=262144
 retries=3
 ms_start_s3
-MS_TREE=$T/cache/tenants/default/models/tree
 # mode name, front fault, class: proto (a range mismatch: retried), stale (the object looks
 # changed: final), either (no ETag, but If-Match held: the bytes are right; a client may take
 # them or refuse them as it would a wrong ETag).

@@ -19,7 +19,7 @@ print(next(m["cached_bytes"] for m in json.load(sys.stdin)["mounts"] if m["name"
 
 # atime_of TENANT MOUNT KEY: the last access the daemon recorded in KEY's map (int64 at offset
 # 192 of the 208-byte header, core/map.h), in seconds; fails if the map is not there.
-atime_of() { python3 - "$MS_CACHE_DIR/tenants/$1/$2/state/$3" <<'PY' || ms_fail "no map for $1/$2/$3"
+atime_of() { python3 - "$(ms_cache_path "$3" state "$2")" <<'PY' || ms_fail "no map for $1/$2/$3"
 import struct, sys
 print(struct.unpack_from("<q", open(sys.argv[1], "rb").read(208), 192)[0])
 PY

@@ -47,7 +47,7 @@ for f in escape1.bin escape2.bin escape3.bin abs.bin dot.bin; do
 	[[ -z $(find "$T" -name "$f" 2>/dev/null | head -n1) ]] || ms_bad "$f was written under $T: $(find "$T" -name "$f" | head -n1)"
 	[[ -z $(find / -xdev -maxdepth 2 -name "$f" 2>/dev/null | head -n1) ]] || ms_bad "$f was written near /"
 done
-tree=$MS_CACHE_DIR/tenants/default/models/tree
+tree=$MS_TREE
 got=$(cd "$tree" && find . -type f | sort | tr '\n' ' ')
 want="./good.bin/inner ./odd name+%&.bin ./sub/inner.bin "
 [[ $got == "$want" ]] || ms_bad "tree holds [$got], want [$want]"

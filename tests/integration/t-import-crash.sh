@@ -76,7 +76,7 @@ for at in import.pruned:1 import.map_removed:1 import.data_renamed:1 import.data
 	((bad)) || ms_ok "crash at $at: unchanged objects read from the cache, changed, deleted and added ones read old, new or fail cleanly"
 
 	"$MS_BIN" import -q --config "$T/ms.ini" >"$T/imp.out" 2>&1 || ms_fail "the import after the crash at $at failed: $(cat "$T/imp.out")"
-	got=$(cd "$MS_CACHE_DIR/tenants/default/models/tree" && find . -type f | sort | tr '\n' ' ')
+	got=$(cd "$MS_TREE" && find . -type f | sort | tr '\n' ' ')
 	want=$(cd "$T/src" && find . -type f | sort | tr '\n' ' ')
 	[[ $got == "$want" ]] || ms_fail "after the crash at $at and a full import the tree holds [$got], want [$want]"
 	warm_all

@@ -13,7 +13,6 @@ set -euo pipefail
 timeout_s=2
 retries=3
 ms_start_s3
-MS_TREE=$T/cache/tenants/default/models/tree
 mkdir -p "$T/src"
 for i in 1 2 3 4 5 6 7; do head -c $((1000 + i)) /dev/urandom >"$T/src/a$i.bin"; done
 head -c $((2 * 1048576 + 1)) /dev/urandom >"$T/src/w.bin" # 3 chunks, read whole before the faults

@@ -43,7 +43,7 @@ ms_ok "import of $nobj objects"
 (($(ms_stat methods.GET) >= 2)) || ms_fail "listing was not paginated ($(ms_stat methods.GET) GETs)"
 ms_ok "listing took $(ms_stat methods.GET) pages"
 
-tree=$MS_CACHE_DIR/tenants/default/models/tree
+tree=$MS_TREE
 n=$(find "$tree" -type f | wc -l)
 [[ $n -eq $nobj ]] || ms_fail "tree has $n files, want $nobj"
 # Sizes and mtimes are there before any byte is fetched; the files are sparse.

@@ -41,7 +41,7 @@ ms_write_two_tenants "$T/ms.ini" ""
 ms_daemon_start
 [[ $(mode_of "$MS_CACHE_DIR") == "700 root:0" ]] || ms_fail "cache dir is $(mode_of "$MS_CACHE_DIR"), not 700"
 [[ $(stat -c %a "$MS_CACHE_DIR/daemon.sock") == 600 ]] || ms_fail "socket is $(stat -c %a "$MS_CACHE_DIR/daemon.sock")"
-[[ $(stat -c %a "$MS_CACHE_DIR/tenants/alpha") == 700 ]] || ms_fail "alpha's dir is not 700"
+[[ $(stat -c %a "$(ms_cache_path /ta tenant)") == 700 ]] || ms_fail "alpha's dir is not 700"
 ms_ok "no tenant groups: cache dir, socket and tenant dirs owner-only"
 ms_daemon_stop
 
@@ -52,9 +52,9 @@ chmod 0644 "$T/ms.ini"
 "$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import with tenant groups failed"
 ms_daemon_start
 [[ $(mode_of "$MS_CACHE_DIR") == "711 root:0" ]] || ms_fail "shared cache dir is $(mode_of "$MS_CACHE_DIR")"
-[[ $(mode_of "$MS_CACHE_DIR/tenants") == "711 root:0" ]] || ms_fail "tenants/ is $(mode_of "$MS_CACHE_DIR/tenants")"
-[[ $(mode_of "$MS_CACHE_DIR/tenants/alpha") == "750 root:$ALPHA_GID" ]] || ms_fail "alpha is $(mode_of "$MS_CACHE_DIR/tenants/alpha")"
-[[ $(mode_of "$MS_CACHE_DIR/tenants/beta") == "750 root:$BETA_GID" ]] || ms_fail "beta is $(mode_of "$MS_CACHE_DIR/tenants/beta")"
+[[ $(mode_of "$(ms_cache_path /ta tenants)") == "711 root:0" ]] || ms_fail "tenants/ is $(mode_of "$(ms_cache_path /ta tenants)")"
+[[ $(mode_of "$(ms_cache_path /ta tenant)") == "750 root:$ALPHA_GID" ]] || ms_fail "alpha is $(mode_of "$(ms_cache_path /ta tenant)")"
+[[ $(mode_of "$(ms_cache_path /tb tenant)") == "750 root:$BETA_GID" ]] || ms_fail "beta is $(mode_of "$(ms_cache_path /tb tenant)")"
 [[ $(stat -c %a "$MS_CACHE_DIR/tmp") == 700 ]] || ms_fail "tmp/ is $(stat -c %a "$MS_CACHE_DIR/tmp")"
 [[ $(stat -c %a "$MS_CACHE_DIR/daemon.sock") == 666 ]] || ms_fail "shared socket is $(stat -c %a "$MS_CACHE_DIR/daemon.sock")"
 ms_ok "tenant groups: dir 711, tenants 711, alpha 750 root:$ALPHA_GID, beta 750 root:$BETA_GID, tmp 700, socket 666"
@@ -107,10 +107,10 @@ cmp -s "$T/b1.out" "$T/src/b/b1.bin" || ms_fail "beta read wrong bytes"
 ms_ok "no group: refused; beta as a supplementary group: served, bytes right"
 
 # Alpha's process cannot change its own cache, nor read the daemon's secrets or log.
-tree_a=$MS_CACHE_DIR/tenants/alpha/a/tree/a1.bin
+tree_a=$(ms_cache_path /ta/a1.bin)
 if as $USER_UID $ALPHA_GID sh -c "echo x >>'$tree_a'" 2>/dev/null; then ms_fail "alpha wrote its cache file"; fi
 if as $USER_UID $ALPHA_GID sh -c "mv '$tree_a' '$tree_a.x'" 2>/dev/null; then ms_fail "alpha renamed its cache file"; fi
-if as $USER_UID $ALPHA_GID touch "$MS_CACHE_DIR/tenants/alpha/new" 2>/dev/null; then ms_fail "alpha created a file in its tree"; fi
+if as $USER_UID $ALPHA_GID touch "$(ms_cache_path /ta tenant)/new" 2>/dev/null; then ms_fail "alpha created a file in its tree"; fi
 if as $USER_UID $ALPHA_GID cat "$T/credentials" >/dev/null 2>&1; then ms_fail "alpha read the credentials"; fi
 if as $USER_UID $ALPHA_GID cat "$MS_CACHE_DIR/daemon.log" >/dev/null 2>&1; then ms_fail "alpha read the daemon log"; fi
 if as $USER_UID $ALPHA_GID ls "$MS_CACHE_DIR/tmp" >/dev/null 2>&1; then ms_fail "alpha listed tmp/"; fi

@@ -21,7 +21,7 @@ ms_front_config '{"rate": 4194304}'
 cat_pid=$!
 ms_track_pid "$cat_pid"
 # Wait (bounded) until some chunks are present and the fill is still going.
-state=$MS_CACHE_DIR/tenants/default/models/state/slow.bin
+state=$(ms_cache_path slow.bin state)
 for ((i = 0; i < 100; i++)); do
 	"$MS_BIN" status --config "$T/ms.ini" | grep -Eq '^models +default +/models +2 +0 +1 ' && break
 	sleep 0.1

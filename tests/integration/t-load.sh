@@ -82,7 +82,7 @@ fd_census() {
 	local tcp
 	tcp=$(awk 'FNR > 1 { printf "%s ", $10 }' "/proc/$dpid/net/tcp" "/proc/$dpid/net/tcp6" 2>/dev/null || true)
 	{ find "/proc/$dpid/fd" -mindepth 1 -printf '%l\n' 2>/dev/null || true; } |
-		awk -v cache="$MS_CACHE_DIR/tenants/" -v tcp="$tcp" '
+		awk -v cache="$(ms_cache_path "" tenants)/" -v tcp="$tcp" '
 		BEGIN { n = split(tcp, a, " "); for (i = 1; i <= n; i++) net["socket:[" a[i] "]"] = 1 }
 		{ t++ }
 		/ \(deleted\)$/ { d++; next }

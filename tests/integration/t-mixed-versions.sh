@@ -13,7 +13,6 @@ set -euo pipefail
 export MS_CHUNK=256K
 CH=262144
 ms_start_s3
-MS_TREE=$T/cache/tenants/default/models/tree
 mkdir -p "$T/v1" "$T/v2"
 head -c $((7 * CH + 77)) /dev/urandom >"$T/v1/obj.bin" # 8 chunks
 head -c $((7 * CH + 77)) /dev/urandom >"$T/v2/obj.bin" # the same size, other bytes

@@ -23,7 +23,7 @@ cached() {
 	[[ $c =~ ^[0-9]+$ ]] || ms_fail "status --json gave no cached_bytes for the mount ('$c')"
 	echo "$c"
 }
-complete_of() { python3 - "$MS_CACHE_DIR/tenants/default/models/state/$1" <<'PY'
+complete_of() { python3 - "$(ms_cache_path "$1" state)" <<'PY'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
 n = struct.unpack_from("<I", d, 40)[0]

@@ -41,13 +41,13 @@ ms_front_reset
 [[ $(ms_key_stat lora/a.bin count) -eq 0 ]] || ms_fail "unchanged a.bin was fetched again"
 ms_ok "unchanged object kept its cached bytes"
 "$MS_BIN" cat --config "$T/ms.ini" /models/lora/b.bin | cmp - "$T/src/lora/b.bin" || ms_fail "b has old bytes"
-[[ $(stat -c %s "$MS_CACHE_DIR/tenants/default/models/tree/lora/b.bin") -ne $old_size ]] || ms_fail "b kept its old size"
+[[ $(stat -c %s "$(ms_cache_path lora/b.bin)") -ne $old_size ]] || ms_fail "b kept its old size"
 ms_ok "changed object serves its new bytes"
 "$MS_BIN" cat --config "$T/ms.ini" /models/lora/d.bin | cmp - "$T/src/lora/d.bin" || ms_fail "d wrong"
 ms_ok "added object reads"
 if "$MS_BIN" cat --config "$T/ms.ini" /models/lora/c.bin >/dev/null 2>&1; then ms_fail "deleted c still reads"; fi
-[[ ! -e $MS_CACHE_DIR/tenants/default/models/tree/lora/c.bin ]] || ms_fail "c still in the tree"
-[[ ! -e $MS_CACHE_DIR/tenants/default/models/state/lora/c.bin ]] || ms_fail "c's map still there"
+[[ ! -e $(ms_cache_path lora/c.bin) ]] || ms_fail "c still in the tree"
+[[ ! -e $(ms_cache_path lora/c.bin state) ]] || ms_fail "c's map still there"
 ms_ok "deleted object is gone"
 
 # "x" is both an object and a directory prefix ("x/y"); "dir/" is a folder marker.
@@ -60,7 +60,7 @@ ms_put "$T/one"
 "$MS_BIN" import --config "$T/ms.ini" >"$T/import2.out" 2>"$T/import2.err" || ms_fail "import with a conflict failed"
 if grep -q "rejected key \"x\"" "$T/import2.err"; then
 	grep -q "directory prefix" "$T/import2.err" || ms_fail "conflict reported without a reason"
-	[[ -f $MS_CACHE_DIR/tenants/default/models/tree/x/y ]] || ms_fail "x/y missing after conflict"
+	[[ -f $(ms_cache_path x/y) ]] || ms_fail "x/y missing after conflict"
 	"$MS_BIN" cat --config "$T/ms.ini" /models/x/y | grep -q file || ms_fail "x/y unreadable"
 	ms_ok "file/directory conflict rejected and reported, the directory kept"
 else

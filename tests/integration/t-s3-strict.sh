@@ -15,7 +15,6 @@ ms_start_s3_opts --region "$region" --session-token "$token"
 cfg=$(curl -sf "$FRONT_ENDPOINT/__front/config") || ms_fail "front config unavailable"
 [[ $cfg == *"\"region\":\"$region\""* && $cfg == *"\"session_token\":\"$token\""* ]] ||
 	ms_fail "s3-server --region/--session-token did not reach the front: $cfg"
-MS_TREE=$T/cache/tenants/default/models/tree
 MiB=1048576
 mkdir -p "$T/src/dir"
 head -c $((5 * MiB + 4321)) /dev/urandom >"$T/src/big.bin" # 6 chunks of 1 MiB
