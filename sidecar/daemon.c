@@ -116,25 +116,28 @@ loop_once(struct daemon *d)
 	struct pollfd fds[STORE_WAIT_FDS_MAX];
 	struct client *cls[STORE_WAIT_FDS_MAX];
 	struct client *cl;
-	unsigned n = 0, i;
+	unsigned n = 0, i, first;
+	int timeout = fetch_next_timeout_ms(d);
 
 	fds[n++] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
 	fds[n++] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
 	fds[n++] = (struct pollfd){ .fd = d->ring_efd, .events = POLLIN };
+	n += metrics_pollfd(d, &fds[n], &timeout); /* fds[3] when [cache] metrics is set */
+	first = n;
 	TAILQ_FOREACH(cl, &d->clients, link) {
 		if (n == STORE_WAIT_FDS_MAX)
 			break;
 		cls[n] = cl;
 		fds[n++] = (struct pollfd){ .fd = client_fd(cl), .events = POLLIN };
 	}
-	d->store->ops->wait(d->store, fds, n, daemon_notify_timeout_ms(fetch_next_timeout_ms(d)));
+	d->store->ops->wait(d->store, fds, n, daemon_notify_timeout_ms(timeout));
 	daemon_notify_watchdog();
 
 	if (fds[1].revents != 0)
 		read_signals(d);
 	if (fds[0].revents != 0 && clients_accept(d) < 0)
 		ms_warn("accepting a client: %s", strerror(errno));
-	for (i = 3; i < n; i++) {
+	for (i = first; i < n; i++) {
 		if (fds[i].revents == 0)
 			continue;
 		client_readable(d, cls[i]);
@@ -144,6 +147,8 @@ loop_once(struct daemon *d)
 	fetch_start_due(d);
 	d->store->ops->progress(d->store);
 	fetch_start_due(d);
+	if (first > 3)
+		metrics_run(d, &fds[3]);
 }
 
 static void
@@ -152,6 +157,7 @@ daemon_shutdown(struct daemon *d)
 	char path[MS_PATH_MAX];
 	struct client *cl;
 
+	metrics_stop(d);
 	fetch_cancel_all(d);
 	while ((cl = TAILQ_FIRST(&d->clients)) != NULL)
 		client_drop(d, cl);
@@ -233,7 +239,7 @@ cmd_daemon_exec(int argc, char **argv)
 	}
 	d->started_ms = daemon_now_ms();
 	if (store_s3_new(&d->cfg, &fetch_events, &d->store) < 0 || signals_setup(d) < 0 || listen_socket(d) < 0 ||
-	    (rc = fetch_init(d)) < 0) {
+	    (rc = fetch_init(d)) < 0 || metrics_start(d) < 0) {
 		ms_error("start-up failed");
 		goto out;
 	}

@@ -87,6 +87,14 @@ struct job {
 };
 TAILQ_HEAD(job_list, job);
 
+/* Demand fill latencies, for the metrics' histogram (bucket bounds in daemon_metrics.c). */
+#define FILL_HIST_BOUNDS 15
+struct fill_hist {
+	uint64_t buckets[FILL_HIST_BOUNDS + 1]; /* per bucket, not cumulative; the last is +Inf */
+	uint64_t count, sum_ms;
+};
+struct metrics;
+
 struct daemon {
 	struct ms_config cfg;
 	struct store *store;  /* where fills come from: the S3 backend, or a test's */
@@ -126,6 +134,9 @@ struct daemon {
 
 	uint32_t lat_us[1024]; /* the latest demand fill latencies (a ring) */
 	unsigned lat_n, lat_next;
+	struct fill_hist fill_hist; /* every demand fill latency since start */
+
+	struct metrics *metrics; /* the HTTP endpoint ([cache] metrics), NULL when off */
 };
 
 uint64_t daemon_now_ms(void);
@@ -177,6 +188,19 @@ int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id,
     uint64_t len, enum fill_kind kind);
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
 void objs_close_all(struct daemon *d);
+
+/*
+ * daemon_metrics.c: the optional Prometheus endpoint (/metrics, /healthz, /readyz), polled by
+ * the loop. metrics_start: 0 when off or listening, -errno after logging why not.
+ */
+int metrics_start(struct daemon *d);
+void metrics_stop(struct daemon *d);
+/* Sets *PFD to the endpoint's fd and lowers *TIMEOUT_MS to what it needs; 1, or 0 when off. */
+unsigned metrics_pollfd(struct daemon *d, struct pollfd *pfd, int *timeout_ms);
+/* Serves what the endpoint has to do after the wait that polled PFD. */
+void metrics_run(struct daemon *d, const struct pollfd *pfd);
+/* A demand fill took MS milliseconds (daemon_object.c records each). */
+void metrics_observe_fill(struct daemon *d, uint64_t ms);
 
 /* daemon_fetch.c: the fetch state machine. D->store must be made with fetch_events first. */
 extern const struct store_events fetch_events;

@@ -371,6 +371,7 @@ record_latency(struct daemon *d, uint64_t ms)
 	d->lat_next = (d->lat_next + 1) % (sizeof d->lat_us / sizeof d->lat_us[0]);
 	if (d->lat_n < sizeof d->lat_us / sizeof d->lat_us[0])
 		d->lat_n++;
+	metrics_observe_fill(d, ms);
 }
 
 void
