@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -228,7 +229,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	FILE *f;
 
 	(void)version, (void)upload;
-	/* The first call only announces the request: answer on the next, once it is all read. */
+	/* Refused at once, whatever body follows (MHD then closes the connection). */
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
+	/*
+	 * The first call only announces the request: answering on the next, once it is all read,
+	 * lets MHD keep the connection open for the next scrape.
+	 */
 	if (*req == NULL) {
 		*req = d;
 		return MHD_YES;
@@ -237,8 +244,6 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_len = 0; /* a body nobody asked for: dropped */
 		return MHD_YES;
 	}
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD\n");
 	/* Alive: the loop that serves programs answered. */
 	if (strcmp(url, "/healthz") == 0)
 		return text(c, MHD_HTTP_OK, "ok\n");
@@ -392,6 +397,8 @@ metrics_pollfd(struct daemon *d, struct pollfd *pfd, int *timeout_ms)
 	*pfd = (struct pollfd){ .fd = m->epoll_fd, .events = POLLIN };
 	m->due_ms = 0;
 	if (MHD_get_timeout(m->mhd, &t) == MHD_YES) {
+		if (t > INT_MAX)
+			t = INT_MAX;
 		m->due_ms = daemon_now_ms() + t;
 		if (*timeout_ms < 0 || (uint64_t)*timeout_ms > t)
 			*timeout_ms = (int)t;
