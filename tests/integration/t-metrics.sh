@@ -172,12 +172,15 @@ v=$(metric "$T/m2.txt" modelshim_cache_bytes)
 ((v == big)) || ms_fail "cache bytes: $v, not big.bin's $big"
 v=$(metric "$T/m2.txt" modelshim_mount_cached_objects "$ML")
 ((v == 1)) || ms_fail "cached objects of mount models: $v, not 1"
-for m in modelshim_requests_total "modelshim_fill_requests_total $ML" \
-	"modelshim_chunk_requests_total $ML,result=\"miss\"" 'modelshim_store_requests_total op="GET"' \
-	modelshim_fill_duration_seconds_count 'modelshim_fill_duration_seconds_bucket le="+Inf"'; do
-	# shellcheck disable=SC2086 # NAME and LABELS are two words
-	v=$(d $m)
-	((v >= 1)) || ms_fail "$m did not move with a cold read (by $v)"
+for m in modelshim_requests_total "modelshim_fill_requests_total|$ML" \
+	"modelshim_chunk_requests_total|$ML,result=\"miss\"" 'modelshim_store_requests_total|op="GET"' \
+	modelshim_fill_duration_seconds_count 'modelshim_fill_duration_seconds_bucket|le="+Inf"'; do
+	if [[ $m == *"|"* ]]; then
+		v=$(d "${m%%|*}" "${m#*|}")
+	else
+		v=$(d "$m")
+	fi
+	((v >= 1)) || ms_fail "${m/|/ } did not move with a cold read (by $v)"
 done
 v=$(metric "$T/m2.txt" modelshim_chunks_in_flight)
 ((v == 0)) || ms_fail "$v chunks in flight after the read ended"
@@ -208,3 +211,25 @@ ms_daemon_stop
 code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz") || true
 [[ $code == 000 ]] || ms_fail "GET /healthz answered $code after the daemon stopped"
 ms_ok "stopped (exit 0); the metrics port is closed"
+
+# Two mounts of two tenants: one series per mount, labelled with its mount and tenant; a
+# tenant's quota when it has one. Still lint-clean.
+port=$(free_port)
+ms_write_two_tenants "$T/two.ini" "size = 256M\nmetrics = 127.0.0.1:$port" '[tenant "alpha"]\nsize = 64M\n'
+ms_daemon_start
+scrape "$T/m5.txt"
+promtool check metrics <"$T/m5.txt" >"$T/promtool5.out" 2>&1 ||
+	ms_fail "promtool check metrics with two tenants: $(cat "$T/promtool5.out")"
+for s in 'modelshim_fetched_bytes_total|mount="a",tenant="alpha"' 'modelshim_fetched_bytes_total|mount="b",tenant="beta"' \
+	'modelshim_chunk_requests_total|mount="b",tenant="beta",result="hit"' \
+	'modelshim_mount_cache_bytes|mount="a",tenant="alpha"'; do
+	metric "$T/m5.txt" "${s%%|*}" "${s#*|}" >/dev/null # fails the test if the series is absent
+done
+[[ $(metric "$T/m5.txt" modelshim_tenant_quota_bytes 'tenant="alpha"') == $((64 * 1048576)) ]] ||
+	ms_fail "tenant alpha's quota is not 64M in the scrape"
+[[ $(metric "$T/m5.txt" modelshim_cache_quota_bytes) == $((256 * 1048576)) ]] ||
+	ms_fail "the cache quota is not 256M in the scrape"
+! grep -q 'tenant="beta"}' <(grep '^modelshim_tenant_quota_bytes' "$T/m5.txt") ||
+	ms_fail "tenant beta, which has no quota, has a quota series"
+ms_ok "two tenants: a series per mount labelled mount and tenant, alpha's quota 64M, the cache's 256M; promtool check metrics passes"
+ms_daemon_stop
