@@ -15,19 +15,21 @@ Python 3.11 standard library only. Usable as a module (bench/run) and as a comma
 message on stderr otherwise; `python3 scripts/mslife.py help` lists the commands.
 
 What tests/lib.sh delegates here (nothing here reads lib.sh; its registry is $T/run/registry):
-  ms_proc_start -> start-time      ms_track_pid -> track --if-running      ms_untrack_pid -> untrack
-  ms_wait_gone -> wait-gone        ms_cleanup, ms_stop_tracked -> stop-all --cache $MS_CACHE_DIR
+  ms_cleanup, ms_stop_tracked -> stop-all --cache $MS_CACHE_DIR --pid PID:START (each PID that
+      ms_track_pid recorded: lib.sh keeps that list in bash, one Python start per tracked
+      process being too slow for its loops)                              ms_wait_gone -> wait-gone
   ms_start_s3, ms_start_s3_opts -> s3-start (then it sources the s3.env printed)
   ms_write_config -> credentials + config (+ cache-path: MS_TREE)
   ms_write_two_tenants -> credentials + config --mount-spec (twice) --extra
   ms_daemon_start -> `&` in bash (the daemon stays the test shell's child, for `wait`), then
-      track + daemon-wait            ms_daemon_stop -> stop --strict (then bash `wait`: MS_DAEMON_RC)
+      daemon-wait            ms_daemon_stop -> stop --start START --strict (then `wait`: MS_DAEMON_RC)
   ms_stop_daemon_any -> daemon-stop (of a cache dir)                     ms_daemon_pid -> daemon-pid
   ms_status_fields -> counters --need-daemon
   ms_status_counts -> counters mounts.models.objects mounts.models.complete mounts.models.partial
   ms_daemon_requests -> counters daemon.requests (exit 3: no daemon runs, "none")
   ms_cache_path (MS_TREE, ms_fresh, ms_cache_fingerprint, the tests' paths) -> cache-path
-Left in bash: ms_alive (tests poll it in loops; the same /proc check as alive()).
+Left in bash: ms_alive and ms_proc_start (the /proc reads of alive() and start_time()), polled in
+loops or called per process started; ms_track_pid/ms_untrack_pid (the list handed to stop-all).
 """
 import argparse
 import contextlib
@@ -197,11 +199,13 @@ class Run:
         self.track(p.pid, name)
         return p
 
-    def stop(self, pid, timeout=10.0, strict=False):
-        """Stops a recorded PID; returns its exit status if it was our child (else None). A PID
-        not recorded, gone, or started anew since is left alone. Raises if it survives KILL, and
-        with STRICT also if it needed KILL (it did not exit within TIMEOUT s of TERM)."""
-        started = next((e[2] for e in self.entries() if e[0] == "pid" and e[1] == str(pid)), None)
+    def stop(self, pid, timeout=10.0, strict=False, started=None):
+        """Stops a recorded PID (or one the caller recorded itself: STARTED, its start time);
+        returns its exit status if it was our child (else None). A PID not recorded, gone, or
+        started anew since is left alone. Raises if it survives KILL, and with STRICT also if it
+        needed KILL (it did not exit within TIMEOUT s of TERM)."""
+        if started is None:
+            started = next((e[2] for e in self.entries() if e[0] == "pid" and e[1] == str(pid)), None)
         if started is None:
             started = start_time(pid) if pid in self.children else None
         if strict and started is not None and start_time(pid) == started:
@@ -589,10 +593,13 @@ def _cli():
     c = cmd("stop", "stop a recorded PID: TERM, TIMEOUT s, KILL")
     c.add_argument("run"); c.add_argument("pid", type=int); c.add_argument("--timeout", type=float, default=10)
     c.add_argument("--strict", action="store_true", help="fail (after the KILL) if TERM was not enough")
+    c.add_argument("--start", help="PID's start time as the caller recorded it (PID need not be in the registry)")
     c = cmd("stop-all", "unmount recorded mounts, stop recorded daemons and PIDs; empty the registry")
     c.add_argument("run"); c.add_argument("--timeout", type=float, default=10)
     c.add_argument("--cache", action="append", default=[], metavar="DIR",
                    help="also stop the daemon of cache dir DIR (one a client started, say)")
+    c.add_argument("--pid", action="append", default=[], metavar="PID:START",
+                   help="also stop PID if it still is the process that started at START (a caller's own record)")
     c = cmd("alive", "exit 0 if PID runs (not a zombie), 1 if not")
     c.add_argument("pid", type=int)
     c = cmd("start-time", "print PID's start time (/proc/PID/stat field 22); nothing if gone")
@@ -664,11 +671,16 @@ def _cli():
     elif a.cmd == "untrack":
         Run(a.run).untrack(a.pid)
     elif a.cmd == "stop":
-        Run(a.run).stop(a.pid, a.timeout, a.strict)
+        Run(a.run).stop(a.pid, a.timeout, a.strict, a.start)
     elif a.cmd == "stop-all":
         run = Run(a.run)
         for d in a.cache:
             run.add_cache(d)
+        for ps in a.pid:
+            pid, _, started = ps.partition(":")
+            if not pid.isdigit() or not started.isdigit():
+                raise LifeError("stop-all: --pid %r is not PID:START" % ps)
+            run._add("pid %s %s -" % (pid, started))
         run.stop_all(a.timeout)
     elif a.cmd == "alive":
         return 0 if alive(a.pid) else 1

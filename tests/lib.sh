@@ -1,11 +1,12 @@
 # shellcheck shell=bash
 # tests/lib.sh: sourced by integration tests. Owns the per-test temp dir $T and the test's view of
 # its loopback S3 pair, modelshim config and daemon. The lifecycle itself is scripts/mslife.py's,
-# the library bench/run uses too (issue 12): the PID registry ($MS_RUN/registry) and the cleanup
-# at exit, starting the S3 pair, writing configs, finding and stopping daemons, the daemon's
-# counters (only through `modelshim status --json`) and the cache layout (ms_cache_path) go
-# through its CLI. Checks called in polling loops stay bash (ms_alive); the daemon is started
-# by this shell (see ms_daemon_start). It must never kill a process it was not given
+# the library bench/run uses too (issue 12): stopping what was tracked (the cleanup at exit), the
+# S3 pair, writing configs, finding, waiting for and stopping daemons, the daemon's counters (only
+# through `modelshim status --json`) and the cache layout (ms_cache_path) go through its CLI.
+# Stays bash where a Python start per call would be silly: ms_alive (polled in loops) and the
+# list of tracked PIDs (ms_track_pid); the daemon is started by this shell (see
+# ms_daemon_start). It must never kill a process it was not given
 # (ms_track_pid) or started, never touch anything outside $T, and never wait without a bound.
 # Works under `set -euo pipefail`.
 
@@ -14,10 +15,8 @@ export MS_TOP
 MS_BIN=${MS_BIN:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/ms-test.XXXXXX")
 export T
-MS_RUN=$T/run # mslife's run dir: its registry lists what the cleanup stops
-# MS_PIDS: "PID:START" of every PID tracked here, a copy of the registry's for tests that walk it
-# (t-diskfull's cleanup); the registry is what ms_cleanup stops.
-MS_PIDS=()
+MS_RUN=$T/run # mslife's run dir: its registry holds the S3 pair and the cache dir
+MS_PIDS=()     # "PID:START" of every PID tracked (ms_track_pid), handed to mslife to stop
 MS_S3_DIR=
 MS_DAEMON_PID=
 export MS_DAEMON_RC= # exit status of the daemon after ms_daemon_stop
@@ -50,22 +49,28 @@ ms_ok() {
 
 # ms_proc_start PID: when PID started (field 22 of /proc/PID/stat), or nothing. PIDs wrap
 # quickly here (pid_max 32768): a PID is only ever signalled if it is still the process we saw.
+# The same read as mslife.start_time, kept in bash for ms_track_pid (below).
 ms_proc_start() {
-	ms_life start-time "$1"
+	local st
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $st
+	echo "${20}"
 }
 
-# ms_track_pid PID: PID (with its start time) is stopped at exit if it still runs (mslife track;
-# a PID already gone is not recorded).
+# ms_track_pid PID: PID (with its start time) is stopped at exit if it still runs. Recorded in
+# bash (MS_PIDS), not with `mslife track`: tests call it for every process they start, up to 64
+# in a row (t-load's readers, meant to start at once), and a Python start per call (50-150 ms)
+# spread them over seconds. The stopping is mslife's: ms_stop_tracked and ms_daemon_stop hand
+# it the PIDs with their start times.
 ms_track_pid() {
-	local st
-	st=$(ms_life track --if-running "$MS_RUN" "$1") || ms_fail "ms_track_pid $1: mslife track failed"
-	MS_PIDS+=("$1:$st")
+	MS_PIDS+=("$1:$(ms_proc_start "$1")")
 }
 
 ms_untrack_pid() {
 	local -a keep=()
 	local p
-	ms_life untrack "$MS_RUN" "$1" || ms_fail "ms_untrack_pid $1: mslife untrack failed"
 	for p in "${MS_PIDS[@]}"; do
 		[[ ${p%%:*} == "$1" ]] || keep+=("$p")
 	done
@@ -88,10 +93,16 @@ ms_wait_gone() {
 	ms_life wait-gone "$1" "$(($2 / 10)).$(($2 % 10))"
 }
 
-# ms_stop_tracked: stops everything tracked (mslife stop-all: TERM, ~5 s, KILL), and the daemon of
-# $MS_CACHE_DIR, also one a client started on its own (known by its pid file, if it is a daemon).
+# ms_stop_tracked: stops everything tracked (mslife stop-all: the PIDs of MS_PIDS that are still the
+# processes recorded, the S3 pair, and the daemon of $MS_CACHE_DIR, also one a client started on
+# its own, known by its pid file if it is a daemon): TERM, one wait of ~5 s, KILL.
 ms_stop_tracked() {
-	ms_life stop-all "$MS_RUN" --timeout 5 ${MS_CACHE_DIR:+--cache "$MS_CACHE_DIR"}
+	local -a args=()
+	local p
+	for p in "${MS_PIDS[@]}"; do
+		[[ -z ${p#*:} ]] || args+=(--pid "$p")
+	done
+	ms_life stop-all "$MS_RUN" --timeout 5 ${MS_CACHE_DIR:+--cache "$MS_CACHE_DIR"} "${args[@]}"
 	MS_PIDS=()
 }
 
@@ -250,12 +261,20 @@ ms_daemon_start() {
 }
 
 # ms_daemon_stop: SIGTERM to the daemon, waits ~10 s for it (then SIGKILL, and the test fails:
-# mslife stop --strict); its exit status lands in MS_DAEMON_RC.
+# mslife stop --strict, with the start time ms_track_pid recorded); its exit status lands in
+# MS_DAEMON_RC.
 ms_daemon_stop() {
 	[[ -n $MS_DAEMON_PID ]] || return 0
-	local pid=$MS_DAEMON_PID
-	ms_life stop "$MS_RUN" "$pid" --timeout 10 --strict >/dev/null 2>&1 ||
-		ms_fail "daemon (pid $pid) did not exit within 10 s of SIGTERM"
+	local pid=$MS_DAEMON_PID p start=
+	for p in "${MS_PIDS[@]}"; do
+		[[ ${p%%:*} != "$pid" ]] || start=${p#*:}
+	done
+	# Untracked by the test meanwhile: the daemon is still this shell's child, as before.
+	[[ -n $start ]] || start=$(ms_proc_start "$pid")
+	if [[ -n $start ]]; then
+		ms_life stop "$MS_RUN" "$pid" --start "$start" --timeout 10 --strict >/dev/null 2>&1 ||
+			ms_fail "daemon (pid $pid) did not exit within 10 s of SIGTERM"
+	fi
 	MS_DAEMON_RC=0
 	wait "$pid" 2>/dev/null || MS_DAEMON_RC=$?
 	ms_untrack_pid "$pid"
