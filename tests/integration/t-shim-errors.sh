@@ -154,14 +154,20 @@ for l in lines:
     if m:
         calls.append((m.group(1), pending.pop(m.group(1), "") + m.group(2)))
     elif rest.endswith("<unfinished ...>"):
-        pending[re.match(r"(\w+)\(", rest).group(1)] = rest
+        m = re.match(r"(\w+)\(", rest)
+        if m:
+            pending[m.group(1)] = rest
     elif re.match(r"\w+\(", rest):
         calls.append((re.match(r"(\w+)\(", rest).group(1), rest))
 starts = [c for c in calls if c[0] in ("clone", "clone3") and "SIGCHLD" not in c[1] and "CLONE_THREAD" not in c[1]]
 reap = [i for i, c in enumerate(calls) if c[0] == "wait4" and "WEXITSTATUS(s) == 1" in c[1] and "__WCLONE" in c[1]]
 line = [i for i, c in enumerate(calls) if c[0] == "write" and '"modelshim: ' in c[1]]
+seen = {}
+for c in calls:
+    seen[c[0]] = seen.get(c[0], 0) + 1
 if len(starts) != 1:
-    print(f"bad: {len(starts)} daemon starts (go-between clones) for one miss, want 1")
+    conn = sorted(set(c[1].split(" = ", 1)[-1] for c in calls if c[0] == "connect"))
+    print(f"bad: {len(starts)} daemon starts (go-between clones) for one miss, want 1 (cat's calls: {seen}; connects gave {conn})")
 elif not reap or not line or line[0] < reap[0]:
     print(f"bad: no wait4 reaping the go-between with exit status 1 before the shim's line (reaps {len(reap)}, lines {len(line)})")
 else:
@@ -173,7 +179,7 @@ else:
     else:
         print(f"ok: one start; after the go-between's failure: {conns} connect, no pause, then the error")
 PY
-	) || verdict="bad: could not read the strace output"
+	) || verdict="bad: could not read the strace output ($T/miss.strace: $(head -c 300 "$T/miss.strace"))"
 	if [[ $verdict == ok:* ]]; then
 		ms_ok "no daemon: the miss fails as soon as the start has failed (${verdict#ok: })"
 	else
