@@ -41,7 +41,13 @@ for prefix in /usr /opt/modelshim; do
 	ms_ok "prefix $prefix: ${#want[@]} files where expected, nothing else$([[ $sdunit == yes ]] && echo ", ExecStart=$prefix/bin/modelshim")"
 done
 
-# `modelshim run` of the /opt/modelshim tree preloads that tree's .so (found beside bin/).
+# `modelshim run` of the /opt/modelshim tree preloads that tree's .so (found beside bin/). A
+# sanitized .so needs its runtimes preloaded first, which `modelshim run` does not add.
+if [[ ${MS_SANITIZED:-0} == 1 ]]; then
+	ms_ok "modelshim run of the installed tree not tried: a sanitized .so"
+	ms_done
+	exit 0
+fi
 FRONT_ENDPOINT=http://127.0.0.1:9 # never contacted
 ms_write_config "$T/ms.ini"
 root=$T/dest-opt-modelshim/opt/modelshim

@@ -47,6 +47,13 @@ done
 ms_ok "the unit keeps Type=notify, WatchdogSec, CacheDirectory, the hardening, and no DynamicUser"
 
 # 2. The unit's commands, traced, in the test's cache dir (standing for /var/cache/modelshim).
+# A sanitized build's runtime makes calls of its own (and LeakSanitizer cannot run traced):
+# the sandbox is checked on the plain builds only.
+[[ ${MS_SANITIZED:-0} == 1 ]] && {
+	ms_ok "sandbox check skipped: a sanitized build's runtime makes system calls the product does not"
+	ms_done
+	exit 0
+}
 ms_start_s3
 mkdir -p "$T/src"
 head -c $((3 * 1048576 + 11)) /dev/urandom >"$T/src/cold.bin"
