@@ -15,6 +15,21 @@
 
 #ifdef MS_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
+#else
+/* Built without libsystemd (-DMS_SYSTEMD=OFF): nothing is ever sent, no watchdog runs. */
+static int
+sd_notify(int unset_environment, const char *state)
+{
+	(void)unset_environment, (void)state;
+	return 0;
+}
+
+static int
+sd_watchdog_enabled(int unset_environment, uint64_t *usec)
+{
+	(void)unset_environment, (void)usec;
+	return 0;
+}
 #endif
 
 #include "daemon.h"
@@ -29,7 +44,6 @@ static int watchdog_efd = -1;                  /* the loop -> the watchdog threa
 static int
 notify_send(const char *state, bool quiet)
 {
-#ifdef MS_HAVE_SYSTEMD
 	int rc;
 
 	if (!notify_on || (rc = sd_notify(0, state)) >= 0)
@@ -37,11 +51,6 @@ notify_send(const char *state, bool quiet)
 	if (!quiet)
 		ms_warn("sd_notify %.*s: %s", (int)strcspn(state, "\n"), state, strerror(-rc));
 	return rc;
-#else
-	(void)state;
-	(void)quiet;
-	return 0;
-#endif
 }
 
 void
@@ -72,7 +81,6 @@ watchdog_thread(void *arg)
 void
 daemon_notify_init(bool foreground)
 {
-#ifdef MS_HAVE_SYSTEMD
 	pthread_t th;
 	uint64_t usec = 0;
 	int rc;
@@ -95,9 +103,6 @@ daemon_notify_init(bool foreground)
 	pthread_detach(th);
 	watchdog_ms = usec / 2000 > 0 ? usec / 2000 : 1;
 	ms_info("watchdog: WATCHDOG=1 every %llu ms", (unsigned long long)watchdog_ms);
-#else
-	(void)foreground;
-#endif
 }
 
 int
