@@ -21,7 +21,7 @@
 #include "ini_line.h"
 #include "log.h"
 
-enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT };
+enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT, SECT_TIER };
 
 /* State of one ms_config_load(): inih calls read_line() and on_key() with it. */
 struct parse {
@@ -35,6 +35,7 @@ struct parse {
 	char label[MS_NAME_MAX + 16]; /* "[cache]" or "[mount "NAME"]", for messages */
 	struct ms_mount *mount; /* when sect == SECT_MOUNT */
 	struct ms_tenant *tenant; /* when sect == SECT_TENANT */
+	struct ms_tier *tier;   /* when sect == SECT_TIER */
 	unsigned seen;          /* one bit per key of keys[] seen in the current section */
 	int cache_line;         /* line of [cache], 0 if none yet */
 	int path_line[MS_MAX_MOUNTS];
@@ -396,6 +397,75 @@ set_metrics(struct parse *p, const char *v)
 	return 0;
 }
 
+/* nodes = HOST:PORT ...: at most MS_MAX_TIER_NODES, HOST a name, an IPv4 or a [IPv6] address. */
+static int
+set_nodes(struct parse *p, const char *v)
+{
+	char node[MS_NAME_MAX + 1];
+	const char *s = v, *colon, *end;
+	struct in6_addr a6;
+	uint64_t port;
+	size_t n;
+
+	while (*(s += strspn(s, " \t"))) {
+		n = strcspn(s, " \t");
+		if (n >= sizeof node - 1)
+			return bad(p, "'%.*s' is too long for a HOST:PORT", (int)(n > 64 ? 64 : n), s);
+		memcpy(node, s, n);
+		node[n] = '\0';
+		s += n;
+		colon = strrchr(node, ':');
+		if (colon == NULL || colon == node || parse_u64(colon + 1, &port, &end) || *end ||
+		    port == 0 || port > 65535)
+			return bad(p, "'%s' is not HOST:PORT (a port from 1 to 65535)", node);
+		if (node[0] == '[') {
+			char host[MS_NAME_MAX];
+
+			snprintf(host, sizeof host, "%.*s", (int)(colon - node - 2), node + 1);
+			if (colon[-1] != ']' || inet_pton(AF_INET6, host, &a6) != 1)
+				return bad(p, "'%s': an IPv6 address goes in brackets, [ADDR]:PORT", node);
+		} else if (strspn(node, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789.-") != (size_t)(colon - node)) {
+			return bad(p, "'%s': the host is not a name or an address", node);
+		}
+		if (p->tier->nnodes == MS_MAX_TIER_NODES)
+			return bad(p, "more than %d nodes", MS_MAX_TIER_NODES);
+		strlcpy(p->tier->nodes[p->tier->nnodes++], node, MS_NAME_MAX);
+	}
+	return p->tier->nnodes > 0 ? 0 : bad(p, "no HOST:PORT given");
+}
+
+/* allow = CIDR ...: at most MS_MAX_TIER_ALLOW IPv4 or IPv6 networks. */
+static int
+set_allow(struct parse *p, const char *v)
+{
+	char cidr[48], addr[48];
+	const char *s = v, *slash, *end;
+	unsigned char buf[16];
+	uint64_t bits;
+	size_t n;
+	int v6;
+
+	while (*(s += strspn(s, " \t"))) {
+		n = strcspn(s, " \t");
+		if (n >= sizeof cidr)
+			return bad(p, "'%.*s' is not a network like 10.0.0.0/16", (int)(n > 64 ? 64 : n), s);
+		memcpy(cidr, s, n);
+		cidr[n] = '\0';
+		s += n;
+		slash = strchr(cidr, '/');
+		snprintf(addr, sizeof addr, "%.*s", slash ? (int)(slash - cidr) : (int)n, cidr);
+		v6 = strchr(addr, ':') != NULL;
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1 || slash == NULL ||
+		    parse_u64(slash + 1, &bits, &end) || *end || bits > (v6 ? 128u : 32u))
+			return bad(p, "'%s' is not a network like 10.0.0.0/16 or fd00::/8", cidr);
+		if (p->tier->nallow == MS_MAX_TIER_ALLOW)
+			return bad(p, "more than %d networks", MS_MAX_TIER_ALLOW);
+		strlcpy(p->tier->allow[p->tier->nallow++], cidr, sizeof p->tier->allow[0]);
+	}
+	return p->tier->nallow > 0 ? 0 : bad(p, "no network given");
+}
+
 /* A numeric group id; 0 (root's group) and the all-ones "no id" are refused. */
 static int
 set_gid(struct parse *p, const char *v)
@@ -428,6 +498,7 @@ struct key {
 #define C(f) offsetof(struct ms_config, f)
 #define M(f) offsetof(struct ms_mount, f)
 #define T(f) offsetof(struct ms_tenant, f)
+#define TI(f) offsetof(struct ms_tier, f)
 
 /* At most 32 entries: p->seen has one bit per entry. */
 static const struct key keys[] = {
@@ -454,6 +525,10 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "credentials", V_PATH, M(credentials), 0, 0, NULL },
 	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
+	{ SECT_MOUNT, "tier", V_NAME, M(tier_name), 0, 0, NULL },
+	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
+	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },
+	{ SECT_TIER, "allow", V_FN, 0, 0, 0, set_allow },
 	{ SECT_TENANT, "size", V_SIZE, T(size), 0, 0, NULL },
 	{ SECT_TENANT, "gid", V_FN, 0, 0, 0, set_gid },
 };
@@ -464,7 +539,7 @@ static int
 set_value(struct parse *p, const struct key *k, const char *v)
 {
 	char *f = (k->sect == SECT_CACHE ? (char *)p->cfg : k->sect == SECT_MOUNT ?
-	    (char *)p->mount : (char *)p->tenant) + k->off;
+	    (char *)p->mount : k->sect == SECT_TIER ? (char *)p->tier : (char *)p->tenant) + k->off;
 	const char *end;
 	uint64_t n;
 
@@ -581,7 +656,37 @@ begin_tenant(struct parse *p, const char *in, size_t len)
 	return 0;
 }
 
-/* A "[...]" line (leading blanks already gone): [cache], [mount "NAME"] or [tenant "NAME"]. */
+static int
+begin_tier(struct parse *p, const char *in, size_t len)
+{
+	struct ms_config *cfg = p->cfg;
+	const char *name;
+	size_t nlen;
+
+	name = quoted_name(p, in, len, 4, "tier", &nlen);
+	if (name == NULL)
+		return -EINVAL;
+	for (unsigned i = 0; i < cfg->ntiers; i++)
+		if (!strncmp(cfg->tiers[i].name, name, nlen) && !cfg->tiers[i].name[nlen])
+			return fail(p, p->lineno, "[tier \"%s\"]: duplicate tier (first at line %d)",
+			    cfg->tiers[i].name, cfg->tiers[i].line);
+	if (cfg->ntiers == MS_MAX_TIERS)
+		return fail(p, p->lineno, "[tier \"%.*s\"]: too many tiers (max %d)", (int)nlen, name,
+		    MS_MAX_TIERS);
+	p->tier = &cfg->tiers[cfg->ntiers++];
+	memcpy(p->tier->name, name, nlen);
+	p->tier->name[nlen] = '\0';
+	p->tier->block = MS_DEFAULT_TIER_BLOCK;
+	p->tier->line = p->lineno;
+	p->sect = SECT_TIER;
+	snprintf(p->label, sizeof p->label, "[tier \"%s\"]", p->tier->name);
+	return 0;
+}
+
+/*
+ * A "[...]" line (leading blanks already gone): [cache], [mount "NAME"], [tenant "NAME"] or
+ * [tier "NAME"].
+ */
 static int
 begin_section(struct parse *p, const char *line)
 {
@@ -610,9 +715,11 @@ begin_section(struct parse *p, const char *line)
 	}
 	if (len > 6 && !strncmp(in, "tenant", 6) && strchr(" \t\"", in[6]))
 		return begin_tenant(p, in, len);
+	if (len > 4 && !strncmp(in, "tier", 4) && strchr(" \t\"", in[4]))
+		return begin_tier(p, in, len);
 	if (len < 5 || strncmp(in, "mount", 5) || !strchr(" \t\"", in[5]))
-		return fail(p, p->lineno, "[%.*s]: unknown section (expected [cache], [mount \"NAME\"] "
-		    "or [tenant \"NAME\"])", (int)(len > 64 ? 64 : len), in);
+		return fail(p, p->lineno, "[%.*s]: unknown section (expected [cache], [mount \"NAME\"], "
+		    "[tenant \"NAME\"] or [tier \"NAME\"])", (int)(len > 64 ? 64 : len), in);
 	name = quoted_name(p, in, len, 5, "mount", &nlen);
 	if (name == NULL)
 		return -EINVAL;
@@ -629,6 +736,7 @@ begin_section(struct parse *p, const char *line)
 	strlcpy(p->mount->region, "us-east-1", sizeof p->mount->region);
 	strlcpy(p->mount->tenant, "default", sizeof p->mount->tenant);
 	strlcpy(p->mount->profile, "default", sizeof p->mount->profile);
+	p->mount->tier = -1;
 	p->mount->line = p->lineno;
 	p->sect = SECT_MOUNT;
 	snprintf(p->label, sizeof p->label, "[mount \"%s\"]", p->mount->name);
@@ -674,6 +782,45 @@ path_within(const char *a, const char *b)
 	size_t n = strlen(b);
 
 	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
+/* Who may use a tier without an allow key: loopback and the private ranges. */
+static const char *const default_allow[] = {
+	"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+};
+
+/* Tiers: nodes given, blocks a multiple of the chunk size; each mount's tier = NAME exists. */
+static int
+finish_tiers(struct parse *p)
+{
+	struct ms_config *cfg = p->cfg;
+
+	for (unsigned i = 0; i < cfg->ntiers; i++) {
+		struct ms_tier *t = &cfg->tiers[i];
+
+		if (t->nnodes == 0)
+			return fail(p, t->line, "[tier \"%s\"] nodes: required key missing", t->name);
+		if (t->block < cfg->chunk_size || t->block % cfg->chunk_size || t->block > (1u << 30))
+			return fail(p, t->line, "[tier \"%s\"] block: %llu is not a multiple of the "
+			    "chunk size (%u) up to 1G", t->name, (unsigned long long)t->block,
+			    cfg->chunk_size);
+		if (t->nallow == 0)
+			for (size_t j = 0; j < sizeof default_allow / sizeof default_allow[0]; j++)
+				strlcpy(t->allow[t->nallow++], default_allow[j], sizeof t->allow[0]);
+	}
+	for (unsigned i = 0; i < cfg->nmounts; i++) {
+		struct ms_mount *m = &cfg->mounts[i];
+
+		if (!m->tier_name[0])
+			continue;
+		for (unsigned j = 0; j < cfg->ntiers && m->tier < 0; j++)
+			if (!strcmp(cfg->tiers[j].name, m->tier_name))
+				m->tier = (int)j;
+		if (m->tier < 0)
+			return fail(p, m->line, "[mount \"%s\"] tier: no [tier \"%s\"] section", m->name,
+			    m->tier_name);
+	}
+	return 0;
 }
 
 /* Checks made once the whole file is read: required keys, cache dir and mount overlaps. */
@@ -728,7 +875,7 @@ finish(struct parse *p)
 				    o->name, p->path_line[j]);
 		}
 	}
-	return 0;
+	return finish_tiers(p);
 }
 
 int

@@ -17,6 +17,10 @@
 #define MS_DEFAULT_CHUNK_SIZE (4u << 20)
 #define MS_DEFAULT_CONNECTIONS 16
 #define MS_DEFAULT_READAHEAD (256u << 20)
+#define MS_MAX_TIERS 8
+#define MS_MAX_TIER_NODES 16
+#define MS_MAX_TIER_ALLOW 16
+#define MS_DEFAULT_TIER_BLOCK (16u << 20)
 
 struct ms_mount {
 	char name[MS_NAME_MAX];        /* NAME of [mount "NAME"]: [A-Za-z0-9._-]+ */
@@ -29,7 +33,24 @@ struct ms_mount {
 	char credentials[MS_PATH_MAX]; /* AWS shared-credentials file; "" = environment */
 	char profile[MS_NAME_MAX];     /* section of the credentials file, default "default" */
 	bool virtual_hosted;           /* addressing = virtual (default: path) */
+	char tier_name[MS_NAME_MAX];   /* tier = NAME of a [tier "NAME"]; "" = the origin only */
+	int tier;                      /* its index in ms_config.tiers, -1 without one */
 	int line;                      /* line of the section header, for messages */
+};
+
+/*
+ * [tier "NAME"]: a cluster cache tier, nginx nodes in front of the origin that cache aligned
+ * blocks of objects (`modelshim tier-config` writes their nginx.conf). Mounts name it with
+ * tier = NAME; every daemon sends each block to the same node (rendezvous hashing).
+ */
+struct ms_tier {
+	char name[MS_NAME_MAX];
+	char nodes[MS_MAX_TIER_NODES][MS_NAME_MAX]; /* "HOST:PORT", HOST a name, IPv4 or [IPv6] */
+	unsigned nnodes;
+	uint64_t block;                 /* block = size of every tier request (16M), chunk multiple */
+	char allow[MS_MAX_TIER_ALLOW][48]; /* allow = CIDRs that may use the tier */
+	unsigned nallow;
+	int line;
 };
 
 /*
@@ -67,6 +88,8 @@ struct ms_config {
 	struct ms_mount mounts[MS_MAX_MOUNTS];
 	unsigned ntenants;
 	struct ms_tenant tenants[MS_MAX_MOUNTS];
+	unsigned ntiers;
+	struct ms_tier tiers[MS_MAX_TIERS];
 };
 
 /*

@@ -123,7 +123,7 @@ add_header(struct curl_slist **h, const char *line)
  */
 static int
 s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
-    const char *etag, struct curl_slist **hdrs)
+    const char *etag, const char *host, struct curl_slist **hdrs)
 {
 	char line[sizeof s->creds.session_token + 32];
 	char userpwd[sizeof s->creds.access_key + sizeof s->creds.secret_key + 2];
@@ -142,6 +142,10 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
 		rc = add_header(&h, range);
 	if (rc == 0 && etag != NULL) {
 		snprintf(line, sizeof line, "If-Match: %s", etag);
+		rc = add_header(&h, line);
+	}
+	if (rc == 0 && host != NULL) {
+		snprintf(line, sizeof line, "Host: %s", host);
 		rc = add_header(&h, line);
 	}
 	if (rc < 0)
@@ -193,10 +197,12 @@ out:
 
 int
 ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,
-    const char *etag, struct curl_slist **hdrs)
+    const char *etag, const char *via, struct curl_slist **hdrs)
 {
-	char url[MS_URL_MAX];
+	char url[MS_URL_MAX], via_url[MS_URL_MAX], host[512];
+	const char *authority;
 	char range[64];
+	size_t alen;
 	int rc;
 
 	*hdrs = NULL;
@@ -208,9 +214,19 @@ ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, ui
 	if (rc < 0)
 		return rc;
 	snprintf(range, sizeof range, "Range: bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
+	if (via != NULL) {
+		/* The same request, sent to VIA: signed for, and naming, the origin's host. */
+		authority = strstr(url, "://") + 3;
+		alen = strcspn(authority, "/");
+		if (alen >= sizeof host || snprintf(via_url, sizeof via_url, "http://%s%s", via,
+		    authority + alen) >= (int)sizeof via_url)
+			return -ENAMETOOLONG;
+		memcpy(host, authority, alen);
+		host[alen] = '\0';
+	}
 	/* Error bodies reach the caller (no CURLOPT_FAILONERROR): their <Code> names the failure. */
-	return s3_setup(s, easy, url, len > 0 ? range : NULL,
-	    etag != NULL && etag[0] != '\0' ? etag : NULL, hdrs);
+	return s3_setup(s, easy, via != NULL ? via_url : url, len > 0 ? range : NULL,
+	    etag != NULL && etag[0] != '\0' ? etag : NULL, via != NULL ? host : NULL, hdrs);
 }
 
 enum ms_s3_verdict
@@ -337,7 +353,7 @@ s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_result 
 		s->body.too_big = s->body.nomem = false;
 		s->curl_err[0] = '\0';
 		curl_easy_reset(s->easy); /* keeps the connection cache */
-		rc = s3_setup(s, s->easy, s->url, NULL, NULL, &hdrs);
+		rc = s3_setup(s, s->easy, s->url, NULL, NULL, NULL, &hdrs);
 		if (rc < 0)
 			return rc;
 		curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);

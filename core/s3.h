@@ -50,7 +50,9 @@ int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t e
 
 /*
  * Sets up EASY for a GET of [off, off + len) of KEY, conditional on ETAG (If-Match) when ETAG is
- * not empty. len == 0 asks for the whole object without a Range header. The caller owns EASY and
+ * not empty. len == 0 asks for the whole object without a Range header. With VIA ("HOST:PORT",
+ * a cluster tier node) the request goes there over http, naming and signed for the origin's
+ * host all the same (Host header), for the node to forward or answer from its cache. The caller owns EASY and
  * sets its own CURLOPT_WRITEFUNCTION / WRITEDATA / PRIVATE afterwards; *hdrs receives the header
  * list, which the caller frees with curl_slist_free_all after the transfer.
  * Every option it relies on is set on each call, so a reused handle needs no curl_easy_reset; it
@@ -61,7 +63,7 @@ int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t e
  * On error *hdrs is NULL and EASY holds no header list.
  */
 int ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,
-    const char *etag, struct curl_slist **hdrs) __attribute__((warn_unused_result));
+    const char *etag, const char *via, struct curl_slist **hdrs) __attribute__((warn_unused_result));
 
 enum ms_s3_verdict {
 	MS_S3_OK,        /* 200 or 206 */

@@ -26,6 +26,7 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_gc_entry;
 extern const struct cmd_entry cmd_warmup_entry;
 extern const struct cmd_entry cmd_verify_entry;
+extern const struct cmd_entry cmd_tier_config_entry;
 
 /*
  * Parses the common options (--config F, --quiet, --verbose) out of ARGV in place and loads the

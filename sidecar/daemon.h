@@ -82,6 +82,8 @@ struct job {
 	uint8_t *buf;               /* the chunk being received */
 	uint32_t buf_fill;
 	uint64_t received;          /* body bytes taken into chunks */
+	uint64_t req_off, req_end;  /* the bytes asked for: the job's, or its whole tier block */
+	uint64_t pos;               /* the object offset of the next body byte */
 	int fail_status;            /* set by the events: -ESTALE, -EPROTO... when an answer is refused */
 	bool paused;                /* held by the bandwidth limit */
 };
@@ -182,6 +184,8 @@ int obj_verify_chunks(struct obj *o, uint32_t *checked, uint32_t *bad, uint64_t 
 int obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino, struct obj **out,
     char *err, size_t errlen);
 void obj_unref(struct daemon *d, struct obj *o);
+/* The size of O's tier blocks, 0 when its mount reads the origin only (or its chunks do not fit). */
+uint64_t obj_tier_block(const struct daemon *d, const struct obj *o);
 /* KIND: a program's demand fill (waits), a warm-up (waits, low priority), or a prefetch hint. */
 enum fill_kind { FILL_DEMAND, FILL_WARM, FILL_PREFETCH };
 int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,

@@ -171,7 +171,7 @@ reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 	/* Its bytes leave the reservation; cached only if marked. */
 	account_reserved(d, w->o->mount_idx, -(int64_t)w->len);
 	if (res == (int)w->len && rc == 0)
-		account_cached(d, w->o->mount_idx, w->len);
+		evict_filled(d, w->o, w->len);
 	else
 		drop_chunk(w); /* before the mtime is restored: a punched hole moves it */
 	/*
@@ -263,7 +263,7 @@ static int
 check_head(const struct job *j, const struct store_head *sh)
 {
 	const struct ms_map_header *h = &j->o->map.hdr;
-	uint64_t off = (uint64_t)j->next * h->chunk_size;
+	uint64_t off = j->req_off;
 
 	/* S3 always names the version it sends: without an ETag the bytes cannot be trusted. */
 	if (sh->etag[0] == '\0')
@@ -310,6 +310,13 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 		d->bw_tokens -= (double)n;
 	d->stats.bytes_fetched += n;
 	d->stats.mounts[j->o->mount_idx].bytes_fetched += n;
+	/* A tier block starts before the job's first absent chunk: what precedes it is not taken. */
+	if (j->pos < (uint64_t)j->next * h->chunk_size) {
+		uint64_t skip = (uint64_t)j->next * h->chunk_size - j->pos;
+
+		done = skip < n ? (size_t)skip : n;
+		j->pos += done;
+	}
 	while (done < n && j->next < j->end) {
 		uint32_t clen = ms_map_chunk_len(h, j->next);
 		size_t take = n - done < clen - j->buf_fill ? n - done : clen - j->buf_fill;
@@ -321,6 +328,7 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 		memcpy(j->buf + j->buf_fill, ptr + done, take);
 		j->buf_fill += (uint32_t)take;
 		j->received += take;
+		j->pos += take;
 		done += take;
 		if (j->buf_fill < clen)
 			continue;
@@ -338,8 +346,11 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 		 */
 		j->reserved -= clen;
 	}
-	/* Bytes past the last chunk asked for (a 200 for the whole object): stop the transfer. */
-	return done;
+	/*
+	 * Bytes past the last chunk asked for: a tier block is read to its end (the tier caches a
+	 * block only when it was sent whole); any other transfer (a 200 for the whole object) stops.
+	 */
+	return j->next == j->end && j->pos < j->req_end ? n : done;
 }
 
 static int
@@ -348,22 +359,37 @@ job_start(struct daemon *d, struct job *j)
 	const struct ms_map_header *h = &j->o->map.hdr;
 	uint64_t off = (uint64_t)j->next * h->chunk_size;
 	uint64_t end = (uint64_t)j->end * h->chunk_size;
+	uint64_t block = obj_tier_block(d, j->o);
 	struct store_get g;
 	uint64_t len;
 	int rc;
 
 	if (end > h->size)
 		end = h->size;
+	/*
+	 * Through a tier, the request is the whole aligned block the job lies in (obj_fetch_range
+	 * plans no job across a block's edge): every node asks for the same bytes, so the tier
+	 * holds one entry per block. Otherwise the job's own bytes.
+	 */
+	j->req_off = off;
+	j->req_end = end;
+	if (block != 0) {
+		j->req_off = off - off % block;
+		j->req_end = j->req_off + block < h->size ? j->req_off + block : h->size;
+		if (end > j->req_end)
+			j->req_end = end;
+	}
+	j->pos = j->req_off;
 	/* Its bytes must fit in the cache first: past the high watermark, this evicts. */
 	rc = evict_admit(d, j->o->mount_idx, end - off);
 	if (rc < 0)
 		return rc;
 	j->reserved = end - off;
 	account_reserved(d, j->o->mount_idx, (int64_t)j->reserved);
-	/* The whole object is asked for without a Range header. */
-	len = off == 0 && end == h->size ? 0 : end - off;
-	g = (struct store_get){ .mount_idx = j->o->mount_idx, .key = j->o->key, .off = off,
-	    .len = len, .etag = h->etag };
+	/* The whole object is asked for without a Range header (never through a tier). */
+	len = j->req_off == 0 && j->req_end == h->size && block == 0 ? 0 : j->req_end - j->req_off;
+	g = (struct store_get){ .mount_idx = j->o->mount_idx, .key = j->o->key, .off = j->req_off,
+	    .len = len, .etag = h->etag, .size = h->size, .attempt = j->attempt };
 	rc = d->store->ops->start(d->store, &g, j, &j->xfer);
 	if (rc < 0)
 		return rc;

@@ -260,18 +260,35 @@ bytes_to_chunks(uint64_t bytes, uint32_t chunk_size)
 	return n == 0 ? 1 : (uint32_t)n;
 }
 
-/* Queues GETs for the absent chunks of [first, end), coalesced into runs of GET_MAX_BYTES. */
+uint64_t
+obj_tier_block(const struct daemon *d, const struct obj *o)
+{
+	const struct ms_mount *m = &d->cfg.mounts[o->mount_idx];
+	uint64_t block = m->tier >= 0 ? d->cfg.tiers[m->tier].block : 0;
+
+	return block != 0 && block % o->map.hdr.chunk_size == 0 ? block : 0;
+}
+
+/*
+ * Queues GETs for the absent chunks of [first, end), coalesced into runs of GET_MAX_BYTES; through
+ * a tier, no run crosses the edge of a tier block (each GET asks for one whole block).
+ */
 static void
 obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand)
 {
 	struct ms_run runs[64];
 	uint32_t max_run = bytes_to_chunks(GET_MAX_BYTES, o->map.hdr.chunk_size);
+	uint32_t per_block = (uint32_t)(obj_tier_block(d, o) / o->map.hdr.chunk_size), stop;
 	unsigned n, i;
 
 	while (first < end) {
-		n = ms_plan_runs(o->state, first, end, max_run, runs, 64);
-		if (n == 0)
-			break;
+		stop = per_block == 0 || end - first <= per_block - first % per_block ? end :
+		    first - first % per_block + per_block;
+		n = ms_plan_runs(o->state, first, stop, per_block ? per_block : max_run, runs, 64);
+		if (n == 0) {
+			first = stop;
+			continue;
+		}
 		for (i = 0; i < n; i++)
 			fetch_enqueue(d, o, runs[i].first, runs[i].end, demand);
 		first = runs[n - 1].end;

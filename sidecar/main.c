@@ -21,6 +21,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_warmup_entry,
 	&cmd_gc_entry,
 	&cmd_verify_entry,
+	&cmd_tier_config_entry,
 };
 
 static int

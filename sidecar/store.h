@@ -24,6 +24,8 @@ struct store_get {
 	const char *key;   /* relative to the mount's prefix */
 	uint64_t off, len; /* len 0: the whole object, without a Range header */
 	const char *etag;  /* the imported version (If-Match); "" for none */
+	uint64_t size;     /* the object's size, as imported */
+	unsigned attempt;  /* 0 for the first try of these bytes: a backend may route retries elsewhere */
 };
 
 /* The head of a 200 or 206 answer. */

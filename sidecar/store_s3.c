@@ -4,14 +4,22 @@
  * Owns the credentials of the node's fills: loaded once per mount when the backend is made, then
  * wiped, held only inside the clients. Turns curl's results and S3's error bodies into a
  * store_result; never judges a 2xx answer (the state machine does) and never logs a credential.
+ *
+ * A mount with a cluster tier ([tier "NAME"]) sends each whole aligned block to one tier node,
+ * the same for every daemon: the highest rendezvous hash of (node, origin, bucket, key, ETag,
+ * block). A node that fails (no connection, a timeout, a 5xx, an answer the state machine
+ * refused) is marked down for TIER_DOWN_MS; the retry goes to the next node up in that order,
+ * and after as many tries as there are nodes, to the origin. Anything else goes to the origin.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
+#include <xxhash.h>
 
 #include "creds.h"
 #include "log.h"
@@ -21,18 +29,28 @@
 
 /* Large receive buffers: one recv per 512 KiB instead of per 16 KiB (curl's default). */
 #define RECV_BUFFER_SIZE (512L * 1024)
+#define TIER_DOWN_MS 30000
+
+struct tier_nodes {
+	const struct ms_tier *cfg;
+	uint64_t down_until_ms[MS_MAX_TIER_NODES];
+};
 
 struct store_s3 {
 	struct store base;
+	const struct ms_config *cfg;
 	unsigned timeout_ms;
 	unsigned nmounts;
 	struct ms_s3 *s3[MS_MAX_MOUNTS];
+	struct tier_nodes tiers[MS_MAX_TIERS];
 	CURLM *multi;
 };
 
 struct store_xfer {
 	struct store_s3 *s;
 	void *job;
+	struct tier_nodes *tier; /* sent to node NODE of this tier, or NULL: to the origin */
+	unsigned node;
 	CURL *easy;
 	struct curl_slist *hdrs;
 	bool headed;   /* head() was called */
@@ -120,12 +138,66 @@ xfer_free(struct store_xfer *x)
 	free(x);
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Node NODE's rendezvous weight for the block of G: the same on every daemon. */
+static uint64_t
+node_weight(const struct ms_mount *m, const struct ms_tier *t, unsigned node,
+    const struct store_get *g)
+{
+	char id[MS_NAME_MAX + 3 * MS_PATH_MAX + MS_ETAG_MAX + 64];
+	int n;
+
+	n = snprintf(id, sizeof id, "%s|%s|%s|%s%s|%s|%llu", t->nodes[node], m->endpoint, m->bucket,
+	    m->prefix, g->key, g->etag, (unsigned long long)(g->off / t->block));
+	return XXH3_64bits(id, n < (int)sizeof id ? (size_t)n : sizeof id - 1);
+}
+
+/*
+ * The tier node for G: the up node of highest weight, when G is one whole aligned block of an
+ * object of a tier mount and fewer tries than nodes were made; else -1 (the origin).
+ */
+static int
+pick_node(struct store_s3 *s, const struct store_get *g, struct tier_nodes **tier)
+{
+	const struct ms_mount *m = &s->cfg->mounts[g->mount_idx];
+	const struct ms_tier *t;
+	uint64_t w, best_w = 0, now = now_ms();
+	int best = -1;
+
+	if (m->tier < 0)
+		return -1;
+	*tier = &s->tiers[m->tier];
+	t = (*tier)->cfg;
+	if (g->len == 0 || g->off % t->block != 0 ||
+	    (g->len != t->block && g->off + g->len != g->size) || g->attempt >= t->nnodes)
+		return -1;
+	for (unsigned i = 0; i < t->nnodes; i++) {
+		if ((*tier)->down_until_ms[i] > now)
+			continue;
+		w = node_weight(m, t, i, g);
+		if (best < 0 || w > best_w) {
+			best = (int)i;
+			best_w = w;
+		}
+	}
+	return best;
+}
+
 static int
 s3_start(struct store *base, const struct store_get *g, void *job, struct store_xfer **out)
 {
 	struct store_s3 *s = (struct store_s3 *)base;
+	struct tier_nodes *tier = NULL;
 	struct store_xfer *x;
-	int rc;
+	int rc, node;
 
 	if (g->mount_idx >= s->nmounts)
 		return -EINVAL;
@@ -139,8 +211,13 @@ s3_start(struct store *base, const struct store_get *g, void *job, struct store_
 		free(x);
 		return -ENOMEM;
 	}
+	node = pick_node(s, g, &tier);
+	if (node >= 0) {
+		x->tier = tier;
+		x->node = (unsigned)node;
+	}
 	rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, g->off, g->len, g->etag,
-	    &x->hdrs);
+	    node >= 0 ? tier->cfg->nodes[node] : NULL, &x->hdrs);
 	if (rc < 0) {
 		xfer_free(x);
 		return rc;
@@ -286,6 +363,12 @@ s3_progress(struct store *base)
 		x = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		result_of(x, m->data.result, &r);
+		/* A tier node that failed or sent what was refused: the others take its blocks. */
+		if (x->tier != NULL && (r.err == -EAGAIN || x->refused)) {
+			x->tier->down_until_ms[x->node] = now_ms() + TIER_DOWN_MS;
+			ms_warn("tier node %s: %s: marked down for %d s", x->tier->cfg->nodes[x->node],
+			    r.what[0] ? r.what : "refused answer", TIER_DOWN_MS / 1000);
+		}
 		curl_multi_remove_handle(s->multi, x->easy);
 		s->base.ev->done(x->job, &r);
 		xfer_free(x);
@@ -329,7 +412,10 @@ store_s3_new(const struct ms_config *cfg, const struct store_events *ev, struct 
 		return -ENOMEM;
 	s->base.ops = &s3_ops;
 	s->base.ev = ev;
+	s->cfg = cfg;
 	s->timeout_ms = cfg->timeout_ms;
+	for (i = 0; i < cfg->ntiers; i++)
+		s->tiers[i].cfg = &cfg->tiers[i];
 	for (i = 0; i < cfg->nmounts; i++) {
 		rc = ms_creds_load(&cfg->mounts[i], &creds, err, sizeof err);
 		if (rc < 0) {

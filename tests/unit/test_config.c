@@ -778,3 +778,56 @@ Test(config, metrics)
 	expect_error(CACHE "metrics = 127.0.0.1:80\nmetrics = 127.0.0.1:81\n" MOUNT, 4,
 	    "metrics: duplicate key", NULL);
 }
+
+/* [tier "NAME"] and a mount's tier = NAME. */
+#define TIER(keys) "[tier \"site-a\"]\n" keys
+#define MOUNT_TIER MOUNT "tier = site-a\n"
+
+Test(config, tier_section)
+{
+	const struct ms_tier *t;
+
+	cr_assert_eq(load_text(CACHE "chunk_size = 4M\n" MOUNT_TIER
+	    TIER("nodes = 10.0.0.5:8080 tier-b.local:80 [fd00::7]:8080\nblock = 32M\n")), 0, "%s", err);
+	cr_assert_eq(cfg.ntiers, 1);
+	t = &cfg.tiers[0];
+	cr_expect_str_eq(t->name, "site-a");
+	cr_assert_eq(t->nnodes, 3);
+	cr_expect_str_eq(t->nodes[0], "10.0.0.5:8080");
+	cr_expect_str_eq(t->nodes[1], "tier-b.local:80");
+	cr_expect_str_eq(t->nodes[2], "[fd00::7]:8080");
+	cr_expect_eq(t->block, 32u << 20);
+	cr_expect_eq(cfg.mounts[0].tier, 0);
+	cr_assert_eq(t->nallow, 6, "the default allow list: loopback and the private ranges");
+	cr_expect_str_eq(t->allow[0], "127.0.0.0/8");
+
+	cr_assert_eq(load_text(CACHE MOUNT TIER("nodes = 127.0.0.1:1\nallow = 10.1.0.0/16 fd00::/8\n")),
+	    0, "%s", err);
+	cr_expect_eq(cfg.mounts[0].tier, -1, "a mount without tier = reads the origin");
+	cr_expect_eq(cfg.tiers[0].block, 16u << 20, "default block");
+	cr_assert_eq(cfg.tiers[0].nallow, 2);
+	cr_expect_str_eq(cfg.tiers[0].allow[1], "fd00::/8");
+}
+
+Test(config, tier_errors)
+{
+	expect_error(CACHE MOUNT_TIER, 3, "[mount \"m\"] tier: no [tier \"site-a\"] section", NULL);
+	expect_error(CACHE MOUNT TIER("block = 16M\n"), 8, "[tier \"site-a\"] nodes: required key missing",
+	    NULL);
+	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5\n"), 9, "nodes: '10.0.0.5' is not HOST:PORT", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5:0\n"), 9, "is not HOST:PORT", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5:99999\n"), 9, "is not HOST:PORT", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = fd00::7:80\n"), 9, "the host is not a name", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = [fd00::zz]:80\n"), 9, "in brackets", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = a/b:80\n"), 9, "the host is not a name", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nblock = 5M\n"), 8, "block: 5242880 is not a multiple",
+	    NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nblock = 2G\n"), 8, "block:", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = 10.0.0.0\n"), 10, "allow: '10.0.0.0' is not a network",
+	    NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = 10.0.0.0/33\n"), 10, "is not a network", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = ::/129\n"), 10, "is not a network", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\n") TIER("nodes = h:2\n"), 10,
+	    "[tier \"site-a\"]: duplicate tier (first at line 8)", NULL);
+	expect_error(CACHE MOUNT "[tier site-a]\n", 7, "expected [tier \"NAME\"]", NULL);
+}
