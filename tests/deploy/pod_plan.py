@@ -19,8 +19,11 @@ file in OUT_DIR (so that bash reads them without parsing):
   emptydirs        NAME MEDIUM SIZE per line
   inject_src, inject_dst   the initContainer's `cp SRC DST`: SRC in the modelshim image, DST
                    as the emptyDir volume's NAME/RELATIVE
+  warmup.argv, warmup_mounts   the optional warm-up initContainer (`modelshim warmup`, run
+                   from the modelshim image) and its mounts, as app_mounts
   model_dir        the application's --model argument (a virtual path); model_bucket and
-                   model_key_prefix: where its files are in the store, by the mount's source
+                   model_key_prefix: where its files are in the store, by the mount's source;
+                   mount_path, mount_key_prefix: that mount's path and its source's key prefix
 
 It fails, naming the manifest field, where the manifests disagree with each other in ways a
 cluster would only show as a broken pod: the config's [cache] dir against the mount paths of
@@ -160,9 +163,20 @@ write("metrics_port", str(port))
 dep = one("Deployment")
 pod = dep["spec"]["template"]["spec"]
 vols = {v["name"]: v for v in pod.get("volumes", [])}
-if len(pod["containers"]) != 1 or len(pod.get("initContainers", [])) != 1:
-    fail("the application should have one initContainer (the .so) and one container")
-inject, app = pod["initContainers"][0], pod["containers"][0]
+if len(pod["containers"]) != 1:
+    fail("the application should have one container")
+app = pod["containers"][0]
+inject, warmup = None, None
+for c in pod.get("initContainers", []):
+    argv = c.get("command", []) + c.get("args", [])
+    if argv[:1] == ["cp"] and inject is None:
+        inject = c
+    elif argv[:2] == ["modelshim", "warmup"] and warmup is None:
+        warmup = c
+    else:
+        fail("the application's initContainer %s runs %s: neither `cp SRC DST` nor `modelshim warmup`" % (c["name"], argv))
+if inject is None:
+    fail("the application has no initContainer copying the .so")
 psc = pod.get("securityContext", {})
 uid = app.get("securityContext", {}).get("runAsUser", psc.get("runAsUser"))
 gid = app.get("securityContext", {}).get("runAsGroup", psc.get("runAsGroup", uid))
@@ -190,24 +204,29 @@ if appenv.get("MODELSHIM_CONFIG") != cfg.rstrip("/") + "/modelshim.ini":
     fail("MODELSHIM_CONFIG=%s, but the ConfigMap's modelshim.ini is at %s/modelshim.ini" % (appenv.get("MODELSHIM_CONFIG"), cfg))
 write("app_env", "\n".join("%s=%s" % kv for kv in appenv.items()))
 
-lines, empties = [], []
-for v, path, ro, sub in mounts_of(app, vols):
-    if sub:
-        fail("the application mounts %s with a subPath: not emulated" % v["name"])
-    if "emptyDir" in v:
-        lines.append("emptyDir %s %s %s" % (v["name"], path, "ro" if ro else "rw"))
-    elif "configMap" in v:
-        d = os.path.join(out, "cm-" + v["name"])
-        os.makedirs(d, exist_ok=True)
-        for k, val in cm["data"].items():
-            with open(os.path.join(d, k), "w") as f:
-                f.write(val)
-        lines.append("configMap %s %s %s" % (d, path, "ro" if ro else "rw"))
-    elif "hostPath" in v:
-        lines.append("hostPath %s %s %s" % (v["hostPath"]["path"], path, "ro" if ro else "rw"))
-    else:
-        fail("the application mounts volume %s of a kind not emulated" % v["name"])
-write("app_mounts", "\n".join(lines))
+def mount_lines(container):
+    lines = []
+    for v, path, ro, sub in mounts_of(container, vols):
+        if sub:
+            fail("%s mounts %s with a subPath: not emulated" % (container["name"], v["name"]))
+        if "emptyDir" in v:
+            lines.append("emptyDir %s %s %s" % (v["name"], path, "ro" if ro else "rw"))
+        elif "configMap" in v:
+            d = os.path.join(out, "cm-" + v["name"])
+            os.makedirs(d, exist_ok=True)
+            for k, val in cm["data"].items():
+                with open(os.path.join(d, k), "w") as f:
+                    f.write(val)
+            lines.append("configMap %s %s %s" % (d, path, "ro" if ro else "rw"))
+        elif "hostPath" in v:
+            lines.append("hostPath %s %s %s" % (v["hostPath"]["path"], path, "ro" if ro else "rw"))
+        else:
+            fail("%s mounts volume %s of a kind not emulated" % (container["name"], v["name"]))
+    return "\n".join(lines)
+
+
+empties = []
+write("app_mounts", mount_lines(app))
 for name, v in vols.items():
     if "emptyDir" in v:
         empties.append("%s %s %s" % (name, v["emptyDir"].get("medium", "disk"), v["emptyDir"].get("sizeLimit", "-")))
@@ -242,7 +261,21 @@ m = re.match(r"^s3://([^/]+)/(.*)$", ini_value(under[0], "source") or "")
 if not m:
     fail("the mount %s has no source s3://BUCKET/PREFIX" % under[0])
 write("model_dir", model)
+
+if warmup is not None:
+    argv = warmup.get("command", []) + warmup.get("args", [])
+    if "--config" not in argv or argv[argv.index("--config") + 1] != config_path(warmup, vols, "the warm-up").rstrip("/") + "/modelshim.ini":
+        fail("the warm-up's --config is not the ConfigMap's modelshim.ini as it mounts it")
+    hp, mp, ro, _ = host_cache(warmup, vols, "the warm-up")
+    if hp != node_cache or mp != cache_dir or not ro:
+        fail("the warm-up mounts hostPath %s at %s (read-only: %s); the cache is %s at %s, read-only" % (hp, mp, ro, node_cache, cache_dir))
+    if model not in argv:
+        fail("the warm-up (%s) does not warm --model %s" % (argv, model))
+    write("warmup.argv", "\n".join(argv))
+    write("warmup_mounts", mount_lines(warmup))
 write("model_bucket", m.group(1))
+write("mount_path", ini_value(under[0], "path").rstrip("/"))
+write("mount_key_prefix", m.group(2))
 write("model_key_prefix", m.group(2) + model[len(ini_value(under[0], "path").rstrip("/")) + 1:].rstrip("/") + "/")
 print("plan: daemon %s (hostPath %s at %s); app uid %s groups %s, LD_PRELOAD=%s, model %s"
       % (" ".join(daemon_argv), node_cache, cache_dir, uid, ",".join(groups), preload, model))

@@ -5,7 +5,8 @@
 # debootstrap minbase root, kept unchanged under an overlay whose upper layer is in WORK);
 # IMAGE: the modelshim image (cmake --install); NODE: the node's root (hostPaths are NODE/PATH).
 # Steps: the emptyDirs (a tmpfs for medium Memory), the initContainer's `cp` as the pod's user,
-# the application container's mounts (read-only where the manifest says so), then each
+# the warm-up initContainer if the manifest has one (OUT/warmup.out, .err, .rc), the application
+# container's mounts (read-only where the manifest says so), then each
 # "RUN NAME GROUPS ENV CMD" line of stdin: CMD (a sh -c script) chrooted into the container as
 # the pod's user, with GROUPS as its supplementary groups ("pod": the manifest's), ENV "pod"
 # (the manifest's env) or "nopreload" (the same without LD_PRELOAD). Output in OUT/NAME.out,
@@ -36,6 +37,43 @@ done <"$plan/emptydirs"
 dst=$(p inject_dst)
 setpriv --reuid="$uid" --regid="$gid" --groups="${groups:-$gid}" --no-new-privs --inh-caps=-all \
 	--bounding-set=-all cp "$image$(p inject_src)" "$work/vol/${dst%%/*}/${dst#*/}"
+
+# The warm-up initContainer, if any: the modelshim image's `modelshim warmup`, run on this host's
+# root in a namespace of its own where its mounts are at their paths (a missing mount point is
+# made in an overlay of its nearest existing parent, the upper layer in WORK), with a read-only
+# root, as the pod's user.
+if [[ -f $plan/warmup.argv ]]; then
+	mapfile -t wargv <"$plan/warmup.argv"
+	wargv[0]=$image/usr/bin/${wargv[0]}
+	rc=0
+	unshare -m bash -s "$plan" "$node" "$work" "$uid" "$gid" "${groups:-$gid}" "${wargv[@]}" \
+		>"$out/warmup.out" 2>"$out/warmup.err" <<'EOS' || rc=$?
+set -euo pipefail
+plan=$1 node=$2 work=$3 uid=$4 gid=$5 groups=$6
+shift 6
+mount --make-rprivate /
+n=0
+while read -r kind src path mode; do
+	[[ -n $kind ]] || continue
+	[[ $kind == hostPath ]] && src=$node$src
+	if [[ ! -e $path ]]; then
+		up=$(dirname "$path")
+		while [[ ! -e $up ]]; do up=$(dirname "$up"); done
+		[[ $up != / ]] || { echo "run_pod: cannot make $path here" >&2; exit 1; }
+		n=$((n + 1))
+		mkdir -p "$work/warm/$n/up" "$work/warm/$n/wk"
+		mount -t overlay overlay -o "lowerdir=$up,upperdir=$work/warm/$n/up,workdir=$work/warm/$n/wk" "$up"
+		mkdir -p "$path"
+	fi
+	mount --bind "$src" "$path"
+	[[ $mode == rw ]] || mount -o remount,bind,ro "$path"
+done <"$plan/warmup_mounts"
+mount -o remount,bind,ro /
+exec timeout -k 5 60 setpriv --reuid="$uid" --regid="$gid" --groups="$groups" --no-new-privs \
+	--inh-caps=-all --bounding-set=-all env -i PATH=/usr/bin:/bin "$@"
+EOS
+	echo "$rc" >"$out/warmup.rc"
+fi
 
 while read -r kind src path mode; do
 	[[ -n $kind ]] || continue

@@ -8,9 +8,11 @@
 # the application pod runs in a mount namespace as the kubelet would wire it: a debootstrap
 # minbase root as its image, its initContainer's `cp` of the .so into a tmpfs emptyDir, the
 # ConfigMap's modelshim.ini verbatim, the node's cache dir read-only at the manifest's path,
-# its runAsUser and supplementalGroups, its env. There the image's sh, ls, cat and sha256sum
-# read the model named by --model right through the shim, cold then warm; without the tenant's
-# group, or without LD_PRELOAD, they cannot. Only the store's endpoint, the metrics address
+# its runAsUser and supplementalGroups, its env, after its warm-up initContainer (the modelshim
+# image's `modelshim warmup` as the pod's user, through the socket). There the image's sh, ls
+# and sha256sum read the model named by --model (warmed) and a file beside it (cold: filled by
+# the node's daemon on demand) right through the shim, twice; without the tenant's group, or
+# without LD_PRELOAD, they cannot. Only the store's endpoint, the metrics address
 # (127.0.0.1 and a free port) and the cache dir's place on this host differ from the manifests,
 # in the daemon's copy of the config.
 set -euo pipefail
@@ -50,6 +52,12 @@ head -c $((3 * 1048576 + 123)) /dev/urandom >"$src/model-00001-of-00002.safetens
 head -c $((5 * 1048576 + 7)) /dev/urandom >"$src/model-00002-of-00002.safetensors"
 node "$MS_TOP/tests/s3/put.js" "$S3_ENDPOINT" "$(p model_bucket)" "$src" "$(p model_key_prefix)" >"$T/put.log" ||
 	ms_fail "upload failed: $(cat "$T/put.log")"
+# Beside the model, under the same mount: a file no warm-up touches, read cold by the pod.
+mkdir -p "$T/lora"
+head -c $((2 * 1048576 + 99)) /dev/urandom >"$T/lora/adapter.safetensors"
+node "$MS_TOP/tests/s3/put.js" "$S3_ENDPOINT" "$(p model_bucket)" "$T/lora" "$(p mount_key_prefix)lora/" >>"$T/put.log" ||
+	ms_fail "upload failed: $(cat "$T/put.log")"
+lora=$(p mount_path)/lora/adapter.safetensors
 
 # The node: its cache dir (the hostPath, DirectoryOrCreate) and the daemon's copy of the config.
 node=$T/node
@@ -131,7 +139,8 @@ ms_ok "DaemonSet container: $(tr '\n' ' ' <"$plan/daemon.argv")serves; readiness
 model=$(p model_dir)
 files=(config.json model-00001-of-00002.safetensors model-00002-of-00002.safetensors)
 want=$(cd "$src" && sha256sum "${files[@]}" | sed "s|  |  $model/|")
-check="ls $model; sha256sum $(printf "$model/%s " "${files[@]}"); grep -o '[^ ]*libmodelshim[^ ]*' /proc/self/maps | sort -u"
+check="ls $model; sha256sum $(printf "$model/%s " "${files[@]}") $lora; grep -o '[^ ]*libmodelshim[^ ]*' /proc/self/maps | sort -u"
+want+=$'\n'"$(sha256sum <"$T/lora/adapter.safetensors" | cut -d' ' -f1)  $lora"
 unshare -m bash "$vdir/run_pod.sh" "$plan" "$lower" "$image" "$node" "$T/pod" "$T/out" <<EOF || ms_fail "the pod could not be set up (above)"
 RUN cold pod pod $check
 RUN warm pod pod $check
@@ -139,10 +148,16 @@ RUN nogroup $(p app_gid) pod sha256sum $model/${files[2]}
 RUN nopreload pod nopreload ls $model
 RUN write pod pod touch $(p node_cache)/written-by-the-pod
 EOF
+if [[ -f $plan/warmup.argv ]]; then
+	[[ $(cat "$T/out/warmup.rc") == 0 ]] || ms_fail "the warm-up initContainer exited $(cat "$T/out/warmup.rc"): $(head -c 400 "$T/out/warmup.err")"
+	grep -q "^warmup: ${#files[@]} files warmed" "$T/out/warmup.out" ||
+		ms_fail "the warm-up did not warm the ${#files[@]} files of $model: $(cat "$T/out/warmup.out" "$T/out/warmup.err")"
+	ms_ok "warm-up initContainer ($(tr '\n' ' ' <"$plan/warmup.argv")as uid $(p app_uid)): $(cat "$T/out/warmup.out")"
+fi
 for run in cold warm; do
 	[[ $(cat "$T/out/$run.rc") == 0 ]] || ms_fail "$run read in the pod exited $(cat "$T/out/$run.rc"): $(head -c 400 "$T/out/$run.err")"
 	[[ ! -s $T/out/$run.err ]] || ms_fail "$run read in the pod printed: $(head -c 400 "$T/out/$run.err")"
-	got=$(grep "  $model/" "$T/out/$run.out")
+	got=$(grep -e "  $model/" -e "  $lora\$" "$T/out/$run.out")
 	[[ $got == "$want" ]] || ms_fail "$run: sha256sum in the pod:\n$got\nwanted:\n$want"
 	for f in "${files[@]}"; do
 		grep -qx "$f" "$T/out/$run.out" || ms_fail "$run: ls $model in the pod does not list $f: $(head -c 300 "$T/out/$run.out")"
@@ -152,7 +167,7 @@ for run in cold warm; do
 done
 echo "pod output (warm run):"
 sed 's/^/  /' "$T/out/warm.out"
-ms_ok "pod (uid $(p app_uid), groups $(p app_groups), image: debootstrap bookworm minbase): ls and sha256sum of $model read the model right through $(grep '^LD_PRELOAD=' "$plan/app_env" | cut -d= -f2), cold then warm"
+ms_ok "pod (uid $(p app_uid), groups $(p app_groups), image: debootstrap bookworm minbase): ls and sha256sum read $model and $lora right through $(grep '^LD_PRELOAD=' "$plan/app_env" | cut -d= -f2), twice (the adapter cold the first time, filled by the node's daemon through the socket)"
 [[ $(cat "$T/out/nogroup.rc") != 0 ]] && ! grep -q "$(cut -d' ' -f1 <<<"$want" | tail -n 1)" "$T/out/nogroup.out" ||
 	ms_fail "the pod read the model without the tenant's group $(p app_groups)"
 ms_ok "without supplementalGroups $(p app_groups) the pod cannot read it ($(head -n 1 "$T/out/nogroup.err"))"
@@ -161,11 +176,12 @@ ms_ok "without LD_PRELOAD, $model does not exist ($(head -n 1 "$T/out/nopreload.
 
 [[ $(cat "$T/out/write.rc") != 0 && ! -e $ncache/written-by-the-pod ]] || ms_fail "the pod wrote into the node's cache dir"
 ms_ok "the pod cannot write the cache dir ($(head -n 1 "$T/out/write.err"))"
-for f in "${files[@]}"; do
-	got=$(ms_key_stat "$(p model_key_prefix)$f" bytes)
-	[[ $got == $(stat -c %s "$src/$f") ]] || ms_fail "$f: the store sent $got bytes of it, not its size once ($(stat -c %s "$src/$f"))"
+for f in "${files[@]/#/$(p model_key_prefix)}" "$(p mount_key_prefix)lora/adapter.safetensors"; do
+	size=$(stat -c %s "$src/${f##*/}" 2>/dev/null || stat -c %s "$T/lora/${f##*/}")
+	got=$(ms_key_stat "$f" bytes)
+	[[ $got == "$size" ]] || ms_fail "$f: the store sent $got bytes of it, not its size once ($size)"
 done
-ms_ok "the store sent each model file once (the cold run filled it through the daemon, the warm run read the cache)"
+ms_ok "the store sent each file once (the model for the warm-up, the adapter for the first read; the second read found both in the cache)"
 
 ms_life stop "$MS_RUN" "$dpid" --timeout 10 --strict >/dev/null || ms_fail "the daemon did not stop within 10 s of SIGTERM"
 ms_untrack_pid "$dpid"
