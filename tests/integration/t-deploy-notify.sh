@@ -107,7 +107,7 @@ ms_ok "WATCHDOG_USEC=200000: WATCHDOG=1 from the daemon (pid $dpid) every 100 ms
 touch "$T/two.pause"
 qlen=$(cat /proc/sys/net/unix/max_dgram_qlen)
 blocked=
-for ((i = 0; i < 20 * (qlen + 10) / 10 && i < 600; i++)); do
+for ((i = 0; i < 100 + 2 * qlen && i < 600; i++)); do
 	for task in /proc/"$dpid"/task/*; do
 		# 46: sendmsg on x86-64; the thread sits in it once the listener's queue is full.
 		[[ $(cut -d' ' -f1 "$task/syscall" 2>/dev/null) == 46 ]] && blocked=${task##*/}
