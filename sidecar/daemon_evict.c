@@ -28,9 +28,10 @@
 #include "walk.h"
 
 /*
- * Parked entries (pinned or busy when last picked) a pass gives back per scope: enough for every
- * reader's pins in practice, and a bound on what a cache whose objects are all pinned costs a
- * pass (one open and flock each).
+ * Parked entries (pinned or busy when last picked) a pass gives back to the policy's order, those
+ * parked longest first: all of them in practice (a pin is an incomplete file a program has
+ * open), and a bound on what a cache whose objects are all pinned costs a pass (one open and
+ * flock each, for those picked).
  */
 #define UNPARK_PER_PASS 256
 
@@ -544,23 +545,18 @@ evict_pass(struct daemon *d, enum ms_gc_mode mode, const char *tenant, uint64_t 
 	const char *scope = mode == MS_GC_TENANT ? tenant : NULL;
 	uint64_t want, freed = 0, bytes, scopes[2];
 	struct ms_evict_entry *e;
-	bool unparked;
 	unsigned r;
 
 	sweep_tmp(d);
 	pass_scopes(d, mode, tenant, scopes);
+	/* Pinned or busy when last picked: they may have been let go since. */
+	ms_evict_index_unpark(&d->evict, scopes[0] | scopes[1], UNPARK_PER_PASS);
 	want = bytes_to_free(d, scope, target, need);
 	for (r = 0; r < 2 && freed < want; r++) {
-		unparked = false;
 		while (freed < want) {
 			e = d->policy->pick(&d->evict, scopes[r], rand_below, NULL);
-			if (e == NULL) {
-				/* Pinned or busy when last picked: once per pass, some may have gone. */
-				if (unparked || ms_evict_index_unpark(&d->evict, scopes[r], UNPARK_PER_PASS) == 0)
-					break;
-				unparked = true;
-				continue;
-			}
+			if (e == NULL)
+				break;
 			switch (evict_entry(d, e, &bytes)) {
 			case VICTIM_EVICTED:
 				freed += bytes;

@@ -1,4 +1,4 @@
-/* test_evict.c: eviction policies over the index: lru order, 2-random with a seeded random source, scopes. */
+/* test_evict.c: eviction policies over the index: lru order, 2-random seeded, scopes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

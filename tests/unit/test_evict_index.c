@@ -1,4 +1,4 @@
-/* test_evict_index.c: the index of cached objects: add, find, touch, remove, park and unpark, scopes, many objects. */
+/* test_evict_index.c: the index of cached objects: add, touch, remove, park, scopes, many objects. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
