@@ -51,8 +51,11 @@ fi
 FRONT_ENDPOINT=http://127.0.0.1:9 # never contacted
 ms_write_config "$T/ms.ini"
 root=$T/dest-opt-modelshim/opt/modelshim
-got=$(env -u MODELSHIM_SHIM "$root/bin/modelshim" run --config "$MS_CONFIG" -- sh -c 'echo "$LD_PRELOAD"' 2>"$T/err") ||
-	ms_fail "modelshim run from the installed tree: $(cat "$T/err")"
-[[ $got == "$root/lib/modelshim/libmodelshim.so" ]] || ms_fail "modelshim run preloads '$got', not $root/lib/modelshim/libmodelshim.so"
+rc=0
+env -u MODELSHIM_SHIM "$root/bin/modelshim" run --config "$MS_CONFIG" -- printenv LD_PRELOAD >"$T/out" 2>"$T/err" || rc=$?
+got=$(cat "$T/out")
+((rc == 0)) || ms_fail "modelshim run from the installed tree exited $rc: $(cat "$T/err")"
+[[ $got == "$root/lib/modelshim/libmodelshim.so" ]] ||
+	ms_fail "modelshim run preloads '$got', not $root/lib/modelshim/libmodelshim.so (stderr: $(cat "$T/err"))"
 ms_ok "modelshim run of the installed tree preloads $got"
 ms_done
