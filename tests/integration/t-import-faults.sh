@@ -53,21 +53,23 @@ unchanged() {
 	fi
 }
 
-# fails WHAT GREP MIN_MS MAX_MS: the import fails within [MIN_MS, MAX_MS] ms, its error names the
-# listing and matches GREP (case-insensitive), and nothing changed.
+# fails WHAT GREP MIN_MS: the import fails, not before MIN_MS ms (each attempt waited out its
+# timeout: load only lengthens that), its error names the listing and matches GREP (case-
+# insensitive), and nothing changed. How long it may take is no verdict: a 60 s safety timeout
+# fails with "not bounded".
 fails() {
-	local what=$1 re=$2 min=$3 max=$4 rc=0 t0 ms
+	local what=$1 re=$2 min=$3 rc=0 t0 ms
 	t0=$(now_ms)
 	timeout -k 5 60 "$MS_BIN" import --config "$MS_CONFIG" >"$T/imp.out" 2>"$T/imp.err" || rc=$?
 	ms=$(($(now_ms) - t0))
 	if ((rc == 0)); then
 		ms_bad "$what: the import succeeded: $(cat "$T/imp.out")"
 	elif ((rc == 124 || rc == 137)); then
-		ms_bad "$what: the import still ran after 60 s (killed)"
+		ms_bad "$what: the import still ran after 60 s (killed by the safety timeout): a failing listing is not bounded"
 	elif ! grep -q "list s3://models/" "$T/imp.err" || ! grep -Eqi "$re" "$T/imp.err"; then
 		ms_bad "$what: exit $rc without a clear error (want the listing and /$re/): $(head -c 400 "$T/imp.err")"
-	elif ((ms < min || ms > max)); then
-		ms_bad "$what: failed after $ms ms, want $min..$max: $(head -c 200 "$T/imp.err")"
+	elif ((ms < min)); then
+		ms_bad "$what: failed after $ms ms, before its attempts could time out ($min ms): $(head -c 200 "$T/imp.err")"
 	else
 		ms_ok "$what: import exit $rc after $ms ms: $(head -n 1 "$T/imp.err" | head -c 250)"
 	fi
@@ -76,25 +78,25 @@ fails() {
 
 attempts="after $retries attempts"
 ms_front_config '{"list_fail": 1000, "list_status": 503}'
-fails "503 on every listing" "HTTP 503 SlowDown.*$attempts" 0 20000
+fails "503 on every listing" "HTTP 503 SlowDown.*$attempts" 0
 ms_front_config '{"list_fail": 0}'
 
 # A stall waits out the timeout on every attempt: at least retries x timeout (less slack).
 min=$((retries * timeout_s * 1000 - 1000))
 ms_front_config '{"list_stall": true, "list_fail": 0}'
-fails "listing never answered" "time.*out|too slow" "$min" 30000
+fails "listing never answered" "time.*out|too slow" "$min"
 ms_front_config '{"list_stall": "headers"}'
-fails "listing headers, then no body" "time.*out|too slow" "$min" 30000
+fails "listing headers, then no body" "time.*out|too slow" "$min"
 ms_front_config '{"list_stall": false}'
 
 ms_front_config '{"list_reset_after": 150, "list_fail": 0}'
-fails "every listing reset after 150 bytes" "reset|recv|receiv.*fail|$attempts" 0 20000
+fails "every listing reset after 150 bytes" "reset|recv|receiv.*fail|$attempts" 0
 ms_front_config '{"list_reset_after": 0}'
 
 ms_front_config '{"list_truncate": 2, "list_truncate_how": "close", "list_fail": 0}'
-fails "page 2 cut short on every attempt (connection closed)" "partial|$attempts" 0 20000
+fails "page 2 cut short on every attempt (connection closed)" "partial|$attempts" 0
 ms_front_config '{"list_truncate": 2, "list_truncate_how": "xml", "list_fail": 0}'
-fails "page 2 half an XML document" "page 2" 0 20000
+fails "page 2 half an XML document" "page 2" 0
 ms_front_config '{"list_truncate": 0, "list_truncate_how": "close"}'
 "$MS_BIN" cat --config "$MS_CONFIG" /models/w.bin | cmp -s - "$T/src/w.bin" || ms_bad "w.bin does not read right after the failed imports"
 [[ $(ms_key_stat w.bin count) == "$w0" ]] || ms_bad "w.bin was fetched again after the failed imports: its cached bytes were lost"
