@@ -23,6 +23,7 @@ export MS_DAEMON_RC= # exit status of the daemon after ms_daemon_stop
 # The interpreter itself, not a version manager's wrapper script (pyenv's shim costs ~100 ms a
 # call), run with -S: mslife.py needs the standard library only. About 50 ms a call.
 MS_PY=$(python3 -c 'import sys; print(sys.executable)') || {
+	rmdir "$T"
 	echo "FAIL: no python3" >&2
 	exit 1
 }
