@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run_pod.sh PLAN LOWER IMAGE NODE WORK OUT: one application pod of deploy/kubernetes, as the
-# kubelet would wire it, run by t-deploy-pod inside `unshare -m` (its mounts vanish with the
-# namespace). PLAN: tests/deploy/pod_plan.py's output; LOWER: the container image's root (a
+# kubelet would wire it, run by t-deploy-pod inside `unshare -m -p --fork` (its mounts and
+# processes vanish with the namespaces). PLAN: pod_plan.py's output; LOWER: the image's root (a
 # debootstrap minbase root, kept unchanged under an overlay whose upper layer is in WORK);
 # IMAGE: the modelshim image (cmake --install); NODE: the node's root (hostPaths are NODE/PATH).
 # Steps: the emptyDirs (a tmpfs for medium Memory), the initContainer's `cp` as the pod's user,
@@ -53,6 +53,7 @@ plan=$1 node=$2 work=$3 uid=$4 gid=$5 groups=$6
 shift 6
 mount --make-rprivate /
 n=0
+overlaid=()
 while read -r kind src path mode; do
 	[[ -n $kind ]] || continue
 	[[ $kind == hostPath ]] && src=$node$src
@@ -60,9 +61,13 @@ while read -r kind src path mode; do
 		up=$(dirname "$path")
 		while [[ ! -e $up ]]; do up=$(dirname "$up"); done
 		[[ $up != / ]] || { echo "run_pod: cannot make $path here" >&2; exit 1; }
-		n=$((n + 1))
-		mkdir -p "$work/warm/$n/up" "$work/warm/$n/wk"
-		mount -t overlay overlay -o "lowerdir=$up,upperdir=$work/warm/$n/up,workdir=$work/warm/$n/wk" "$up"
+		# one overlay per parent: a second one would hide the mounts made in the first
+		if [[ " ${overlaid[*]} " != *" $up "* ]]; then
+			n=$((n + 1))
+			mkdir -p "$work/warm/$n/up" "$work/warm/$n/wk"
+			mount -t overlay overlay -o "lowerdir=$up,upperdir=$work/warm/$n/up,workdir=$work/warm/$n/wk" "$up"
+			overlaid+=("$up")
+		fi
 		mkdir -p "$path"
 	fi
 	mount --bind "$src" "$path"

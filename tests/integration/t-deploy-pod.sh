@@ -141,7 +141,7 @@ files=(config.json model-00001-of-00002.safetensors model-00002-of-00002.safeten
 want=$(cd "$src" && sha256sum "${files[@]}" | sed "s|  |  $model/|")
 check="ls $model; sha256sum $(printf "$model/%s " "${files[@]}") $lora; grep -o '[^ ]*libmodelshim[^ ]*' /proc/self/maps | sort -u"
 want+=$'\n'"$(sha256sum <"$T/lora/adapter.safetensors" | cut -d' ' -f1)  $lora"
-unshare -m bash "$vdir/run_pod.sh" "$plan" "$lower" "$image" "$node" "$T/pod" "$T/out" <<EOF || ms_fail "the pod could not be set up (above)"
+unshare -m -p --fork bash "$vdir/run_pod.sh" "$plan" "$lower" "$image" "$node" "$T/pod" "$T/out" <<EOF || ms_fail "the pod could not be set up (above)"
 RUN cold pod pod $check
 RUN warm pod pod $check
 RUN nogroup $(p app_gid) pod sha256sum $model/${files[2]}
