@@ -207,7 +207,7 @@ rss_bound=$((rss0 + 16384 > 2 * rss0 ? rss0 + 16384 : 2 * rss0))
 ((evictions > 0)) || ms_bad "no evictions during the load (status: $ev0 before, $ev1 after)"
 [[ $derr =~ ^[0-9]+$ ]] || ms_bad "status gave no daemon error count ('$derr')"
 ((derr == 0)) || ms_bad "the daemon counted $derr failed fills under a load with no fault injected"
-((del1 == 0)) || ms_bad "the idle daemon holds $del1 files that are gone from the cache (leaked objects)"
+((del1 == 0)) || ms_bad "the idle daemon holds $del1 files that are gone from the cache (leaked objects): $({ find "/proc/$dpid/fd" -mindepth 1 -printf '%l\n' 2>/dev/null || true; } | grep ' (deleted)$' | head -n 3 | tr '\n' ' ')"
 ((obj1 <= 2 * nfiles)) || ms_bad "the daemon holds $obj1 data and map files for $nfiles objects"
 ((tcp1 <= connections)) || ms_bad "the daemon holds $tcp1 connections to the store, over its $connections"
 ((oth1 <= oth0 + 2)) || ms_bad "the daemon's other fds (clients, ring, ...) went from $oth0 to $oth1"
