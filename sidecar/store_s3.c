@@ -10,6 +10,10 @@
  * block). A node that fails (no connection, a timeout, a 5xx, an answer the state machine
  * refused) is marked down for TIER_DOWN_MS; the retry goes to the next node up in that order,
  * and after as many tries as there are nodes, to the origin. Anything else goes to the origin.
+ * A tier hit checks no signature: before a mount takes tier bytes of an object, its own
+ * credentials prove they may read that object at that ETag (a signed 1-byte GET with If-Match to
+ * the origin, remembered for the last PROVEN_MAX objects); a mount that cannot gets the origin's
+ * refusal, never the tier's bytes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@
 /* Large receive buffers: one recv per 512 KiB instead of per 16 KiB (curl's default). */
 #define RECV_BUFFER_SIZE (512L * 1024)
 #define TIER_DOWN_MS 30000
+#define PROVEN_MAX 4096
 
 struct tier_nodes {
 	const struct ms_tier *cfg;
@@ -43,6 +48,8 @@ struct store_s3 {
 	unsigned nmounts;
 	struct ms_s3 *s3[MS_MAX_MOUNTS];
 	struct tier_nodes tiers[MS_MAX_TIERS];
+	uint64_t proven[PROVEN_MAX]; /* (mount, key, ETag) hashes a mount's credentials may read */
+	unsigned nproven, proven_next;
 	CURLM *multi;
 };
 
@@ -51,6 +58,8 @@ struct store_xfer {
 	void *job;
 	struct tier_nodes *tier; /* sent to node NODE of this tier, or NULL: to the origin */
 	unsigned node;
+	struct store_get g;      /* what the state machine asked (its strings are the job's) */
+	bool proving;            /* the 1-byte GET to the origin that proves read access runs */
 	CURL *easy;
 	struct curl_slist *hdrs;
 	bool headed;   /* head() was called */
@@ -99,6 +108,8 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	long http = 0;
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
+	if (x->proving && (http == 200 || http == 206))
+		return n; /* the proof's byte: nothing for the state machine */
 	if (http != 200 && http != 206) {
 		size_t take = n < sizeof x->errbody - 1 - x->errbody_len ?
 		    n : sizeof x->errbody - 1 - x->errbody_len;
@@ -191,6 +202,64 @@ pick_node(struct store_s3 *s, const struct store_get *g, struct tier_nodes **tie
 	return best;
 }
 
+static uint64_t
+proof_id(const struct store_get *g)
+{
+	char id[MS_PATH_MAX + MS_ETAG_MAX + 16];
+	int n = snprintf(id, sizeof id, "%u|%s|%s", g->mount_idx, g->key, g->etag);
+
+	return XXH3_64bits(id, n < (int)sizeof id ? (size_t)n : sizeof id - 1);
+}
+
+static bool
+proven(const struct store_s3 *s, uint64_t id)
+{
+	for (unsigned i = 0; i < s->nproven; i++)
+		if (s->proven[i] == id)
+			return true;
+	return false;
+}
+
+static void
+prove_done(struct store_s3 *s, uint64_t id)
+{
+	s->proven[s->proven_next] = id;
+	s->proven_next = (s->proven_next + 1) % PROVEN_MAX;
+	if (s->nproven < PROVEN_MAX)
+		s->nproven++;
+}
+
+/* Sends X: the proof (1 byte from the origin) while proving, else what was asked, where routed. */
+static int
+xfer_send(struct store_s3 *s, struct store_xfer *x)
+{
+	const struct store_get *g = &x->g;
+	int rc;
+
+	if (x->hdrs != NULL)
+		curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	x->headed = x->refused = x->have_range = false;
+	x->etag[0] = '\0';
+	x->errbody_len = 0;
+	x->errbody[0] = '\0';
+	if (x->proving)
+		rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, 0, 1, g->etag, NULL,
+		    &x->hdrs);
+	else
+		rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, g->off, g->len, g->etag,
+		    x->tier != NULL ? x->tier->cfg->nodes[x->node] : NULL, &x->hdrs);
+	if (rc < 0)
+		return rc;
+	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	return curl_multi_add_handle(s->multi, x->easy) == CURLM_OK ? 0 : -EIO;
+}
+
 static int
 s3_start(struct store *base, const struct store_get *g, void *job, struct store_xfer **out)
 {
@@ -206,6 +275,7 @@ s3_start(struct store *base, const struct store_get *g, void *job, struct store_
 		return -ENOMEM;
 	x->s = s;
 	x->job = job;
+	x->g = *g;
 	x->easy = curl_easy_init();
 	if (x->easy == NULL) {
 		free(x);
@@ -215,22 +285,12 @@ s3_start(struct store *base, const struct store_get *g, void *job, struct store_
 	if (node >= 0) {
 		x->tier = tier;
 		x->node = (unsigned)node;
+		x->proving = !proven(s, proof_id(g));
 	}
-	rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, g->off, g->len, g->etag,
-	    node >= 0 ? tier->cfg->nodes[node] : NULL, &x->hdrs);
+	rc = xfer_send(s, x);
 	if (rc < 0) {
 		xfer_free(x);
 		return rc;
-	}
-	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-	if (curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
-		xfer_free(x);
-		return -EIO;
 	}
 	*out = x;
 	return 0;
@@ -347,6 +407,32 @@ result_of(const struct store_xfer *x, CURLcode cc, struct store_result *r)
 		describe_transport(x, cc, http, r->what, sizeof r->what);
 }
 
+/*
+ * The proof of X ended: passed, X is sent to its tier node (true: it goes on); failed, R says
+ * why in the origin's words (false: X ends with it). The node is not to blame either way.
+ */
+static bool
+proof_passed(struct store_s3 *s, struct store_xfer *x, struct store_result *r)
+{
+	char what[sizeof r->what];
+
+	x->proving = false;
+	if (r->err == 0) {
+		prove_done(s, proof_id(&x->g));
+		if (xfer_send(s, x) == 0)
+			return true;
+		r->err = -EIO;
+		snprintf(r->what, sizeof r->what, "cannot send the request to tier node %s",
+		    x->tier->cfg->nodes[x->node]);
+	} else {
+		snprintf(what, sizeof what, "%s", r->what);
+		snprintf(r->what, sizeof r->what, "the mount may not read it (asked the origin before "
+		    "taking tier bytes): %.100s", what);
+	}
+	x->tier = NULL; /* not the node's fault */
+	return false;
+}
+
 static void
 s3_progress(struct store *base)
 {
@@ -363,13 +449,15 @@ s3_progress(struct store *base)
 		x = NULL;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		result_of(x, m->data.result, &r);
+		curl_multi_remove_handle(s->multi, x->easy);
+		if (x->proving && proof_passed(s, x, &r))
+			continue;
 		/* A tier node that failed or sent what was refused: the others take its blocks. */
 		if (x->tier != NULL && (r.err == -EAGAIN || x->refused)) {
 			x->tier->down_until_ms[x->node] = now_ms() + TIER_DOWN_MS;
 			ms_warn("tier node %s: %s: marked down for %d s", x->tier->cfg->nodes[x->node],
 			    r.what[0] ? r.what : "refused answer", TIER_DOWN_MS / 1000);
 		}
-		curl_multi_remove_handle(s->multi, x->easy);
 		s->base.ev->done(x->job, &r);
 		xfer_free(x);
 	}

@@ -3,7 +3,8 @@
 # tier-config` from the daemons' own config, in front of the SigV4-checking S3 front. Three
 # nodes (three daemons, three cache dirs) cold-read one model: the origin sends it about once
 # (every daemon asks each aligned block of the same tier node), every node gets the right bytes;
-# with one tier node killed, a fourth node still reads right (the next node, then the origin);
+# a node whose credentials may not read the model gets nothing from the tier; with one tier node
+# killed, another node still reads right (the next node, then the origin);
 # the generated config refuses requests without If-Match, with several ranges or for another
 # origin, and nginx -t accepts it.
 set -euo pipefail
@@ -38,7 +39,8 @@ for n in 1 2; do
 	"$MS_BIN" tier-config --config "$T/a.ini" t1 --listen "127.0.0.1:${!port}" --dir "$T/tier$n" \
 		--user root >"$T/tier$n.conf" || ms_fail "tier-config failed"
 	nginx -t -q -p "$T/tier$n" -c "$T/tier$n.conf" 2>"$T/nginx-t.err" || ms_fail "nginx -t refuses the generated config: $(cat "$T/nginx-t.err")"
-	nginx -p "$T/tier$n" -c "$T/tier$n.conf" 2>>"$T/nginx.log" &
+	# Its output goes to a file: a process left holding the test's stdout would hold ctest too.
+	nginx -p "$T/tier$n" -c "$T/tier$n.conf" >>"$T/nginx.log" 2>&1 </dev/null &
 	tier_pid[$n]=$!
 	ms_track_pid "${tier_pid[$n]}"
 done
@@ -47,6 +49,10 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 ((i < 100)) || ms_fail "the tier's nginx did not start: $(tail -n 5 "$T/nginx.log")"
+# nginx's workers are ours too: tracked by PID, so that they are stopped even if a master is not.
+for n in 1 2; do
+	for w in $(pgrep -P "${tier_pid[$n]}"); do ms_track_pid "$w"; done
+done
 ms_ok "nginx -t accepts the config tier-config wrote; two tier nodes serve"
 
 # What the generated config refuses (plain curl: no signature needed to be refused).
@@ -76,11 +82,35 @@ hits=$(cat "$T"/tier[12]/access.log | grep -c ' HIT ' || true)
 ((hits > 0)) || ms_fail "no tier hit in the access logs"
 ms_ok "three nodes read the model right; the origin sent $origin bytes for $size ($hits tier hits)"
 
+# A tier hit checks no signature: a node whose credentials may not read the object must get
+# nothing from the tier (it asks the origin first, with its own signature, and is refused).
+node_config e
+"$MS_BIN" import -q --config "$T/e.ini" || ms_fail "import on e failed"
+(
+	umask 077
+	printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = NOT-THE-SECRET\n' >"$T/bad-credentials"
+)
+sed -i "s|^credentials = .*|credentials = $T/bad-credentials|" "$T/e.ini"
+asked=$(cat "$T"/tier[12]/access.log | wc -l)
+MS_CONFIG=$T/e.ini MS_CACHE_DIR=$T/cache-e ms_daemon_start
+if "$MS_BIN" cat --config "$T/e.ini" /models/model.bin >"$T/out-e" 2>"$T/cat-e.err"; then
+	ms_fail "a node with a wrong secret read the model"
+fi
+[[ ! -s $T/out-e ]] || ms_fail "a node with a wrong secret got $(stat -c %s "$T/out-e") bytes"
+grep -q "may not read it" "$T/cat-e.err" || ms_fail "the refusal does not say why: $(head -c 300 "$T/cat-e.err")"
+(($(cat "$T"/tier[12]/access.log | wc -l) == asked)) || ms_fail "a node with a wrong secret sent requests to the tier"
+ms_ok "a node whose credentials may not read the object gets nothing from the tier: $(head -c 200 "$T/cat-e.err")"
+
 # One tier node dies: its blocks go to the other node or the origin, never a wrong byte.
-pkill -KILL -P "${tier_pid[1]}" || ms_fail "tier node 1 has no worker to kill"
+# The master first (else it starts new workers), then the workers it had, by PID.
+workers=$(pgrep -P "${tier_pid[1]}") || ms_fail "tier node 1 has no worker to kill"
 kill -KILL "${tier_pid[1]}"
 ms_wait_gone "${tier_pid[1]}" 50 || ms_fail "nginx survived SIGKILL"
 ms_untrack_pid "${tier_pid[1]}"
+for w in $workers; do
+	kill -KILL "$w" 2>/dev/null || true
+	ms_wait_gone "$w" 50 || ms_fail "an nginx worker survived SIGKILL"
+done
 read_on d
 ms_ok "with tier node 1 killed, a fourth node still reads the model right"
 ms_done
