@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "shim.h"
 
 #define DAEMON_RESTART_INTERVAL_S 2
@@ -39,15 +40,6 @@ static __thread struct {
 static atomic_long last_failed_start;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Starts the daemon unless a start failed less than DAEMON_RESTART_INTERVAL_S ago. */
 static int
 connect_or_start(struct ms_client *cl)
@@ -58,7 +50,7 @@ connect_or_start(struct ms_client *cl)
 	pthread_mutex_lock(&start_lock);
 	rc = ms_client_connect(cl, &shim.cfg);
 	if (rc == -ENOENT || rc == -ECONNREFUSED) {
-		now = now_ms() / 1000;
+		now = (long)(ms_now_ms() / 1000);
 		last = atomic_load(&last_failed_start);
 		if (last == 0 || now - last >= DAEMON_RESTART_INTERVAL_S) {
 			rc = ms_client_connect_or_start(cl, &shim.cfg, shim.daemon_exe);
@@ -142,7 +134,7 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 {
 	const struct ms_mount *m = &shim.cfg.mounts[mount];
 	struct timespec pause = { 0, RECONNECT_PAUSE_MS * 1000 * 1000 };
-	long deadline = 0;
+	uint64_t deadline = 0;
 	pid_t pid = getpid();
 	int rc;
 
@@ -158,7 +150,7 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 				return rc;
 			conn_drop();
 			if (deadline == 0)
-				deadline = now_ms() + (shim.cfg.timeout_ms ? (long)shim.cfg.timeout_ms :
+				deadline = ms_now_ms() + (shim.cfg.timeout_ms ? shim.cfg.timeout_ms :
 				    DEFAULT_TIMEOUT_MS);
 		} else if (deadline == 0) {
 			/* No daemon to begin with, and none could be started: fail at once. */
@@ -168,7 +160,7 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 			return -EIO;
 		}
 		/* The daemon went away mid-fill: the next one (ours or another's start) takes over. */
-		if (now_ms() >= deadline) {
+		if (ms_now_ms() >= deadline) {
 			snprintf(err, errlen, "lost the modelshim daemon of %s and no new one served "
 			    "within %u ms (see %s/daemon.log)", shim.cfg.cache_dir,
 			    shim.cfg.timeout_ms ? shim.cfg.timeout_ms : DEFAULT_TIMEOUT_MS,

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
 #include "client.h"
+#include "clock.h"
 #include "cmd.h"
 #include "walk.h"
 
@@ -174,10 +174,7 @@ size_targets(struct warm *w)
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)ms_now_ns() / 1e9;
 }
 
 static void

@@ -15,13 +15,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libutil.h>
 
 #include "cache.h"
 #include "cmd.h"
+#include "clock.h"
 #include "creds.h"
 #include "daemon.h"
 #include "daemon_notify.h"
@@ -31,10 +31,7 @@
 uint64_t
 daemon_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return ms_now_ms();
 }
 
 struct daemon *

@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <curl/curl.h>
 #include <xxhash.h>
 
+#include "clock.h"
 #include "creds.h"
 #include "log.h"
 #include "s3.h"
@@ -39,6 +39,7 @@
 struct tier_nodes {
 	const struct ms_tier *cfg;
 	uint64_t down_until_ms[MS_MAX_TIER_NODES];
+	struct ms_msg_status_tier_node stats[MS_MAX_TIER_NODES];
 };
 
 struct store_s3 {
@@ -60,6 +61,7 @@ struct store_xfer {
 	unsigned node;
 	struct store_get g;      /* what the state machine asked (its strings are the job's) */
 	bool proving;            /* the 1-byte GET to the origin that proves read access runs */
+	int tier_hit;            /* X-Modelshim-Tier said HIT (1), something else (0), nothing (-1) */
 	CURL *easy;
 	struct curl_slist *hdrs;
 	bool headed;   /* head() was called */
@@ -90,6 +92,8 @@ on_header(char *line, size_t size, size_t nmemb, void *arg)
 	value[strcspn(value, "\r\n")] = '\0';
 	if ((size_t)(colon - line) == 4 && strncasecmp(line, "etag", 4) == 0) {
 		strlcpy(x->etag, value + strspn(value, " \t"), sizeof x->etag);
+	} else if ((size_t)(colon - line) == 16 && strncasecmp(line, "x-modelshim-tier", 16) == 0) {
+		x->tier_hit = strcmp(value + strspn(value, " \t"), "HIT") == 0;
 	} else if ((size_t)(colon - line) == 13 && strncasecmp(line, "content-range", 13) == 0 &&
 	    sscanf(value, " bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
 		x->have_range = true;
@@ -149,15 +153,6 @@ xfer_free(struct store_xfer *x)
 	free(x);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Node NODE's rendezvous weight for the block of G: the same on every daemon. */
 static uint64_t
 node_weight(const struct ms_mount *m, const struct ms_tier *t, unsigned node,
@@ -180,7 +175,7 @@ pick_node(struct store_s3 *s, const struct store_get *g, struct tier_nodes **tie
 {
 	const struct ms_mount *m = &s->cfg->mounts[g->mount_idx];
 	const struct ms_tier *t;
-	uint64_t w, best_w = 0, now = now_ms();
+	uint64_t w, best_w = 0, now = ms_now_ms();
 	int best = -1;
 
 	if (m->tier < 0)
@@ -240,6 +235,7 @@ xfer_send(struct store_s3 *s, struct store_xfer *x)
 		curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
 	x->headed = x->refused = x->have_range = false;
+	x->tier_hit = -1;
 	x->etag[0] = '\0';
 	x->errbody_len = 0;
 	x->errbody[0] = '\0';
@@ -433,6 +429,44 @@ proof_passed(struct store_s3 *s, struct store_xfer *x, struct store_result *r)
 	return false;
 }
 
+/* One answer of a tier node, in its counters: a request, its bytes, a hit or a miss. */
+static void
+count_tier_answer(const struct store_xfer *x)
+{
+	struct ms_msg_status_tier_node *st = &x->tier->stats[x->node];
+	curl_off_t got = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
+	st->requests++;
+	st->bytes += (uint64_t)got;
+	if (x->tier_hit == 1)
+		st->hits++;
+	else if (x->tier_hit == 0)
+		st->misses++;
+}
+
+static void
+s3_status(struct store *base, struct ms_msg_status_reply *r)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+	uint64_t now = ms_now_ms();
+
+	r->ntier_nodes = 0;
+	for (unsigned t = 0; t < s->cfg->ntiers; t++) {
+		for (unsigned n = 0; n < s->cfg->tiers[t].nnodes; n++) {
+			struct ms_msg_status_tier_node *out;
+
+			if (r->ntier_nodes == MS_STATUS_TIER_NODES)
+				return;
+			out = &r->tier_nodes[r->ntier_nodes++];
+			*out = s->tiers[t].stats[n];
+			out->down = s->tiers[t].down_until_ms[n] > now;
+			out->tier = (uint16_t)t;
+			out->node = (uint16_t)n;
+		}
+	}
+}
+
 static void
 s3_progress(struct store *base)
 {
@@ -452,9 +486,12 @@ s3_progress(struct store *base)
 		curl_multi_remove_handle(s->multi, x->easy);
 		if (x->proving && proof_passed(s, x, &r))
 			continue;
+		if (x->tier != NULL)
+			count_tier_answer(x);
 		/* A tier node that failed or sent what was refused: the others take its blocks. */
 		if (x->tier != NULL && (r.err == -EAGAIN || x->refused)) {
-			x->tier->down_until_ms[x->node] = now_ms() + TIER_DOWN_MS;
+			x->tier->stats[x->node].failures++;
+			x->tier->down_until_ms[x->node] = ms_now_ms() + TIER_DOWN_MS;
 			ms_warn("tier node %s: %s: marked down for %d s", x->tier->cfg->nodes[x->node],
 			    r.what[0] ? r.what : "refused answer", TIER_DOWN_MS / 1000);
 		}
@@ -483,6 +520,7 @@ static const struct store_ops s3_ops = {
 	.abort = s3_abort,
 	.wait = s3_wait,
 	.progress = s3_progress,
+	.status = s3_status,
 	.free = s3_free,
 };
 

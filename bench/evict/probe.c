@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 
 #define MAX_SAMPLES 600000
@@ -21,10 +22,7 @@
 static double
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)ms_now_ns() / 1e6;
 }
 
 static int
