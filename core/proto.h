@@ -94,6 +94,18 @@ struct ms_msg_status_mount {
 	uint64_t errors;           /* GETs that failed for good */
 };
 
+/* Counters of one node of a cluster cache tier, as this daemon saw it. */
+#define MS_STATUS_TIER_NODES 16
+struct ms_msg_status_tier_node {
+	uint64_t requests;  /* block requests sent to the node */
+	uint64_t hits;      /* answered from its cache (X-Modelshim-Tier: HIT) */
+	uint64_t misses;    /* answered after a fetch from the origin (any other X-Modelshim-Tier) */
+	uint64_t bytes;     /* body bytes received from it */
+	uint64_t failures;  /* no connection, timeouts, 5xx, answers the daemon refused */
+	uint32_t down;      /* 1 while marked down */
+	uint16_t tier, node; /* indexes of [tier "NAME"] in the config and of the node in its nodes */
+};
+
 struct ms_msg_status_reply {
 	uint64_t requests;      /* fill and prefetch requests received */
 	uint64_t fills;         /* chunks filled from the store */
@@ -111,9 +123,12 @@ struct ms_msg_status_reply {
 	uint64_t fill_p50_us;   /* latency of demand fills (request to reply), recent window */
 	uint64_t fill_p99_us;
 	uint32_t nmounts;
-	uint32_t pad;
+	uint32_t ntier_nodes;  /* entries of tier_nodes in use: the first MS_STATUS_TIER_NODES nodes */
 	struct ms_msg_status_mount mounts[MS_STATUS_MOUNTS];
+	struct ms_msg_status_tier_node tier_nodes[MS_STATUS_TIER_NODES];
 };
+_Static_assert(sizeof(struct ms_msg_hdr) + sizeof(struct ms_msg_status_reply) <= MS_MSG_MAX,
+    "a status reply fits in one message");
 
 /* A decoded message; pointers point into the buffer that was decoded. */
 struct ms_msg {

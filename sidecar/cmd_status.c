@@ -108,6 +108,27 @@ status_json_tenants(const struct ms_config *cfg, const struct ms_msg_status_repl
 	}
 }
 
+/* The daemon's view of each tier node: {"tier","node","requests","hits",...,"down"}. */
+static void
+status_json_tier_nodes(const struct ms_config *cfg, const struct ms_msg_status_reply *r)
+{
+	unsigned shown = 0;
+
+	for (unsigned i = 0; i < r->ntier_nodes && i < MS_STATUS_TIER_NODES; i++) {
+		const struct ms_msg_status_tier_node *n = &r->tier_nodes[i];
+
+		if (n->tier >= cfg->ntiers || n->node >= cfg->tiers[n->tier].nnodes)
+			continue; /* a daemon started with another config */
+		printf("%s{\"tier\":\"%s\",\"node\":", shown++ ? "," : "", cfg->tiers[n->tier].name);
+		json_str(cfg->tiers[n->tier].nodes[n->node]);
+		printf(",\"requests\":%llu,\"hits\":%llu,\"misses\":%llu,\"bytes\":%llu,"
+		    "\"failures\":%llu,\"down\":%s}", (unsigned long long)n->requests,
+		    (unsigned long long)n->hits, (unsigned long long)n->misses,
+		    (unsigned long long)n->bytes, (unsigned long long)n->failures,
+		    n->down ? "true" : "false");
+	}
+}
+
 static int
 status_json(const struct ms_config *cfg)
 {
@@ -159,7 +180,7 @@ status_json(const struct ms_config *cfg)
 	printf("{\"uptime_s\":%llu,\"clients\":%llu,\"requests\":%llu,\"fills\":%llu,"
 	    "\"bytes_fetched\":%llu,\"gets\":%llu,\"retries\":%llu,\"errors\":%llu,"
 	    "\"inflight\":%llu,\"cached_bytes\":%llu,\"evictions\":%llu,\"evicted_bytes\":%llu,"
-	    "\"fill_p50_us\":%llu,\"fill_p99_us\":%llu}}\n",
+	    "\"fill_p50_us\":%llu,\"fill_p99_us\":%llu,\"tier_nodes\":[",
 	    (unsigned long long)r.uptime_s, (unsigned long long)r.clients,
 	    (unsigned long long)r.requests, (unsigned long long)r.fills,
 	    (unsigned long long)r.bytes_fetched, (unsigned long long)r.gets,
@@ -167,6 +188,8 @@ status_json(const struct ms_config *cfg)
 	    (unsigned long long)r.inflight, (unsigned long long)r.cached_bytes,
 	    (unsigned long long)r.evictions, (unsigned long long)r.evicted_bytes,
 	    (unsigned long long)r.fill_p50_us, (unsigned long long)r.fill_p99_us);
+	status_json_tier_nodes(cfg, &r);
+	printf("]}}\n");
 	return 0;
 }
 

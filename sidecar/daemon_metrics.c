@@ -101,6 +101,52 @@ fill_histogram(FILE *f, const struct daemon *d)
 	fprintf(f, "%s_count %llu\n", name, (unsigned long long)d->fill_hist.count);
 }
 
+/* One sample of every tier node: FIELD of its counters. Node names are HOST:PORT (config.c). */
+static void
+per_tier_node(FILE *f, const struct daemon *d, const struct ms_msg_status_reply *r,
+    const char *name, const char *type, const char *help, size_t field)
+{
+	head(f, name, type, help);
+	for (unsigned i = 0; i < r->ntier_nodes && i < MS_STATUS_TIER_NODES; i++) {
+		const struct ms_msg_status_tier_node *n = &r->tier_nodes[i];
+
+		fprintf(f, "%s{tier=\"%s\",node=\"%s\"} %llu\n", name, d->cfg.tiers[n->tier].name,
+		    d->cfg.tiers[n->tier].nodes[n->node],
+		    (unsigned long long)*(const uint64_t *)(const void *)((const char *)n + field));
+	}
+}
+
+/* The daemon's view of each node of its cluster cache tiers, when it has any. */
+static void
+tier_nodes(FILE *f, const struct daemon *d)
+{
+	struct ms_msg_status_reply r;
+
+#define TIER_FIELD(f) offsetof(struct ms_msg_status_tier_node, f)
+	if (d->cfg.ntiers == 0)
+		return;
+	d->store->ops->status(d->store, &r);
+	per_tier_node(f, d, &r, "modelshim_tier_requests_total", "counter", "Block requests sent "
+	    "to a node of a cluster cache tier.", TIER_FIELD(requests));
+	per_tier_node(f, d, &r, "modelshim_tier_hits_total", "counter", "Of them, answered from "
+	    "the node's cache.", TIER_FIELD(hits));
+	per_tier_node(f, d, &r, "modelshim_tier_misses_total", "counter", "Of them, answered "
+	    "after the node fetched the block from the origin.", TIER_FIELD(misses));
+	per_tier_node(f, d, &r, "modelshim_tier_received_bytes_total", "counter", "Body bytes "
+	    "received from the node.", TIER_FIELD(bytes));
+	per_tier_node(f, d, &r, "modelshim_tier_failures_total", "counter", "Requests to the "
+	    "node that failed (no connection, timeout, 5xx, a refused answer).",
+	    TIER_FIELD(failures));
+	head(f, "modelshim_tier_node_up", "gauge", "1 unless the node is marked down after a "
+	    "failure.");
+	for (unsigned i = 0; i < r.ntier_nodes && i < MS_STATUS_TIER_NODES; i++)
+		fprintf(f, "modelshim_tier_node_up{tier=\"%s\",node=\"%s\"} %d\n",
+		    d->cfg.tiers[r.tier_nodes[i].tier].name,
+		    d->cfg.tiers[r.tier_nodes[i].tier].nodes[r.tier_nodes[i].node],
+		    !r.tier_nodes[i].down);
+#undef TIER_FIELD
+}
+
 /* The exposition: everything `status --json` has from the daemon, but ratios and map walks. */
 static void
 expose(FILE *f, const struct daemon *d, const struct metrics *m)
@@ -183,6 +229,7 @@ expose(FILE *f, const struct daemon *d, const struct metrics *m)
 				fprintf(f, "modelshim_tenant_quota_bytes{tenant=\"%s\"} %llu\n",
 				    d->cfg.tenants[i].name, (unsigned long long)d->cfg.tenants[i].size);
 	}
+	tier_nodes(f, d);
 #undef ONE
 #undef MOUNT_FIELD
 }

@@ -270,8 +270,9 @@ obj_tier_block(const struct daemon *d, const struct obj *o)
 }
 
 /*
- * Queues GETs for the absent chunks of [first, end), coalesced into runs of GET_MAX_BYTES; through
- * a tier, no run crosses the edge of a tier block (each GET asks for one whole block).
+ * Queues GETs for the absent chunks of [first, end), coalesced into runs of GET_MAX_BYTES. Through
+ * a tier each GET asks for one whole block: the range grows to whole blocks (what a GET brings
+ * anyway is not asked again), and no run crosses a block's edge.
  */
 static void
 obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand)
@@ -281,6 +282,12 @@ obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, b
 	uint32_t per_block = (uint32_t)(obj_tier_block(d, o) / o->map.hdr.chunk_size), stop;
 	unsigned n, i;
 
+	if (per_block != 0) {
+		first -= first % per_block;
+		end = end % per_block == 0 ? end : end - end % per_block + per_block;
+		if (end > o->map.hdr.nchunks)
+			end = o->map.hdr.nchunks;
+	}
 	while (first < end) {
 		stop = per_block == 0 || end - first <= per_block - first % per_block ? end :
 		    first - first % per_block + per_block;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 /* One GET, as the state machine asks for it. */
 struct store_get {
 	unsigned mount_idx;
@@ -80,6 +82,8 @@ struct store_ops {
 	void (*wait)(struct store *s, struct pollfd *fds, unsigned nfds, int timeout_ms);
 	/* Moves every transfer as far as it can go now, calling the events. */
 	void (*progress)(struct store *s);
+	/* Fills R's counters of the backend's own (a tier's nodes); leaves the rest of R alone. */
+	void (*status)(struct store *s, struct ms_msg_status_reply *r);
 	void (*free)(struct store *s);
 };
 

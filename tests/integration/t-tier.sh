@@ -22,10 +22,12 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 p1=$(free_port)
 p2=$(free_port)
 
-# node_config NAME: the config of node NAME (its own cache dir), with tier t1 on mount "models".
+# node_config NAME [CACHE-LINE]: the config of node NAME (its own cache dir, CACHE-LINE added to
+# [cache]), with tier t1 on mount "models".
 node_config() {
 	ms_write_config "$T/$1.ini"
 	sed -i "s|^dir = .*|dir = $T/cache-$1|" "$T/$1.ini"
+	[[ -z ${2:-} ]] || sed -i "/^dir = /a $2" "$T/$1.ini"
 	printf 'tier = t1\n\n[tier "t1"]\nnodes = 127.0.0.1:%s 127.0.0.1:%s\nblock = 4M\nallow = 127.0.0.0/8\n' \
 		"$p1" "$p2" >>"$T/$1.ini"
 }
@@ -63,9 +65,9 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@" "http://127.0.0.1:$p1/model
 [[ $(code -H "Host: 203.0.113.9:80" -H 'If-Match: "x"' -H 'Range: bytes=0-9') == 421 ]] || ms_fail "a request for another origin was not refused (421)"
 ms_ok "the tier refuses requests without If-Match (428), with several ranges (416), for another origin (421)"
 
-# read_on NAME: a fresh node: its daemon, its cache, the model read in full; prints its bytes' check.
+# read_on NAME [CACHE-LINE]: a fresh node: its daemon, its cache, the model read in full and checked.
 read_on() {
-	node_config "$1"
+	node_config "$1" "${2:-}"
 	"$MS_BIN" import -q --config "$T/$1.ini" || ms_fail "import on $1 failed"
 	MS_CONFIG=$T/$1.ini MS_CACHE_DIR=$T/cache-$1 ms_daemon_start
 	"$MS_BIN" cat --config "$T/$1.ini" /models/model.bin >"$T/out-$1" 2>"$T/cat-$1.err" ||
@@ -81,6 +83,21 @@ origin=$(ms_key_stat model.bin bytes)
 hits=$(cat "$T"/tier[12]/access.log | grep -c ' HIT ' || true)
 ((hits > 0)) || ms_fail "no tier hit in the access logs"
 ms_ok "three nodes read the model right; the origin sent $origin bytes for $size ($hits tier hits)"
+# tier NAME FIELD [NODE]: FIELD of node NAME's daemon's view of the tier (status --json), summed
+# over the tier's nodes, or of tier node NODE (0 or 1) alone.
+tier() {
+	"$MS_BIN" status --json --config "$T/$1.ini" | python3 -c '
+import json, sys
+nodes = json.load(sys.stdin)["daemon"]["tier_nodes"]
+assert len(nodes) == 2, nodes
+pick = nodes if len(sys.argv) < 3 else [nodes[int(sys.argv[2])]]
+print(sum(int(n[sys.argv[1]]) for n in pick))' "${@:2}"
+}
+blocks=$(((size + 4194303) / 4194304))
+(($(tier a misses) == blocks && $(tier a hits) == 0)) || ms_fail "node a (first): $(tier a misses) misses, $(tier a hits) hits, not $blocks and 0"
+(($(tier c hits) == blocks && $(tier c misses) == 0)) || ms_fail "node c (last): $(tier c hits) hits, $(tier c misses) misses, not $blocks and 0"
+(($(tier c bytes) >= size)) || ms_fail "node c counted $(tier c bytes) tier bytes for a $size-byte model"
+ms_ok "status --json: node a missed all $blocks blocks in the tier, node c hit all $blocks"
 
 # A tier hit checks no signature: a node whose credentials may not read the object must get
 # nothing from the tier (it asks the origin first, with its own signature, and is refused).
@@ -111,6 +128,18 @@ for w in $workers; do
 	kill -KILL "$w" 2>/dev/null || true
 	ms_wait_gone "$w" 50 || ms_fail "an nginx worker survived SIGKILL"
 done
-read_on d
-ms_ok "with tier node 1 killed, a fourth node still reads the model right"
+pm=$(free_port)
+read_on d "metrics = 127.0.0.1:$pm"
+(($(tier d failures 0) >= 1 && $(tier d down 0) == 1)) ||
+	ms_fail "node d's status does not show tier node 1 failed and down: $(tier d failures 0) failures, down $(tier d down 0)"
+ms_ok "with tier node 1 killed, a fourth node still reads the model right; its status shows the node down"
+curl -sf "http://127.0.0.1:$pm/metrics" >"$T/scrape" || ms_fail "no metrics from node d"
+grep -qx "modelshim_tier_node_up{tier=\"t1\",node=\"127.0.0.1:$p1\"} 0" "$T/scrape" ||
+	ms_fail "the metrics do not show tier node 1 down: $(grep tier_node_up "$T/scrape")"
+grep -qx "modelshim_tier_node_up{tier=\"t1\",node=\"127.0.0.1:$p2\"} 1" "$T/scrape" ||
+	ms_fail "the metrics do not show tier node 2 up: $(grep tier_node_up "$T/scrape")"
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$T/scrape" >"$T/promtool.out" 2>&1 || ms_fail "promtool: $(head -c 300 "$T/promtool.out")"
+fi
+ms_ok "node d's metrics show tier node 1 down, node 2 up$(command -v promtool >/dev/null && echo '; promtool check metrics passes')"
 ms_done

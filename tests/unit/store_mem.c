@@ -226,6 +226,14 @@ mem_wait(struct store *base, struct pollfd *fds, unsigned nfds, int timeout_ms)
 		perror("store_mem: poll");
 }
 
+/* No tier: nothing of its own to report. */
+static void
+mem_status(struct store *base, struct ms_msg_status_reply *r)
+{
+	(void)base;
+	r->ntier_nodes = 0;
+}
+
 static void
 mem_free(struct store *base)
 {
@@ -244,6 +252,7 @@ static const struct store_ops mem_ops = {
 	.abort = mem_abort,
 	.wait = mem_wait,
 	.progress = mem_progress,
+	.status = mem_status,
 	.free = mem_free,
 };
 
