@@ -1,30 +1,6 @@
 /* shim_dup: dup, dup2 (onto fd 0, as dd does), dup3 and fcntl(F_DUPFD_CLOEXEC) of a virtual fd; reads through each copy after the original is closed. */
 #include "shimtest.h"
 
-static void
-pread_check(int fd, const unsigned char *ref, size_t size, uint64_t off, size_t len, const char *what)
-{
-	unsigned char *buf = st_alloc(len);
-	size_t got = 0;
-
-	if (off > size)
-		off = size;
-	if (len > size - off)
-		len = size - off;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0)
-			st_die("%s: pread at %llu: %s", what, (unsigned long long)(off + got), strerror(errno));
-		if (n == 0)
-			st_die("%s: early EOF at %llu", what, (unsigned long long)(off + got));
-		got += (size_t)n;
-	}
-	st_check(buf, ref, size, off, len, what);
-	free(buf);
-	st_say("%s: %zu bytes at %llu ok", what, len, (unsigned long long)off);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -52,10 +28,10 @@ main(int argc, char **argv)
 	st_say("fd %d closed; copies %d (dup), 0 (dup2), %d (dup3), %d, %d (fcntl)", fd, a, b, c, d);
 
 	/* Each copy reads a region nobody read before. */
-	pread_check(a, ref, size, 1 * eighth + 11, 150000, "dup");
-	pread_check(b, ref, size, 3 * eighth + 13, 150000, "dup3");
-	pread_check(c, ref, size, 4 * eighth + 17, 150000, "F_DUPFD_CLOEXEC");
-	pread_check(d, ref, size, 5 * eighth + 19, 150000, "F_DUPFD");
+	st_pread_check(a, ref, size, 1 * eighth + 11, 150000, "dup");
+	st_pread_check(b, ref, size, 3 * eighth + 13, 150000, "dup3");
+	st_pread_check(c, ref, size, 4 * eighth + 17, 150000, "F_DUPFD_CLOEXEC");
+	st_pread_check(d, ref, size, 5 * eighth + 19, 150000, "F_DUPFD");
 
 	/* dd style: lseek on fd 0, then read() through the shared position. */
 	if (lseek(0, (off_t)(2 * eighth + 7), SEEK_SET) < 0)
@@ -73,7 +49,7 @@ main(int argc, char **argv)
 	close(0);
 	close(b);
 	close(c);
-	pread_check(d, ref, size, 6 * eighth + 23, size, "last copy to EOF");
+	st_pread_check(d, ref, size, 6 * eighth + 23, size, "last copy to EOF");
 	close(d);
 	free(ref);
 	return 0;

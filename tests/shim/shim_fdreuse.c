@@ -3,28 +3,6 @@
 
 #include <sys/syscall.h>
 
-static void
-read_at(int fd, const unsigned char *ref, size_t size, size_t off, size_t len, const char *what)
-{
-	unsigned char *buf = st_alloc(len);
-	size_t got = 0;
-
-	if (off > size)
-		off = size;
-	if (len > size - off)
-		len = size - off;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-
-		if (n <= 0)
-			st_die("%s: pread(fd %d) at %zu: %s", what, fd, off + got, n < 0 ? strerror(errno) : "EOF");
-		got += (size_t)n;
-	}
-	st_check(buf, ref, size, off, len, what);
-	free(buf);
-	st_say("%s: fd %d, %zu bytes at %zu ok", what, fd, len, off);
-}
-
 /* A pipe that takes the lowest free number must work as a pipe. */
 static void
 pipe_works(int want_fd, const char *what)
@@ -55,23 +33,23 @@ main(int argc, char **argv)
 
 	/* close_range(3, ~0U) behind the shim's back, then the number is reused. */
 	fd = st_open(argv[1], O_RDONLY);
-	read_at(fd, ref, size, 0, 1000, "before close_range");
+	st_pread_check(fd, ref, size, 0, 1000, "before close_range");
 	if (close_range(3, ~0U, 0) < 0)
 		st_die("close_range: %s", strerror(errno));
 	if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
 		st_die("fd %d still open after close_range", fd);
 	pipe_works(fd, "after close_range");
 	l = st_open(argv[3], O_RDONLY);
-	read_at(l, loc, lsize, 0, lsize, "local file on a reused number after close_range");
+	st_pread_check(l, loc, lsize, 0, lsize, "local file on a reused number after close_range");
 	close(l);
 	fd = st_open(argv[1], O_RDONLY);
-	read_at(fd, ref, size, 1 * q + 3, 200000, "virtual file reopened after close_range");
+	st_pread_check(fd, ref, size, 1 * q + 3, 200000, "virtual file reopened after close_range");
 
 	/* closefrom(3), same again. */
 	closefrom(3);
 	pipe_works(fd, "after closefrom");
 	fd = st_open(argv[1], O_RDONLY);
-	read_at(fd, ref, size, 2 * q + 5, 200000, "virtual file reopened after closefrom");
+	st_pread_check(fd, ref, size, 2 * q + 5, 200000, "virtual file reopened after closefrom");
 
 	/* The raw system call: the shim cannot see it and must notice the fd changed. */
 	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
@@ -79,7 +57,7 @@ main(int argc, char **argv)
 	l = st_open(argv[3], O_RDONLY);
 	if (l != fd)
 		st_say("note: local file got fd %d, not the old virtual fd %d", l, fd);
-	read_at(l, loc, lsize, 0, lsize, "local file on a reused number after raw close_range");
+	st_pread_check(l, loc, lsize, 0, lsize, "local file on a reused number after raw close_range");
 	close(l);
 
 	/* dup2 a local fd over a virtual one: the number now reads the local file. */
@@ -87,7 +65,7 @@ main(int argc, char **argv)
 	l = st_open(argv[3], O_RDONLY);
 	if (dup2(l, v) != v)
 		st_die("dup2(local, virtual): %s", strerror(errno));
-	read_at(v, loc, lsize, 0, lsize, "local file dup2'd over a virtual fd");
+	st_pread_check(v, loc, lsize, 0, lsize, "local file dup2'd over a virtual fd");
 	{
 		struct stat st;
 
@@ -99,8 +77,8 @@ main(int argc, char **argv)
 	if (dup2(fd, l) != l)
 		st_die("dup2(virtual, local): %s", strerror(errno));
 	close(fd);
-	read_at(l, ref, size, 5 * q + 7, 200000, "virtual fd dup2'd over a local fd");
-	read_at(l, ref, size, 0, size, "the whole virtual file through that fd");
+	st_pread_check(l, ref, size, 5 * q + 7, 200000, "virtual fd dup2'd over a local fd");
+	st_pread_check(l, ref, size, 0, size, "the whole virtual file through that fd");
 	close(l);
 	close(v);
 	free(ref);

@@ -146,6 +146,34 @@ st_alloc(size_t n)
 	return p;
 }
 
+/*
+ * Reads LEN bytes at OFF of FD (both clipped to the SIZE-byte file) with pread, dies unless they
+ * are REF's, and says so.
+ */
+static inline void
+st_pread_check(int fd, const unsigned char *ref, size_t size, uint64_t off, size_t len,
+    const char *what)
+{
+	unsigned char *buf = st_alloc(len);
+	size_t got = 0;
+
+	if (off > size)
+		off = size;
+	if (len > size - off)
+		len = size - off;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
+
+		if (n <= 0)
+			st_die("%s: pread(fd %d) at %llu: %s", what, fd, (unsigned long long)(off + got),
+			    n < 0 ? strerror(errno) : "early EOF");
+		got += (size_t)n;
+	}
+	st_check(buf, ref, size, off, len, what);
+	free(buf);
+	st_say("%s: fd %d, %zu bytes at %llu ok", what, fd, len, (unsigned long long)off);
+}
+
 /* Checks that FD (a local file such as a memfd) holds exactly REF. */
 static inline void
 st_check_fd(int fd, const unsigned char *ref, size_t refsize, const char *what)
