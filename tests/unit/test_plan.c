@@ -7,28 +7,33 @@
 #define F MS_CHUNK_INFLIGHT
 #define P MS_CHUNK_PRESENT
 
+/* Plans [FIRST, END) of ST with MAX_RUN and room for CAP runs: exactly the runs WANT[0..N). */
+static void
+expect_runs(const uint8_t *st, uint32_t first, uint32_t end, uint32_t max_run, unsigned cap,
+    const struct ms_run *want, unsigned n)
+{
+	struct ms_run r[16];
+
+	cr_assert_leq(cap, 16);
+	cr_assert_eq(ms_plan_runs(st, first, end, max_run, r, cap), n);
+	for (unsigned i = 0; i < n; i++)
+		cr_expect(r[i].first == want[i].first && r[i].end == want[i].end,
+		    "run %u is [%u, %u), want [%u, %u)", i, r[i].first, r[i].end, want[i].first,
+		    want[i].end);
+}
+
 Test(plan, all_absent_split_by_max_run)
 {
 	uint8_t st[10] = { A, A, A, A, A, A, A, A, A, A };
-	struct ms_run r[8];
-	unsigned n = ms_plan_runs(st, 0, 10, 4, r, 8);
 
-	cr_assert_eq(n, 3);
-	cr_expect(r[0].first == 0 && r[0].end == 4);
-	cr_expect(r[1].first == 4 && r[1].end == 8);
-	cr_expect(r[2].first == 8 && r[2].end == 10);
+	expect_runs(st, 0, 10, 4, 8, (struct ms_run[]){ { 0, 4 }, { 4, 8 }, { 8, 10 } }, 3);
 }
 
 Test(plan, skips_present_and_inflight)
 {
 	uint8_t st[10] = { P, A, A, F, A, P, P, A, A, A };
-	struct ms_run r[8];
-	unsigned n = ms_plan_runs(st, 0, 10, 16, r, 8);
 
-	cr_assert_eq(n, 3);
-	cr_expect(r[0].first == 1 && r[0].end == 3);
-	cr_expect(r[1].first == 4 && r[1].end == 5);
-	cr_expect(r[2].first == 7 && r[2].end == 10);
+	expect_runs(st, 0, 10, 16, 8, (struct ms_run[]){ { 1, 3 }, { 4, 5 }, { 7, 10 } }, 3);
 }
 
 Test(plan, sub_range_and_nothing_to_do)
@@ -46,10 +51,8 @@ Test(plan, sub_range_and_nothing_to_do)
 Test(plan, capacity_limits_runs)
 {
 	uint8_t st[8] = { A, P, A, P, A, P, A, P };
-	struct ms_run r[2];
 
-	cr_expect_eq(ms_plan_runs(st, 0, 8, 16, r, 2), 2);
-	cr_expect(r[1].first == 2 && r[1].end == 3);
+	expect_runs(st, 0, 8, 16, 2, (struct ms_run[]){ { 0, 1 }, { 2, 3 } }, 2);
 }
 
 Test(plan, zero_max_run_means_one)
