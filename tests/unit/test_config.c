@@ -10,6 +10,7 @@
 #include <criterion/parameterized.h>
 
 #include "config.h"
+#include "table.h"
 
 /* Lines 1-2 and 3-6 of most configs below. */
 #define CACHE "[cache]\ndir = /var/cache/ms\n"
@@ -218,15 +219,11 @@ static const struct bad_case bad_cases[] = {
 	{ CACHE MOUNT_WITH("addressing = Path"), 5, "[mount \"m\"] addressing:", NULL },
 };
 
-#define NBAD (sizeof bad_cases / sizeof bad_cases[0])
-
 ParameterizedTestParameters(config, errors)
 {
-	static size_t idx[NBAD];
+	static size_t idx[TABLE_LEN(bad_cases)];
 
-	for (size_t i = 0; i < NBAD; i++)
-		idx[i] = i;
-	return cr_make_param_array(size_t, idx, NBAD);
+	return table_rows(idx, TABLE_LEN(idx));
 }
 
 ParameterizedTest(size_t *i, config, errors)
@@ -812,22 +809,22 @@ Test(config, tier_section)
 Test(config, tier_errors)
 {
 	expect_error(CACHE MOUNT_TIER, 3, "[mount \"m\"] tier: no [tier \"site-a\"] section", NULL);
-	expect_error(CACHE MOUNT TIER("block = 16M\n"), 8, "[tier \"site-a\"] nodes: required key missing",
+	expect_error(CACHE MOUNT TIER("block = 16M\n"), 7, "[tier \"site-a\"] nodes: required key missing",
 	    NULL);
-	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5\n"), 9, "nodes: '10.0.0.5' is not HOST:PORT", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5:0\n"), 9, "is not HOST:PORT", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5:99999\n"), 9, "is not HOST:PORT", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = fd00::7:80\n"), 9, "the host is not a name", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = [fd00::zz]:80\n"), 9, "in brackets", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = a/b:80\n"), 9, "the host is not a name", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = h:1\nblock = 5M\n"), 8, "block: 5242880 is not a multiple",
+	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5\n"), 8, "nodes: '10.0.0.5' is not HOST:PORT", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5:0\n"), 8, "is not HOST:PORT", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = 10.0.0.5:99999\n"), 8, "is not HOST:PORT", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = fd00::7:80\n"), 8, "the host is not a name", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = [fd00::zz]:80\n"), 8, "in brackets", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = a/b:80\n"), 8, "the host is not a name", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nblock = 5M\n"), 7, "block: 5242880 is not a multiple",
 	    NULL);
-	expect_error(CACHE MOUNT TIER("nodes = h:1\nblock = 2G\n"), 8, "block:", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = 10.0.0.0\n"), 10, "allow: '10.0.0.0' is not a network",
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nblock = 2G\n"), 7, "block:", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = 10.0.0.0\n"), 9, "allow: '10.0.0.0' is not a network",
 	    NULL);
-	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = 10.0.0.0/33\n"), 10, "is not a network", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = ::/129\n"), 10, "is not a network", NULL);
-	expect_error(CACHE MOUNT TIER("nodes = h:1\n") TIER("nodes = h:2\n"), 10,
-	    "[tier \"site-a\"]: duplicate tier (first at line 8)", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = 10.0.0.0/33\n"), 9, "is not a network", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\nallow = ::/129\n"), 9, "is not a network", NULL);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\n") TIER("nodes = h:2\n"), 9,
+	    "[tier \"site-a\"]: duplicate tier (first at line 7)", NULL);
 	expect_error(CACHE MOUNT "[tier site-a]\n", 7, "expected [tier \"NAME\"]", NULL);
 }
