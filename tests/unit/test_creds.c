@@ -10,6 +10,7 @@
 #include <criterion/parameterized.h>
 
 #include "creds.h"
+#include "table.h"
 
 #define ID "AKIAEXAMPLEID"
 #define SECRET "s3cr3t/K3y+EXAMPLEKEYxyz"
@@ -238,15 +239,11 @@ static const struct bad_case bad_cases[] = {
 	    "default", -EINVAL, 2, "[default] aws_access_key_id: value too long (max 127 characters)" },
 };
 
-#define NBAD (sizeof bad_cases / sizeof bad_cases[0])
-
 ParameterizedTestParameters(creds, file_errors)
 {
-	static size_t idx[NBAD];
+	static size_t idx[TABLE_LEN(bad_cases)];
 
-	for (size_t i = 0; i < NBAD; i++)
-		idx[i] = i;
-	return cr_make_param_array(size_t, idx, NBAD);
+	return table_rows(idx, TABLE_LEN(idx));
 }
 
 ParameterizedTest(size_t *i, creds, file_errors)
@@ -266,13 +263,22 @@ ParameterizedTest(size_t *i, creds, file_errors)
 	assert_wiped(&creds);
 }
 
+/* Loads GOOD with an aws_session_token of LEN 'T's on line 4. */
+static int
+load_long_token(size_t len)
+{
+	static char text[8192], token[5000];
+
+	cr_assert_lt(len, sizeof token);
+	memset(token, 'T', len);
+	token[len] = '\0';
+	snprintf(text, sizeof text, GOOD "aws_session_token = %s\n", token);
+	return load_file(text, 0600, "default");
+}
+
 Test(creds, token_too_long)
 {
-	static char text[4096], token[2049];
-
-	memset(token, 'T', sizeof token - 1);
-	snprintf(text, sizeof text, GOOD "aws_session_token = %s\n", token);
-	cr_assert_eq(load_file(text, 0600, "default"), -EINVAL);
+	cr_assert_eq(load_long_token(2048), -EINVAL);
 	cr_assert(strstr(err, ":4: [default] aws_session_token: value too long (max 2047"), "%s", err);
 	cr_assert_null(strstr(err, "TTTT"), "%s", err);
 	assert_wiped(&creds);
@@ -280,11 +286,7 @@ Test(creds, token_too_long)
 
 Test(creds, line_too_long)
 {
-	static char text[8192], token[5000];
-
-	memset(token, 'T', sizeof token - 1);
-	snprintf(text, sizeof text, GOOD "aws_session_token = %s\n", token);
-	cr_assert_eq(load_file(text, 0600, "default"), -EINVAL);
+	cr_assert_eq(load_long_token(4999), -EINVAL);
 	cr_assert(strstr(err, ":4: line too long"), "%s", err);
 	cr_assert_null(strstr(err, "TTTT"), "%s", err);
 }

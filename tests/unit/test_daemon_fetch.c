@@ -257,58 +257,55 @@ Test(daemon_fetch, ranged_get_for_the_chunks_asked)
 	obj_unref(D, o);
 }
 
-Test(daemon_fetch, another_version_is_refused_and_not_retried)
+/* start(), then object 0 at ETag "v1", the store's next answer spoilt by FAULT. */
+static struct obj *
+v1_faulted(enum store_mem_fault fault)
 {
 	struct obj *o;
-	char msg[256];
 
 	start();
 	o = object(0, "\"v1\"");
-	store_mem_fault_next(S, MEM_OTHER_ETAG);
-	cr_assert_eq(fill(o, 1, 0, SIZE, msg, sizeof msg), -ESTALE, "%s", msg);
-	cr_assert(strstr(msg, "changed in the store since import") != NULL, "%s", msg);
-	cr_assert_eq(store_mem_gets(S), 1, "another version is final: no retry");
+	store_mem_fault_next(S, fault);
+	return o;
+}
+
+/*
+ * Object 0 asked for [OFF, OFF+LEN) and the store's answer spoilt by FAULT: the fill fails with
+ * RC (NEEDLE, unless NULL, in its message), the answer is final (no retry), nothing is written.
+ */
+static void
+expect_refused(enum store_mem_fault fault, uint64_t off, uint64_t len, int rc, const char *needle)
+{
+	struct obj *o = v1_faulted(fault);
+	char msg[256];
+
+	cr_assert_eq(fill(o, 1, off, len, msg, sizeof msg), rc, "%s", msg);
+	cr_assert(needle == NULL || strstr(msg, needle) != NULL, "%s", msg);
+	cr_assert_eq(store_mem_gets(S), 1, "a refused answer is final: no retry");
 	assert_nothing_written(o);
 	obj_unref(D, o);
+}
+
+Test(daemon_fetch, another_version_is_refused_and_not_retried)
+{
+	expect_refused(MEM_OTHER_ETAG, 0, SIZE, -ESTALE, "changed in the store since import");
 }
 
 Test(daemon_fetch, another_size_is_refused)
 {
-	struct obj *o;
-	char msg[256];
-
-	start();
-	o = object(0, "\"v1\"");
-	store_mem_fault_next(S, MEM_WRONG_TOTAL);
-	cr_assert_eq(fill(o, 1, CHUNK, CHUNK, msg, sizeof msg), -ESTALE, "%s", msg);
-	cr_assert_eq(store_mem_gets(S), 1);
-	assert_nothing_written(o);
-	obj_unref(D, o);
+	expect_refused(MEM_WRONG_TOTAL, CHUNK, CHUNK, -ESTALE, NULL);
 }
 
 Test(daemon_fetch, an_answer_without_etag_is_refused)
 {
-	struct obj *o;
-	char msg[256];
-
-	start();
-	o = object(0, "\"v1\"");
-	store_mem_fault_next(S, MEM_NO_ETAG);
-	cr_assert_eq(fill(o, 1, 0, SIZE, msg, sizeof msg), -EIO, "%s", msg);
-	cr_assert(strstr(msg, "no ETag") != NULL, "%s", msg);
-	cr_assert_eq(store_mem_gets(S), 1);
-	assert_nothing_written(o);
-	obj_unref(D, o);
+	expect_refused(MEM_NO_ETAG, 0, SIZE, -EIO, "no ETag");
 }
 
 Test(daemon_fetch, another_range_is_refused_then_retried)
 {
-	struct obj *o;
+	struct obj *o = v1_faulted(MEM_WRONG_RANGE);
 	char msg[256];
 
-	start();
-	o = object(0, "\"v1\"");
-	store_mem_fault_next(S, MEM_WRONG_RANGE);
 	cr_assert_eq(fill(o, 1, CHUNK, CHUNK, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(store_mem_gets(S), 2);
 	cr_assert_eq(D->stats.retries, 1);
@@ -318,13 +315,10 @@ Test(daemon_fetch, another_range_is_refused_then_retried)
 
 Test(daemon_fetch, a_whole_object_answer_is_usable_only_from_its_start)
 {
-	struct obj *o;
+	struct obj *o = v1_faulted(MEM_WHOLE_OBJECT);
 	char msg[256];
 
-	start();
-	o = object(0, "\"v1\"");
 	/* To a GET of chunk 1: the bytes would land at the wrong offset. */
-	store_mem_fault_next(S, MEM_WHOLE_OBJECT);
 	cr_assert_eq(fill(o, 1, CHUNK, CHUNK, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(store_mem_gets(S), 2, "refused, then asked again");
 	cr_assert(cached_bytes_right(o, 0, CHUNK, CHUNK));
@@ -340,12 +334,9 @@ Test(daemon_fetch, a_whole_object_answer_is_usable_only_from_its_start)
 
 Test(daemon_fetch, a_short_body_is_retried_and_only_whole_chunks_are_kept)
 {
-	struct obj *o;
+	struct obj *o = v1_faulted(MEM_SHORT_BODY);
 	char msg[256];
 
-	start();
-	o = object(0, "\"v1\"");
-	store_mem_fault_next(S, MEM_SHORT_BODY);
 	cr_assert_eq(fill(o, 1, 0, SIZE, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(store_mem_gets(S), 2);
 	cr_assert_eq(D->stats.retries, 1);
