@@ -261,6 +261,40 @@ ms_daemon_start() {
 		ms_fail "${err#mslife: }"
 }
 
+# ms_need_shim: skips the test unless it runs under ctest with the binary and the shim given and
+# the virtual prefix /models free on this host.
+ms_need_shim() {
+	[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
+	[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
+	[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+}
+
+# ms_daemon_detach: imports $MS_CONFIG's namespace, then starts the daemon as clients do
+# (`daemon --detach`, its output appended to the cache dir's daemon.log); fails the test unless
+# a daemon serves $MS_CACHE_DIR afterwards.
+ms_daemon_detach() {
+	local log=$MS_CACHE_DIR/daemon.log
+	"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+	"$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
+	[[ -n $(ms_daemon_pid) ]] || ms_fail "no daemon runs after daemon --detach"
+}
+
+# ms_check_gave_up KEY RETRIES DRETRIES DERRORS: checks (ms_bad) one job on KEY that failed all
+# its RETRIES attempts: the front saw RETRIES GETs of KEY, the daemon's retries counter rose by
+# RETRIES - 1 (DRETRIES is what it rose by) and its errors by one (DERRORS).
+ms_check_gave_up() {
+	local key=$1 retries=$2 dr=$3 de=$4
+	[[ $(ms_key_stat "$key" count) == "$retries" ]] ||
+		ms_bad "the daemon sent $(ms_key_stat "$key" count) GETs of $key, want $retries (retries = $retries)"
+	((dr == retries - 1)) || ms_bad "daemon.retries +$dr for one job of $retries attempts, want +$((retries - 1))"
+	((de == 1)) || ms_bad "errors +$de after one failed job of $key, want +1"
+}
+
+# ms_sha FILE: FILE's sha256, the hex digits only.
+ms_sha() {
+	sha256sum <"$1" | cut -d' ' -f1
+}
+
 # ms_daemon_stop: SIGTERM to the daemon, waits ~10 s for it (then SIGKILL, and the test fails:
 # mslife stop --strict, with the start time ms_track_pid recorded); its exit status lands in
 # MS_DAEMON_RC.

@@ -9,9 +9,7 @@
 # everything down to the target with the disk blocks released.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
-[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
-[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+ms_need_shim
 
 export MS_CHUNK=64K
 chunk=65536

@@ -3,9 +3,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
-[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
-[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
-[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+ms_need_shim
 py=/usr/bin/python3
 [[ -x $py ]] || ms_skip "$py is not installed"
 

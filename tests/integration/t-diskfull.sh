@@ -10,9 +10,7 @@
 # end everything reads back with the source's sha256.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
-[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
-[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+ms_need_shim
 
 small=$T/small
 mounted=0

@@ -10,9 +10,7 @@
 # the right bytes once the server is back; a single stalled GET costs one retry, the read is right.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
-[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
-[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+ms_need_shim
 
 MiB=1048576
 timeout_s=2
@@ -25,17 +23,14 @@ for k in st1 st2 st3; do
 done
 ms_put "$T/src"
 ms_write_config "$T/ms.ini" "timeout = ${timeout_s}s" "retries = $retries"
-"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+ms_daemon_detach
 log=$MS_CACHE_DIR/daemon.log
-"$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
 dpid=$(ms_daemon_pid)
-[[ -n $dpid ]] || ms_fail "no daemon runs after daemon --detach"
 tree=$MS_TREE
 
 # counters: "RETRIES ERRORS CACHED_BYTES INFLIGHT" from `modelshim status --json`, bounded: a
 # daemon that does not answer within 5 s fails the test.
 counters() { ms_status_fields daemon.retries mount.errors mount.cached_bytes daemon.inflight; }
-sha() { sha256sum <"$1" | cut -d' ' -f1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # quiesce: waits (at most 15 s) until no GET is in flight, so one case's leftovers (a readahead

@@ -9,9 +9,7 @@
 # If-Match held) may be taken or refused, never be wrong.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
-[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
-[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+ms_need_shim
 
 export MS_CHUNK=256K
 CH=262144
@@ -34,9 +32,8 @@ for m in "${modes[@]}"; do
 done
 ms_put "$T/src"
 ms_write_config "$T/ms.ini" "retries = $retries" "timeout = 10s"
-"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+ms_daemon_detach
 log=$MS_CACHE_DIR/daemon.log
-"$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
 
 # counters: "RETRIES ERRORS" (daemon retries, errors of mount models), as ms_status_fields gives
 # them but parsed by node, which starts faster than python here (asked 4 times per mode).

@@ -6,9 +6,7 @@
 # after `modelshim import` the whole file reads as v2.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
-[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
-[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
-[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+ms_need_shim
 
 export MS_CHUNK=256K
 CH=262144
@@ -19,9 +17,8 @@ head -c $((7 * CH + 77)) /dev/urandom >"$T/v2/obj.bin" # the same size, other by
 size=$(stat -c %s "$T/v1/obj.bin")
 ms_put "$T/v1"
 ms_write_config "$T/ms.ini" "retries = 3" "timeout = 10s"
-"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+ms_daemon_detach
 log=$MS_CACHE_DIR/daemon.log
-"$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
 
 # slice VERSION FIRST COUNT: chunks FIRST..FIRST+COUNT-1 of VERSION's obj.bin, into $T/VERSION.FIRST.COUNT.
 slice() {
