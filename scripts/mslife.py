@@ -59,24 +59,27 @@ def default_bin():
 
 # ------------------------------------------------------------------------------------ processes
 
-def start_time(pid):
-    """When PID started (field 22 of /proc/PID/stat, clock ticks since boot), or None if gone."""
+def _stat(pid):
+    """The fields of /proc/PID/stat after the command name (field 3, the state, first), or None
+    if PID is gone."""
     try:
         with open("/proc/%d/stat" % int(pid)) as f:
             st = f.read()
     except (OSError, ValueError):
         return None
-    return st[st.rindex(")") + 2:].split()[19]
+    return st[st.rindex(")") + 2:].split()
+
+
+def start_time(pid):
+    """When PID started (field 22 of /proc/PID/stat, clock ticks since boot), or None if gone."""
+    fields = _stat(pid)
+    return None if fields is None else fields[19]
 
 
 def alive(pid):
     """PID runs and is not a zombie (an orphan's zombie lingers until init reaps it)."""
-    try:
-        with open("/proc/%d/stat" % int(pid)) as f:
-            st = f.read()
-    except (OSError, ValueError):
-        return False
-    return st[st.rindex(")") + 2] != "Z"
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def _reap(pid):
@@ -113,6 +116,17 @@ def stop_pid(pid, started, timeout=10.0):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return wait_gone(pid, 5.0)
+
+
+def term_or_raise(run, pid, started, timeout, what):
+    """SIGTERM to PID (which started at STARTED) and TIMEOUT s for it to exit; if it does not,
+    SIGKILL, RUN forgets it and LifeError says WHAT did not exit."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    if not wait_gone(pid, timeout):
+        stop_pid(pid, started, 0)
+        run.untrack(pid)
+        raise LifeError("%s did not exit within %g s of SIGTERM" % (what, timeout))
 
 
 def is_mounted(path):
@@ -209,12 +223,7 @@ class Run:
         if started is None:
             started = start_time(pid) if pid in self.children else None
         if strict and started is not None and start_time(pid) == started:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            if not wait_gone(pid, timeout):
-                stop_pid(pid, started, 0)
-                self.untrack(pid)
-                raise LifeError("process %d did not exit within %g s of SIGTERM" % (pid, timeout))
+            term_or_raise(self, pid, started, timeout, "process %d" % pid)
         if not stop_pid(pid, started, timeout):
             raise LifeError("process %d did not exit after SIGKILL" % pid)
         self.untrack(pid)
@@ -507,12 +516,7 @@ def daemon_stop(run, config, timeout=10.0):
     if pid is None:
         return None
     started = start_time(pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    if not wait_gone(pid, timeout):
-        stop_pid(pid, started, 0)
-        run.untrack(pid)
-        raise LifeError("daemon (pid %d) did not exit within %g s of SIGTERM" % (pid, timeout))
+    term_or_raise(run, pid, started, timeout, "daemon (pid %d)" % pid)
     run.untrack(pid)
     p = run.children.pop(pid, None)
     return p.wait(timeout=1) if p is not None else None
