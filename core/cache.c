@@ -88,6 +88,26 @@ own_dir(const char *path, mode_t mode, gid_t gid)
 }
 
 int
+ms_cache_create_data(const char *path, uint64_t size, int64_t mtime, uint64_t *ino)
+{
+	struct timespec times[2] = { { (time_t)mtime, 0 }, { (time_t)mtime, 0 } };
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc < 0)
+		unlink(path);
+	else
+		*ino = (uint64_t)st.st_ino;
+	return rc;
+}
+
+int
 ms_cache_init(const struct ms_config *cfg)
 {
 	char path[MS_PATH_MAX + 2 * MS_NAME_MAX + 32];

@@ -45,6 +45,13 @@ int ms_cache_tmp_path(const struct ms_config *cfg, char *out, size_t outlen)
 	__attribute__((warn_unused_result));
 
 /*
+ * Creates PATH (a fresh name from ms_cache_tmp_path) as the empty data file of an object: SIZE
+ * bytes of holes, modified at MTIME; *INO is its inode. 0 or -errno; on failure PATH is gone.
+ */
+int ms_cache_create_data(const char *path, uint64_t size, int64_t mtime, uint64_t *ino)
+	__attribute__((warn_unused_result));
+
+/*
  * Creates DIR, DIR/tmp, DIR/tenants and each mount's DIR/tenants/TENANT/MOUNT if missing, and
  * gives them their modes: all 0700 (owner-only) but MOUNT 0755, or, when a tenant names a gid,
  * DIR and DIR/tenants 0711 and that tenant's dir 0750 with group gid.

@@ -218,27 +218,14 @@ put_in_place(const char *tmp, const char *dst)
 static int
 make_data_file(const struct ms_config *cfg, const struct entry *e, const char *dst, uint64_t *ino)
 {
-	struct timespec times[2];
 	char tmp[MS_DIR_FILE_PATH_MAX];
-	struct stat st;
-	int fd, rc;
+	int rc;
 
 	rc = ms_cache_tmp_path(cfg, tmp, sizeof tmp);
+	if (rc == 0)
+		rc = ms_cache_create_data(tmp, e->size, e->mtime, ino);
 	if (rc < 0)
 		return rc;
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	times[0].tv_sec = times[1].tv_sec = e->mtime;
-	times[0].tv_nsec = times[1].tv_nsec = 0;
-	if (ftruncate(fd, (off_t)e->size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0) {
-		rc = -errno;
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	close(fd);
-	*ino = (uint64_t)st.st_ino;
 	return put_in_place(tmp, dst);
 }
 

@@ -361,9 +361,8 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key,
 {
 	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX];
 	char tdata[MS_DIR_FILE_PATH_MAX], tmap[MS_DIR_FILE_PATH_MAX];
-	struct timespec times[2];
-	struct stat st;
-	int fd, rc;
+	uint64_t ino;
+	int rc;
 
 	*gone = false;
 	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, tree, sizeof tree);
@@ -373,18 +372,12 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key,
 		rc = ms_cache_tmp_path(&d->cfg, tdata, sizeof tdata);
 	if (rc == 0)
 		rc = ms_cache_tmp_path(&d->cfg, tmap, sizeof tmap);
+	if (rc == 0)
+		rc = ms_cache_create_data(tdata, hdr->size, hdr->mtime, &ino);
 	if (rc < 0)
 		return rc;
-	fd = open(tdata, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	times[0].tv_sec = times[1].tv_sec = hdr->mtime;
-	times[0].tv_nsec = times[1].tv_nsec = 0;
-	if (ftruncate(fd, (off_t)hdr->size) < 0 || futimens(fd, times) < 0 || fstat(fd, &st) < 0)
-		rc = -errno;
-	close(fd);
 	ms_crash_point("evict.staged");
-	if (rc == 0 && rename(tdata, tree) < 0)
+	if (rename(tdata, tree) < 0)
 		rc = -errno;
 	ms_crash_point("evict.data_renamed");
 	if (rc == 0) {
@@ -393,8 +386,7 @@ evict_object(struct daemon *d, const struct ms_mount *m, const char *key,
 			close(*hold);
 			*hold = -1;
 		}
-		rc = ms_map_create(tmap, hdr->size, d->cfg.chunk_size, (uint64_t)st.st_ino,
-		    hdr->mtime, hdr->etag);
+		rc = ms_map_create(tmap, hdr->size, d->cfg.chunk_size, ino, hdr->mtime, hdr->etag);
 	}
 	ms_crash_point("evict.map_staged");
 	if (rc == 0 && rename(tmap, state) < 0)
