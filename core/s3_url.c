@@ -118,8 +118,9 @@ ub_base(struct ubuf *b, const struct ms_mount *m)
 	}
 }
 
+/* Starts B on OUT (OUTLEN bytes) with M's base URL; -ENAMETOOLONG when OUT has no room at all. */
 static int
-ub_start(struct ubuf *b, char *out, size_t outlen)
+ub_start(struct ubuf *b, const struct ms_mount *m, char *out, size_t outlen)
 {
 	b->p = out;
 	b->cap = outlen;
@@ -128,6 +129,7 @@ ub_start(struct ubuf *b, char *out, size_t outlen)
 	if (outlen == 0)
 		return -ENAMETOOLONG;
 	out[0] = '\0';
+	ub_base(b, m);
 	return 0;
 }
 
@@ -137,14 +139,13 @@ ms_s3_object_url(const struct ms_mount *m, const char *key, char *out, size_t ou
 	struct ubuf b;
 	int rc;
 
-	rc = ub_start(&b, out, outlen);
-	if (rc < 0)
-		return rc;
 	if (key == NULL || key[0] == '\0')
 		return -EINVAL;
 	if (strlen(m->prefix) + strlen(key) > MS_KEY_MAX)
 		return -ENAMETOOLONG;
-	ub_base(&b, m);
+	rc = ub_start(&b, m, out, outlen);
+	if (rc < 0)
+		return rc;
 	if (!m->virtual_hosted)
 		ub_put(&b, "/", 1);
 	ub_enc(&b, m->prefix, true);
@@ -160,10 +161,9 @@ ms_s3_list_url(const struct ms_mount *m, const char *token, char *out, size_t ou
 	struct ubuf b;
 	int rc;
 
-	rc = ub_start(&b, out, outlen);
+	rc = ub_start(&b, m, out, outlen);
 	if (rc < 0)
 		return rc;
-	ub_base(&b, m);
 	/*
 	 * SigV4 wants the parameters sorted by name: continuation-token < encoding-type < list-type
 	 * < max-keys < prefix. encoding-type=url: keys come back percent-encoded, so that any byte
