@@ -32,16 +32,17 @@ onto_stdin(const char *path, int close_first)
 	stdin_used = 1;
 }
 
-/* What a consumer of stdin got, compared with the reference. */
+/* What a consumer of stdin got through FN (GOT[0..N)), compared with the reference; frees GOT. */
 static void
-check_all(const unsigned char *got, size_t n, const unsigned char *ref, size_t size,
-    const char *what)
+check_all(unsigned char *got, size_t n, const unsigned char *ref, size_t size, const char *what,
+    const char *fn)
 {
+	if (ferror(stdin))
+		st_die("%s: %s at %zu: %s", what, fn, n, strerror(errno));
 	st_check(got, ref, size, 0, n < size ? n : size, what);
 	if (n != size)
 		st_die("%s: got %zu bytes, want %zu", what, n, size);
-	if (ferror(stdin))
-		st_die("%s: stdin has its error flag set", what);
+	free(got);
 }
 
 /* fread in odd sizes until EOF. */
@@ -59,10 +60,7 @@ by_fread(const unsigned char *ref, size_t size, const char *what)
 			break;
 		at += n;
 	}
-	if (ferror(stdin))
-		st_die("%s: fread at %zu: %s", what, at, strerror(errno));
-	check_all(buf, at, ref, size, what);
-	free(buf);
+	check_all(buf, at, ref, size, what, "fread");
 	st_say("%s: %zu bytes ok", what, at);
 }
 
@@ -88,11 +86,8 @@ by_fgets(const unsigned char *ref, size_t size, const char *what)
 		at += len;
 		before = after;
 	}
-	if (ferror(stdin))
-		st_die("%s: fgets at %zu: %s", what, at, strerror(errno));
-	check_all(buf, at, ref, size, what);
+	check_all(buf, at, ref, size, what, "fgets");
 	free(line);
-	free(buf);
 	st_say("%s: %zu bytes in %zu lines ok", what, at, calls);
 }
 
@@ -112,45 +107,44 @@ by_getline(const unsigned char *ref, size_t size, const char *what)
 		memcpy(buf + at, line, (size_t)n);
 		at += (size_t)n;
 	}
-	if (ferror(stdin))
-		st_die("%s: getline at %zu: %s", what, at, strerror(errno));
-	check_all(buf, at, ref, size, what);
+	check_all(buf, at, ref, size, what, "getline");
 	free(line);
-	free(buf);
 	st_say("%s: %zu bytes in %zu lines ok", what, at, calls);
 }
+
+/* The methods, in the order "all" runs them: how the file gets onto fd 0, how stdin is read. */
+static const struct method {
+	const char *name;
+	int close_first; /* close(0) and open, instead of open and dup2 */
+	void (*read)(const unsigned char *ref, size_t size, const char *what);
+	const char *what;
+} methods[] = {
+	{ "fread", 0, by_fread, "open+dup2 onto 0, fread(stdin)" },
+	{ "fgets", 0, by_fgets, "open+dup2 onto 0, fgets(stdin)" },
+	{ "getline", 0, by_getline, "open+dup2 onto 0, getline(stdin)" },
+	{ "open0", 1, by_fread, "close(0)+open as fd 0, fread(stdin)" },
+};
 
 int
 main(int argc, char **argv)
 {
-	const char *m;
+	const struct method *mt;
 	unsigned char *ref;
 	size_t size;
-	int all;
+	int all, ran = 0;
 
 	st_init(argc, argv, 3, "VIRTUAL_PATH REFERENCE_FILE fread|fgets|getline|open0|all");
+	all = strcmp(argv[3], "all") == 0;
 	ref = st_load(argv[2], &size);
-	m = argv[3];
-	all = strcmp(m, "all") == 0;
-	if (!all && strcmp(m, "fread") != 0 && strcmp(m, "fgets") != 0 &&
-	    strcmp(m, "getline") != 0 && strcmp(m, "open0") != 0)
-		st_die("unknown method %s", m);
-	if (all || strcmp(m, "fread") == 0) {
-		onto_stdin(argv[1], 0);
-		by_fread(ref, size, "open+dup2 onto 0, fread(stdin)");
+	for (mt = methods; mt < methods + sizeof methods / sizeof methods[0]; mt++) {
+		if (!all && strcmp(argv[3], mt->name) != 0)
+			continue;
+		onto_stdin(argv[1], mt->close_first);
+		mt->read(ref, size, mt->what);
+		ran++;
 	}
-	if (all || strcmp(m, "fgets") == 0) {
-		onto_stdin(argv[1], 0);
-		by_fgets(ref, size, "open+dup2 onto 0, fgets(stdin)");
-	}
-	if (all || strcmp(m, "getline") == 0) {
-		onto_stdin(argv[1], 0);
-		by_getline(ref, size, "open+dup2 onto 0, getline(stdin)");
-	}
-	if (all || strcmp(m, "open0") == 0) {
-		onto_stdin(argv[1], 1);
-		by_fread(ref, size, "close(0)+open as fd 0, fread(stdin)");
-	}
+	if (ran == 0)
+		st_die("unknown method %s", argv[3]);
 	free(ref);
 	return 0;
 }
