@@ -437,6 +437,25 @@ def cache_file(config, name):
 
 # ------------------------------------------------------------------------------------ daemon
 
+def data_extents(path):
+    """The allocated byte ranges of file PATH (SEEK_DATA / SEEK_HOLE), as [start, end) pairs:
+    where a cache file holds bytes, the rest being holes."""
+    out = []
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size, off = os.fstat(fd).st_size, 0
+        while off < size:
+            try:
+                d = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                break
+            off = os.lseek(fd, d, os.SEEK_HOLE)
+            out.append((d, off))
+    finally:
+        os.close(fd)
+    return out
+
+
 def daemon_pid_of_dir(cache_dir):
     """PID of the live daemon serving CACHE_DIR (whoever started it), or None. Only a process
     whose executable is a modelshim binary and whose arguments hold "daemon" counts."""
@@ -650,6 +669,8 @@ def _cli():
     c.add_argument("--area", default="tree", choices=CACHE_AREAS); c.add_argument("--mount")
     c = cmd("cache-file", "print DIR/NAME of CONFIG's cache dir (daemon.sock, daemon.pid, daemon.log)")
     c.add_argument("config"); c.add_argument("name")
+    c = cmd("extents", "print the allocated byte ranges of FILE, one 'START END' line each (END exclusive)")
+    c.add_argument("file")
     cmd("help", "list the commands")
 
     a, extra = ap.parse_known_args()
@@ -730,6 +751,8 @@ def _cli():
         out = cache_path(a.config, a.what, a.area, a.mount)
     elif a.cmd == "cache-file":
         out = cache_file(a.config, a.name)
+    elif a.cmd == "extents":
+        out = "\n".join("%d %d" % e for e in data_extents(a.file)) or None
     if out is not None:
         print(out)
     return 0

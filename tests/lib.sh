@@ -261,6 +261,24 @@ ms_daemon_start() {
 		ms_fail "${err#mslife: }"
 }
 
+# ms_import_src [LINE...]: uploads $T/src (ms_put), writes $T/ms.ini with LINEs (ms_write_config)
+# and imports its namespace.
+ms_import_src() {
+	ms_put "$T/src"
+	ms_write_config "$T/ms.ini" "$@"
+	"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+}
+
+# ms_quota_setup: the quota tests' cache: twelve objects of 2 MiB ($T/src/o01.bin..o12.bin) behind
+# an 8 MiB quota (3x less than they hold), imported, the daemon started.
+ms_quota_setup() {
+	ms_start_s3
+	mkdir -p "$T/src"
+	for i in $(seq -w 1 12); do head -c $((2 * 1048576)) /dev/urandom >"$T/src/o$i.bin"; done
+	ms_import_src "size = 8M" "min_free = 0"
+	ms_daemon_start
+}
+
 # ms_need_shim: skips the test unless it runs under ctest with the binary and the shim given and
 # the virtual prefix /models free on this host.
 ms_need_shim() {
@@ -277,6 +295,18 @@ ms_daemon_detach() {
 	"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
 	"$MS_BIN" daemon --config "$MS_CONFIG" --detach >>"$log" 2>&1 || ms_fail "the daemon did not start: $(tail -n 3 "$log")"
 	[[ -n $(ms_daemon_pid) ]] || ms_fail "no daemon runs after daemon --detach"
+}
+
+# ms_shim_sha_check KEY WHAT: sha256sum of /models/KEY under the shim must exit 0 and print the
+# sum of $T/src/KEY: an ok line "WHAT: ...", else ms_bad with its exit status and output.
+ms_shim_sha_check() {
+	local key=$1 what=$2 rc=0
+	ms_shim sha256sum "/models/$key" >"$T/$key.sum" 2>"$T/err" || rc=$?
+	if ((rc == 0)) && [[ $(cut -d' ' -f1 "$T/$key.sum") == "$(ms_sha "$T/src/$key")" ]]; then
+		ms_ok "$what: sha256sum under the shim reads $key right"
+	else
+		ms_bad "$what: sha256sum exit $rc: $(cat "$T/$key.sum"); $(head -c 200 "$T/err")"
+	fi
 }
 
 # ms_check_gave_up KEY RETRIES DRETRIES DERRORS: checks (ms_bad) one job on KEY that failed all
@@ -491,6 +521,17 @@ ms_daemon_requests() {
 	((rc == 0 || rc == 3)) || ms_fail "ms_daemon_requests: $(cat "$T/requests.err")"
 }
 
+# ms_prepare STATE KEY: cold: a fresh import, KEY checked uncached (ms_fresh, ms_assert_cold);
+# warm: KEY read in full through the daemon first (ms_warm).
+ms_prepare() {
+	if [[ $1 == cold ]]; then
+		ms_fresh
+		ms_assert_cold "$2"
+	else
+		ms_warm "$2"
+	fi
+}
+
 # ms_prog_cold_warm PROG KEY ARG...: runs $MS_SHIMTESTS/PROG ARG... under the shim twice: cold
 # (ms_fresh: nothing cached, KEY checked cold) and warm (after KEY was read in full through the
 # daemon; a warm run must not ask the daemon for anything: hits cost nothing). One ok: line per
@@ -503,12 +544,7 @@ ms_prog_cold_warm() {
 		return 0
 	fi
 	for state in cold warm; do
-		if [[ $state == cold ]]; then
-			ms_fresh
-			ms_assert_cold "$key"
-		else
-			ms_warm "$key"
-		fi
+		ms_prepare "$state" "$key"
 		out=$T/$prog.$state.out
 		rc=0
 		req=$(ms_daemon_requests)

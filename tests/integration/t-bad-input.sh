@@ -10,9 +10,7 @@ set -euo pipefail
 ms_start_s3
 mkdir -p "$T/src"
 head -c $((2 * 1048576 + 99)) /dev/urandom >"$T/src/f.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 ms_daemon_start
 pid=$MS_DAEMON_PID
 fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }

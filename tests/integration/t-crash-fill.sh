@@ -15,9 +15,7 @@ size=$((6 * 1048576 + 777))
 ms_start_s3
 mkdir -p "$T/src"
 for k in a b c; do head -c $size /dev/urandom >"$T/src/$k.bin"; done
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 
 round=0
 # The chunks marked when each point is hit (marks happen one per completed write, in the loop):

@@ -9,9 +9,7 @@ set -euo pipefail
 ms_start_s3
 mkdir -p "$T/src"
 head -c 200000 /dev/urandom >"$T/src/f.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 
 # No daemon: cat starts one.
 "$MS_BIN" cat --config "$T/ms.ini" /models/f.bin | cmp - "$T/src/f.bin" || ms_fail "auto-started read wrong"

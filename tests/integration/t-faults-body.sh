@@ -163,13 +163,7 @@ grep -q "fetching tr.bin \[chunks $retries-7\]: .*$retries attempts" "$log" ||
 
 ms_front_config '{"truncate": 0}'
 ms_front_reset
-rc=0
-ms_shim sha256sum /models/tr.bin >"$T/tr.sum" 2>"$T/err" || rc=$?
-if ((rc == 0)) && [[ $(cut -d' ' -f1 "$T/tr.sum") == "$(ms_sha "$T/src/tr.bin")" ]]; then
-	ms_ok "store healed: sha256sum under the shim reads tr.bin right"
-else
-	ms_bad "store healed: sha256sum exit $rc: $(cat "$T/tr.sum"); $(head -c 200 "$T/err")"
-fi
+ms_shim_sha_check tr.bin "store healed"
 want=$(($(size tr.bin) - retries * MiB))
 if [[ $(ms_key_stat tr.bin bytes) == "$want" ]]; then
 	ms_ok "healed read fetched only chunks $retries-7 ($want bytes): the partial chunk was not present, the whole ones were"

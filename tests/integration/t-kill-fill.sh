@@ -11,9 +11,7 @@ mkdir -p "$T/src"
 size=$((24 * 1024 * 1024))
 head -c "$size" /dev/urandom >"$T/src/slow.bin"
 head -c 100000 /dev/urandom >"$T/src/small.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 ms_daemon_start
 ms_front_config '{"rate": 4194304}'
 

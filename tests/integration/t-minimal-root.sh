@@ -21,9 +21,7 @@ mkdir -p "$T/src/m"
 head -c $((3 * 1048576 + 5)) /dev/urandom >"$T/src/m/warm.bin"
 head -c $((5 * 1048576 + 7)) /dev/urandom >"$T/src/m/cold-bookworm.bin"
 head -c $((5 * 1048576 + 9)) /dev/urandom >"$T/src/m/cold-bullseye.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 ms_daemon_start
 "$MS_BIN" cat --config "$T/ms.ini" /models/m/warm.bin | cmp -s - "$T/src/m/warm.bin" || ms_fail "warming failed"
 

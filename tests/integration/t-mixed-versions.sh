@@ -27,20 +27,14 @@ slice() {
 }
 # cached_chunks: the chunks of obj.bin whose bytes are on disk (allocated), as "0 1 5".
 cached_chunks() {
-	python3 - "$MS_TREE/obj.bin" "$CH" <<'PY'
-import os, sys
-fd, ch = os.open(sys.argv[1], os.O_RDONLY), int(sys.argv[2])
-size, off, out = os.fstat(fd).st_size, 0, set()
-while off < size:
-    try:
-        d = os.lseek(fd, off, os.SEEK_DATA)
-    except OSError:
-        break
-    h = os.lseek(fd, d, os.SEEK_HOLE)
-    out.update(range(d // ch, (h - 1) // ch + 1))
-    off = h
-print(*sorted(out))
-PY
+	local d h c last=-1 chunks=()
+	while read -r d h; do
+		for ((c = d / CH; c <= (h - 1) / CH; c++)); do
+			((c == last)) || chunks+=("$c")
+			last=$c
+		done
+	done < <(ms_life extents "$MS_TREE/obj.bin")
+	echo "${chunks[*]}"
 }
 
 # v1: chunks 0-1 and 5 through a warm-up of byte ranges.

@@ -11,9 +11,7 @@ set -euo pipefail
 ms_start_s3
 mkdir -p "$T/src"
 head -c 3000000 /dev/urandom >"$T/src/w.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 secret=S3RVER
 
 # holder FILE: reads FILE (or /models/w.bin through the shim), then waits for $T/go.

@@ -14,12 +14,7 @@ ms_prog_cold_warm shim_fdreuse big.bin /models/big.bin "$src/big.bin" "$src/smal
 # shell STATE WHAT WANT_FILE KEY CMD: CMD run by bash under the shim must print WANT_FILE.
 shell() {
 	local state=$1 what=$2 want=$3 key=$4 rc=0 req
-	if [[ $state == cold ]]; then
-		ms_fresh
-		ms_assert_cold "$key"
-	else
-		ms_warm "$key"
-	fi
+	ms_prepare "$state" "$key"
 	req=$(ms_daemon_requests)
 	ms_shim bash -c "$5" >"$T/sh.out" 2>"$T/err" || rc=$?
 	if [[ $state == warm && $req != "$(ms_daemon_requests)" ]]; then

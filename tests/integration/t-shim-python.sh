@@ -136,12 +136,7 @@ PY
 check() {
 	local state=$1 name=$2 key=$3 rc=0 req
 	shift 3
-	if [[ $state == cold ]]; then
-		ms_fresh
-		ms_assert_cold "$key"
-	else
-		ms_warm "$key"
-	fi
+	ms_prepare "$state" "$key"
 	req=$(ms_daemon_requests)
 	ms_shim "$py" "$T/check.py" "$name" "$@" >"$T/py.out" 2>"$T/py.err" || rc=$?
 	if ((rc == 0)) && [[ $state == warm && $req != "$(ms_daemon_requests)" ]]; then

@@ -12,9 +12,7 @@ mkdir -p "$T/src/ckpt"
 head -c $((48 * 1024 * 1024 + 12345)) /dev/urandom >"$T/src/ckpt/model.safetensors"
 size=$(stat -c %s "$T/src/ckpt/model.safetensors")
 want=$(sha256sum <"$T/src/ckpt/model.safetensors")
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 ms_daemon_start
 ms_front_reset
 ms_front_config '{"rate": 8388608}' # 48 MiB in about 6 s
