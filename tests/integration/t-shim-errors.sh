@@ -114,8 +114,10 @@ fi
 # under strace (outside the shim), to see what the shim does once it knows the start failed.
 rc=0
 if command -v strace >/dev/null; then
+	# cat's PID is written first: strace may print a child's line before cat's first one.
 	timeout -k 5 20 strace -f -qq -e trace=clone,clone3,wait4,connect,nanosleep,clock_nanosleep,write \
-		-o "$T/miss.strace" env LD_PRELOAD="$MS_PRELOAD" MODELSHIM_CONFIG="$MS_CONFIG" \
+		-o "$T/miss.strace" sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$T/miss.pid" \
+		env LD_PRELOAD="$MS_PRELOAD" MODELSHIM_CONFIG="$MS_CONFIG" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		cat /models/big.bin >"$T/miss.out" 2>"$T/miss.err" || rc=$?
 else
@@ -140,10 +142,10 @@ fi
 # and no second start (clone), at most one last connect; and one start in all. Judged from the
 # calls made, not from how long they took.
 if [[ -s $T/miss.strace ]]; then
-	verdict=$(python3 - "$T/miss.strace" <<'PY'
+	verdict=$(python3 - "$T/miss.strace" "$(cat "$T/miss.pid")" <<'PY'
 import re, sys
 lines = open(sys.argv[1], errors="replace").read().splitlines()
-main = lines[0].split()[0]
+main = sys.argv[2]
 # strace splits calls that other threads interrupt: "<unfinished ...>" and "<... NAME resumed>".
 calls, pending = [], {}
 for l in lines:
