@@ -27,9 +27,7 @@ head -c $((64 * chunk)) /dev/urandom >"$T/src/big1.bin"
 head -c $((64 * chunk)) /dev/urandom >"$T/src/big2.bin"
 nobj=$((nsmall + 4))
 pinkeys="mid1.bin mid2.bin big1.bin big2.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini" "size = 1G" "min_free = 0"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src "size = 1G" "min_free = 0"
 ms_daemon_start
 tree=$MS_TREE
 

@@ -11,9 +11,7 @@ set -euo pipefail
 ms_start_s3
 mkdir -p "$T/src"
 for i in 1 2 3 4 5 6; do head -c 1048576 /dev/urandom >"$T/src/o$i.bin"; done
-ms_put "$T/src"
-ms_write_config "$T/ms.ini" "size = 64M" "min_free = 0"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src "size = 64M" "min_free = 0"
 ms_daemon_start
 
 agree() { # agree WHEN BYTES: the daemon's cached bytes are the maps' (status reads them), BYTES

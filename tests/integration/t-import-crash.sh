@@ -9,9 +9,7 @@ size=$((2 * 1048576 + 4321))
 ms_start_s3
 mkdir -p "$T/src" "$T/prev"
 for k in keep1 keep2 chg1 chg2 gone0; do head -c $size /dev/urandom >"$T/src/$k.bin"; done
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 ms_daemon_start
 
 # warm_all: every object of the namespace read in full (cached) and right.

@@ -7,14 +7,8 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
 
-ms_start_s3
-mkdir -p "$T/src"
-for i in $(seq -w 1 12); do head -c $((2 * 1048576)) /dev/urandom >"$T/src/o$i.bin"; done
-ms_put "$T/src"
+ms_quota_setup
 quota=$((8 * 1048576))
-ms_write_config "$T/ms.ini" "size = 8M" "min_free = 0"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
-ms_daemon_start
 
 # The mount's cached bytes from status --json; the test fails if status has no such number.
 cached() {

@@ -9,9 +9,7 @@ set -euo pipefail
 ms_start_s3
 mkdir -p "$T/src/lora"
 for n in a b c; do head -c 300000 /dev/urandom >"$T/src/lora/$n.bin"; done
-ms_put "$T/src"
-ms_write_config "$T/ms.ini"
-"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
+ms_import_src
 ms_daemon_start
 for n in a b c; do
 	"$MS_BIN" cat --config "$T/ms.ini" "/models/lora/$n.bin" | cmp - "$T/src/lora/$n.bin" ||
