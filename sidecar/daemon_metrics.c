@@ -147,6 +147,48 @@ tier_nodes(FILE *f, const struct daemon *d)
 #undef TIER_FIELD
 }
 
+/* The daemon's own numbers, one family each without labels (the store's requests by op). */
+static void
+daemon_totals(FILE *f, const struct daemon *d)
+{
+	const struct ms_msg_status_reply *s = &d->stats;
+	const struct {
+		const char *name, *type, *help, *labels;
+		uint64_t v;
+		bool absent;
+	} rows[] = {
+		{ "modelshim_requests_total", "counter", "Fill, warm-up and prefetch requests received "
+		    "from programs and commands.", "", s->requests, false },
+		{ "modelshim_request_errors_total", "counter", "Requests answered with an error.", "",
+		    s->errors, false },
+		{ "modelshim_connected_clients", "gauge", "Programs and commands connected to the "
+		    "daemon's socket.", "", d->nclients, false },
+		{ "modelshim_chunks_in_flight", "gauge", "Chunks being fetched from the object store.",
+		    "", s->inflight, false },
+		{ "modelshim_store_requests_total", "counter", "Requests sent to the object store, "
+		    "retries included.", "{op=\"GET\"}", s->gets, false },
+		{ "modelshim_store_retries_total", "counter", "Object store requests retried after a "
+		    "transient failure (5xx, 429, reset, stall, short body).", "", s->retries, false },
+		{ "modelshim_cache_bytes", "gauge", "Bytes of present chunks in the cache dir.", "",
+		    d->cached, false },
+		{ "modelshim_cache_reserved_bytes", "gauge", "Bytes held against the quota for fills "
+		    "in flight.", "", d->reserved, false },
+		{ "modelshim_cache_quota_bytes", "gauge", "The cache dir's quota ([cache] size); "
+		    "absent when unlimited.", "", d->cfg.cache_size, d->cfg.cache_size == 0 },
+		{ "modelshim_evictions_total", "counter", "Objects evicted from the cache.", "",
+		    s->evictions, false },
+		{ "modelshim_evicted_bytes_total", "counter", "Bytes evicted from the cache.", "",
+		    s->evicted_bytes, false },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (rows[i].absent)
+			continue;
+		head(f, rows[i].name, rows[i].type, rows[i].help);
+		fprintf(f, "%s%s %llu\n", rows[i].name, rows[i].labels, (unsigned long long)rows[i].v);
+	}
+}
+
 /* The exposition: everything `status --json` has from the daemon, but ratios and map walks. */
 static void
 expose(FILE *f, const struct daemon *d, const struct metrics *m)
@@ -155,11 +197,6 @@ expose(FILE *f, const struct daemon *d, const struct metrics *m)
 	uint64_t objects[MS_MAX_MOUNTS];
 	unsigned i;
 
-#define ONE(name, type, help, v) \
-	do { \
-		head(f, name, type, help); \
-		fprintf(f, "%s %llu\n", name, (unsigned long long)(v)); \
-	} while (0)
 #define MOUNT_FIELD(f) offsetof(struct ms_msg_status_mount, f)
 
 	head(f, "modelshim_build_info", "gauge", "Always 1; the wire protocol version as a label.");
@@ -167,30 +204,7 @@ expose(FILE *f, const struct daemon *d, const struct metrics *m)
 	head(f, "modelshim_start_time_seconds", "gauge", "When the daemon started, in seconds "
 	    "since the Unix epoch.");
 	fprintf(f, "modelshim_start_time_seconds %.3f\n", m->start_time);
-	ONE("modelshim_requests_total", "counter", "Fill, warm-up and prefetch requests received "
-	    "from programs and commands.", s->requests);
-	ONE("modelshim_request_errors_total", "counter", "Requests answered with an error.",
-	    s->errors);
-	ONE("modelshim_connected_clients", "gauge", "Programs and commands connected to the "
-	    "daemon's socket.", d->nclients);
-	ONE("modelshim_chunks_in_flight", "gauge", "Chunks being fetched from the object store.",
-	    s->inflight);
-	head(f, "modelshim_store_requests_total", "counter", "Requests sent to the object store, "
-	    "retries included.");
-	fprintf(f, "modelshim_store_requests_total{op=\"GET\"} %llu\n", (unsigned long long)s->gets);
-	ONE("modelshim_store_retries_total", "counter", "Object store requests retried after a "
-	    "transient failure (5xx, 429, reset, stall, short body).", s->retries);
-	ONE("modelshim_cache_bytes", "gauge", "Bytes of present chunks in the cache dir.",
-	    d->cached);
-	ONE("modelshim_cache_reserved_bytes", "gauge", "Bytes held against the quota for fills "
-	    "in flight.", d->reserved);
-	if (d->cfg.cache_size > 0)
-		ONE("modelshim_cache_quota_bytes", "gauge", "The cache dir's quota ([cache] size); "
-		    "absent when unlimited.", d->cfg.cache_size);
-	ONE("modelshim_evictions_total", "counter", "Objects evicted from the cache.",
-	    s->evictions);
-	ONE("modelshim_evicted_bytes_total", "counter", "Bytes evicted from the cache.",
-	    s->evicted_bytes);
+	daemon_totals(f, d);
 	fill_histogram(f, d);
 
 	per_mount(f, d, "modelshim_fill_requests_total", "counter", "Fill and warm-up requests "
@@ -230,7 +244,6 @@ expose(FILE *f, const struct daemon *d, const struct metrics *m)
 				    d->cfg.tenants[i].name, (unsigned long long)d->cfg.tenants[i].size);
 	}
 	tier_nodes(f, d);
-#undef ONE
 #undef MOUNT_FIELD
 }
 
