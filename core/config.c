@@ -311,55 +311,48 @@ set_endpoint(struct parse *p, const char *v)
 	return 0;
 }
 
-/* A key that takes one of two words: 1 for YES, 0 for NO, or the error of anything else. */
+/* A key that takes one of two words: *IS_YES says which; the error of anything else. */
 static int
-one_of_two(struct parse *p, const char *v, const char *yes, const char *no)
+one_of_two(struct parse *p, const char *v, const char *yes, const char *no, bool *is_yes)
 {
-	if (strcmp(v, yes) == 0)
-		return 1;
-	if (strcmp(v, no) == 0)
-		return 0;
-	return bad(p, "'%.64s' is neither %s nor %s", v, yes, no);
+	if (strcmp(v, yes) != 0 && strcmp(v, no) != 0)
+		return bad(p, "'%.64s' is neither %s nor %s", v, yes, no);
+	*is_yes = strcmp(v, yes) == 0;
+	return 0;
 }
 
 static int
 set_addressing(struct parse *p, const char *v)
 {
-	int rc = one_of_two(p, v, "path", "virtual");
+	bool path = true;
+	int rc = one_of_two(p, v, "path", "virtual", &path);
 
-	if (rc >= 0)
-		p->mount->virtual_hosted = rc == 0;
-	return rc < 0 ? rc : 0;
+	if (rc == 0)
+		p->mount->virtual_hosted = !path;
+	return rc;
 }
 
 static int
 set_eviction(struct parse *p, const char *v)
 {
-	int rc = one_of_two(p, v, "lru", "2-random");
+	bool lru = true;
+	int rc = one_of_two(p, v, "lru", "2-random", &lru);
 
-	if (rc >= 0)
+	if (rc == 0)
 		strlcpy(p->cfg->eviction, v, sizeof p->cfg->eviction);
-	return rc < 0 ? rc : 0;
+	return rc;
 }
 
 static int
 set_verify(struct parse *p, const char *v)
 {
-	int rc = one_of_two(p, v, "open", "off");
-
-	if (rc >= 0)
-		p->cfg->verify_on_open = rc;
-	return rc < 0 ? rc : 0;
+	return one_of_two(p, v, "open", "off", &p->cfg->verify_on_open);
 }
 
 static int
 set_io_uring(struct parse *p, const char *v)
 {
-	int rc = one_of_two(p, v, "allow", "refuse");
-
-	if (rc >= 0)
-		p->cfg->io_uring_allowed = rc;
-	return rc < 0 ? rc : 0;
+	return one_of_two(p, v, "allow", "refuse", &p->cfg->io_uring_allowed);
 }
 
 /*
