@@ -245,27 +245,16 @@ send_msg(struct ms_client *cl, const void *buf, int len)
 	return 0;
 }
 
-/* Receives messages until the reply with ID arrives. */
+/* Receives messages into BUF (MS_MSG_MAX bytes) until the reply with ID arrives. */
 static int
-recv_reply(struct ms_client *cl, uint64_t id, void *buf, size_t cap, struct ms_msg *msg)
+recv_reply(struct ms_client *cl, uint64_t id, void *buf, struct ms_msg *msg)
 {
-	ssize_t n;
 	int rc;
 
-	for (;;) {
-		do
-			n = recv(cl->fd, buf, cap, 0);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		rc = ms_proto_decode(buf, (size_t)n, msg);
-		if (rc < 0)
-			return rc;
-		if (msg->hdr.id == id)
-			return 0;
-	}
+	do
+		rc = ms_client_recv(cl, buf, msg);
+	while (rc == 0 && msg->hdr.id != id);
+	return rc;
 }
 
 /* One request of TYPE about an object, answered by MS_MSG_FILL_DONE: its status. */
@@ -282,7 +271,7 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 		err[0] = '\0';
 	rc = send_msg(cl, buf, ms_proto_fill(buf, sizeof buf, type, id, mount, key, off, len, ino));
 	if (rc == 0)
-		rc = recv_reply(cl, id, buf, sizeof buf, &msg);
+		rc = recv_reply(cl, id, buf, &msg);
 	if (rc < 0) {
 		snprintf(err, errlen, "lost the modelshim daemon (%s)", strerror(-rc));
 		return MS_CLIENT_LOST;
@@ -331,7 +320,7 @@ ms_client_status(struct ms_client *cl, struct ms_msg_status_reply *out)
 
 	rc = send_msg(cl, buf, ms_proto_status(buf, sizeof buf, id));
 	if (rc == 0)
-		rc = recv_reply(cl, id, buf, sizeof buf, &msg);
+		rc = recv_reply(cl, id, buf, &msg);
 	if (rc < 0)
 		return rc;
 	if (msg.hdr.type != MS_MSG_STATUS_REPLY)
@@ -386,7 +375,7 @@ ms_client_gc(struct ms_client *cl, const struct ms_msg_gc *gc, const char *tenan
 
 	rc = send_msg(cl, buf, ms_proto_gc(buf, sizeof buf, id, gc, tenant));
 	if (rc == 0)
-		rc = recv_reply(cl, id, buf, sizeof buf, &msg);
+		rc = recv_reply(cl, id, buf, &msg);
 	if (rc < 0)
 		return rc;
 	if (msg.hdr.type != MS_MSG_GC_DONE)
