@@ -279,6 +279,30 @@ ms_quota_setup() {
 	ms_daemon_start
 }
 
+# ms_deploy_setup PLANNER WHAT: for a pod of deploy/kubernetes: the manifests as JSON
+# ($T/manifests.json), tests/deploy/PLANNER's plan of them in $T/plan (the test fails if WHAT do
+# not fit together), and the modelshim image in $T/image, `cmake --install --prefix /usr` as
+# deploy/container/Dockerfile makes it; $T gets o+x (0711) for the pod's user to reach it.
+ms_deploy_setup() {
+	local vdir=$MS_TOP/tests/deploy f
+	[[ -f $vdir/node_modules/yaml/package.json ]] || ms_fail "tests/deploy/node_modules missing: scripts/setup (npm ci)"
+	for f in "$MS_TOP"/deploy/kubernetes/*.yaml; do
+		(cd "$vdir" && node tojson.js "$f") || ms_fail "cannot read $f"
+	done | "$MS_PY" -c 'import json, sys; print(json.dumps([d for l in sys.stdin for d in json.loads(l)]))' >"$T/manifests.json"
+	"$MS_PY" "$vdir/$1" "$T/manifests.json" "$T/plan" || ms_fail "$2 do not fit together (above)"
+	chmod 0711 "$T"
+	DESTDIR=$T/image cmake --install "$(dirname "$MS_BIN")" --prefix /usr >"$T/install.log" 2>&1 ||
+		ms_fail "cmake --install: $(tail -n 5 "$T/install.log")"
+}
+
+# ms_need_cmds CMD...: skips the test unless every CMD is installed.
+ms_need_cmds() {
+	local c
+	for c; do
+		command -v "$c" >/dev/null || ms_skip "$c is missing"
+	done
+}
+
 # ms_need_shim: skips the test unless it runs under ctest with the binary and the shim given and
 # the virtual prefix /models free on this host.
 ms_need_shim() {

@@ -23,24 +23,13 @@ set -euo pipefail
 lower=$MS_TOP/build-roots/bookworm
 [[ -e $lower/.complete ]] || ms_fail "$lower missing: scripts/test makes it (scripts/minimal-roots)"
 vdir=$MS_TOP/tests/deploy
-[[ -f $vdir/node_modules/yaml/package.json ]] || ms_fail "tests/deploy/node_modules missing: scripts/setup (npm ci)"
-for c in setpriv unshare chroot curl; do
-	command -v "$c" >/dev/null || ms_skip "$c is missing"
-done
+ms_need_cmds setpriv unshare chroot curl
 
-# The plan: the values, read out of the manifests.
-for f in "$MS_TOP"/deploy/kubernetes/*.yaml; do
-	(cd "$vdir" && node tojson.js "$f") || ms_fail "cannot read $f"
-done | "$MS_PY" -c 'import json, sys; print(json.dumps([d for l in sys.stdin for d in json.loads(l)]))' >"$T/manifests.json"
-plan=$T/plan
-"$MS_PY" "$vdir/pod_plan.py" "$T/manifests.json" "$plan" || ms_fail "the manifests do not fit together (above)"
+# The plan (the values, read out of the manifests) and the modelshim image, which the
+# initContainer reads as the pod's user.
+ms_deploy_setup pod_plan.py "the manifests"
+plan=$T/plan image=$T/image
 p() { cat "$plan/$1"; }
-
-# The modelshim image. The initContainer reads it as the pod's user: $T (0700) gets o+x.
-chmod 0711 "$T"
-image=$T/image
-DESTDIR=$image cmake --install "$(dirname "$MS_BIN")" --prefix /usr >"$T/install.log" 2>&1 ||
-	ms_fail "cmake --install: $(tail -n 5 "$T/install.log")"
 [[ -f $image$(p inject_src) ]] || ms_fail "the initContainer copies $(p inject_src), which the image lacks"
 
 # The store, holding the model --model names.

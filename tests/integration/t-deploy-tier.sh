@@ -14,24 +14,12 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
 (($(id -u) == 0)) || ms_skip "needs root (mount and network namespaces, the pod's ids)"
-for c in nginx setpriv unshare ip curl; do
-	command -v "$c" >/dev/null || ms_skip "$c is missing"
-done
-vdir=$MS_TOP/tests/deploy
-[[ -f $vdir/node_modules/yaml/package.json ]] || ms_fail "tests/deploy/node_modules missing: scripts/setup (npm ci)"
+ms_need_cmds nginx setpriv unshare ip curl
 
-for f in "$MS_TOP"/deploy/kubernetes/*.yaml; do
-	(cd "$vdir" && node tojson.js "$f") || ms_fail "cannot read $f"
-done | "$MS_PY" -c 'import json, sys; print(json.dumps([d for l in sys.stdin for d in json.loads(l)]))' >"$T/manifests.json"
-plan=$T/plan
-"$MS_PY" "$vdir/tier_plan.py" "$T/manifests.json" "$plan" || ms_fail "the tier's manifests do not fit together (above)"
+# The plan and the modelshim image, run by the pod's user.
+ms_deploy_setup tier_plan.py "the tier's manifests"
+plan=$T/plan image=$T/image
 p() { cat "$plan/$1"; }
-
-# The modelshim image (as deploy/container/Dockerfile installs it), run by the pod's user.
-chmod 0711 "$T"
-image=$T/image
-DESTDIR=$image cmake --install "$(dirname "$MS_BIN")" --prefix /usr >"$T/install.log" 2>&1 ||
-	ms_fail "cmake --install: $(tail -n 5 "$T/install.log")"
 
 # The volumes: the ConfigMap's keys, an emptyDir (0777), the claim (fsGroup's, setgid).
 mkdir -p "$T/vol/configMap" "$T/vol/emptyDir" "$T/vol/pvc" "$T/ovl" "$T/out"
