@@ -46,31 +46,18 @@ if [[ -f $plan/warmup.argv ]]; then
 	mapfile -t wargv <"$plan/warmup.argv"
 	wargv[0]=$image/usr/bin/${wargv[0]}
 	rc=0
-	unshare -m bash -s "$plan" "$node" "$work" "$uid" "$gid" "${groups:-$gid}" "${wargv[@]}" \
+	unshare -m bash -s "$plan" "$node" "$work" "$uid" "$gid" "${groups:-$gid}" "$(dirname "$0")/mount_at.sh" \
+		"${wargv[@]}" \
 		>"$out/warmup.out" 2>"$out/warmup.err" <<'EOS' || rc=$?
 set -euo pipefail
 plan=$1 node=$2 work=$3 uid=$4 gid=$5 groups=$6
-shift 6
+. "$7" # mount_at
+shift 7
 mount --make-rprivate /
-n=0
-overlaid=()
 while read -r kind src path mode; do
 	[[ -n $kind ]] || continue
 	[[ $kind == hostPath ]] && src=$node$src
-	if [[ ! -e $path ]]; then
-		up=$(dirname "$path")
-		while [[ ! -e $up ]]; do up=$(dirname "$up"); done
-		[[ $up != / ]] || { echo "run_pod: cannot make $path here" >&2; exit 1; }
-		# one overlay per parent: a second one would hide the mounts made in the first
-		if [[ " ${overlaid[*]} " != *" $up "* ]]; then
-			n=$((n + 1))
-			mkdir -p "$work/warm/$n/up" "$work/warm/$n/wk"
-			mount -t overlay overlay -o "lowerdir=$up,upperdir=$work/warm/$n/up,workdir=$work/warm/$n/wk" "$up"
-			overlaid+=("$up")
-		fi
-		mkdir -p "$path"
-	fi
-	mount --bind "$src" "$path"
+	mount_at "$src" "$path" "$work/warm"
 	[[ $mode == rw ]] || mount -o remount,bind,ro "$path"
 done <"$plan/warmup_mounts"
 mount -o remount,bind,ro /

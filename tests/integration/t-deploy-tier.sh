@@ -28,29 +28,15 @@ chmod 0777 "$T/vol/emptyDir"
 chgrp "$(p fsgroup)" "$T/vol/pvc"
 chmod 2775 "$T/vol/pvc"
 
-timeout -k 5 60 unshare -m -n -p --fork --mount-proc bash -s "$plan" "$T" "$image" <<'EOS' >"$T/out/pod.log" 2>&1 || ms_fail "the tier pod failed: $(tail -n 20 "$T/out/pod.log")"
+timeout -k 5 60 unshare -m -n -p --fork --mount-proc bash -s "$plan" "$T" "$image" "$MS_TOP/tests/deploy/mount_at.sh" <<'EOS' >"$T/out/pod.log" 2>&1 || ms_fail "the tier pod failed: $(tail -n 20 "$T/out/pod.log")"
 set -euo pipefail
 plan=$1 t=$2 image=$3
+. "$4" # mount_at
 p() { cat "$plan/$1"; }
 ip link set lo up
 mount --make-rprivate /
-n=0
-overlaid=()
 while read -r kind name path; do
-	if [[ ! -e $path ]]; then
-		up=$(dirname "$path")
-		while [[ ! -e $up ]]; do up=$(dirname "$up"); done
-		[[ $up != / ]] || { echo "cannot make $path here"; exit 1; }
-		# one overlay per parent: a second one would hide the mounts made in the first
-		if [[ " ${overlaid[*]} " != *" $up "* ]]; then
-			n=$((n + 1))
-			mkdir -p "$t/ovl/$n/up" "$t/ovl/$n/wk"
-			mount -t overlay overlay -o "lowerdir=$up,upperdir=$t/ovl/$n/up,workdir=$t/ovl/$n/wk" "$up"
-			overlaid+=("$up")
-		fi
-		mkdir -p "$path"
-	fi
-	mount --bind "$t/vol/$kind" "$path"
+	mount_at "$t/vol/$kind" "$path" "$t/ovl"
 	[[ $kind != configMap ]] || mount -o remount,bind,ro "$path"
 done <"$plan/mounts"
 # No DNS in this namespace; nginx resolves the origin's name when it loads its config.
