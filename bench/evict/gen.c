@@ -20,6 +20,7 @@
 #include "config.h"
 #include "io.h"
 #include "map.h"
+#include "start.h"
 
 #define ATIME_BASE 1000000000 /* 2001: older than any real access */
 
@@ -68,7 +69,7 @@ make_map(const char *path, uint64_t size, uint32_t chunk, uint64_t ino, const ui
 int
 main(int argc, char **argv)
 {
-	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX], key[64], err[512];
+	char tree[MS_OBJECT_PATH_MAX], state[MS_OBJECT_PATH_MAX], key[64];
 	const struct ms_mount *m;
 	struct ms_config cfg;
 	uint64_t size, ino = 0, sums[2];
@@ -76,14 +77,8 @@ main(int argc, char **argv)
 	uint8_t *zeros;
 	int rc = 0;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: gen CONFIG MOUNT COUNT SIZE\n");
-		return 2;
-	}
-	if (ms_config_load(&cfg, argv[1], err, sizeof err) < 0) {
-		fprintf(stderr, "gen: %s\n", err);
-		return 1;
-	}
+	if ((rc = bench_start(argc, argv, 4, "gen", "CONFIG MOUNT COUNT SIZE", &cfg)) != 0)
+		return rc;
 	m = ms_config_mount_by_name(&cfg, argv[2]);
 	count = strtoul(argv[3], NULL, 10);
 	if (m == NULL || count == 0 || ms_parse_size(argv[4], &size) < 0 || size == 0) {

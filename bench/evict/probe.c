@@ -16,6 +16,7 @@
 #include "client.h"
 #include "clock.h"
 #include "config.h"
+#include "start.h"
 
 #define MAX_SAMPLES 600000
 
@@ -41,18 +42,11 @@ main(int argc, char **argv)
 	struct ms_client cl;
 	struct ms_config cfg;
 	double *rtt, t0, start;
-	char err[512];
 	size_t n = 0;
 	int rc;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: probe CONFIG STOPFILE\n");
-		return 2;
-	}
-	if (ms_config_load(&cfg, argv[1], err, sizeof err) < 0) {
-		fprintf(stderr, "probe: %s\n", err);
-		return 1;
-	}
+	if ((rc = bench_start(argc, argv, 2, "probe", "CONFIG STOPFILE", &cfg)) != 0)
+		return rc;
 	rtt = malloc(MAX_SAMPLES * sizeof *rtt);
 	if (rtt == NULL)
 		return 1;
