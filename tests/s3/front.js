@@ -535,28 +535,22 @@ function control(req, res) {
 
 /* ---- the server ---- */
 
+/* One fault is injected: spends one of config[COUNTER], and with the last one sets CLEARED (the
+   faults that counter governs, cleared). */
+function spend(counter, cleared) {
+  stats.injected++;
+  if (config[counter] > 0 && --config[counter] === 0) Object.assign(config, cleared);
+}
+
 /* One body fault is injected: spends one of `fail`, and clears the faults with the last one. */
 function spendFault() {
-  stats.injected++;
-  if (config.fail > 0 && --config.fail === 0) {
-    config.stall = false;
-    config.reset_after = 0;
-    config.truncate = 0;
-    config.etag = false;
-    config.whole = false;
-    config.content_range = false;
-    config.ignore_if_match = false;
-  }
+  spend('fail', { stall: false, reset_after: 0, truncate: 0, etag: false, whole: false,
+    content_range: false, ignore_if_match: false });
 }
 
 /* One listing fault is injected: spends one of `list_fail`, and clears them with the last one. */
 function spendListFault() {
-  stats.injected++;
-  if (config.list_fail > 0 && --config.list_fail === 0) {
-    config.list_stall = false;
-    config.list_reset_after = 0;
-    config.list_truncate = 0;
-  }
+  spend('list_fail', { list_stall: false, list_reset_after: 0, list_truncate: 0 });
 }
 
 /* A ListObjectsV2 request (signature checked): paged, failed or forwarded with its fault. */
