@@ -8,13 +8,19 @@ refused(int e)
 	return e == EXDEV || e == EOPNOTSUPP || e == ENOSYS;
 }
 
+/* copy_file_range through both file positions. */
+static ssize_t
+by_positions(int in, int out, size_t len)
+{
+	return copy_file_range(in, NULL, out, NULL, len, 0);
+}
+
 int
 main(int argc, char **argv)
 {
 	unsigned char *ref;
-	size_t size, done = 0, i;
+	size_t size, i;
 	loff_t in_off, out_off = 0, start;
-	off_t pos;
 	int fd, out;
 
 	st_init(argc, argv, 3, "VIRTUAL_PATH REFERENCE_FILE OUTPUT_FILE");
@@ -39,31 +45,12 @@ main(int argc, char **argv)
 		if (n == 0)
 			break;
 	}
-	if ((size_t)in_off != size)
-		st_die("copy_file_range with offsets stopped at %lld of %zu", (long long)in_off, size);
-	if ((pos = lseek(fd, 0, SEEK_CUR)) != 0)
-		st_die("copy_file_range with offsets moved the input position to %lld", (long long)pos);
-	st_check_fd(out, ref + start, size - (size_t)start, "copy_file_range(offsets) copy");
-	st_say("copy_file_range from offset %lld: %zu bytes ok", (long long)start, size - (size_t)start);
+	st_copied_at(fd, out, ref, size, (off_t)start, (off_t)in_off, "copy_file_range");
 
 	/* NULL offsets: the whole file through the file positions. */
 	if (ftruncate(out, 0) < 0 || lseek(out, 0, SEEK_SET) != 0)
 		st_die("resetting the output: %s", strerror(errno));
-	for (i = 0; i < 10000 && done < size; i++) {
-		ssize_t n = copy_file_range(fd, NULL, out, NULL, size - done, 0);
-
-		if (n < 0)
-			st_die("copy_file_range(NULL offsets) after %zu bytes: %s", done, strerror(errno));
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	if (done != size)
-		st_die("copy_file_range copied %zu bytes, want %zu", done, size);
-	if ((pos = lseek(fd, 0, SEEK_CUR)) != (off_t)size)
-		st_die("input position %lld after copy_file_range, want %zu", (long long)pos, size);
-	st_check_fd(out, ref, size, "copy_file_range(NULL offsets) copy");
-	st_say("copy_file_range of the whole file: %zu bytes ok in %zu calls", done, i);
+	st_copy_whole(fd, out, ref, size, by_positions, "copy_file_range");
 	close(out);
 	close(fd);
 	free(ref);

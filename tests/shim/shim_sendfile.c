@@ -4,12 +4,19 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 
+/* sendfile through the input's file position. */
+static ssize_t
+by_position(int in, int out, size_t len)
+{
+	return sendfile(out, in, NULL, len);
+}
+
 int
 main(int argc, char **argv)
 {
 	unsigned char *ref;
-	size_t size, done = 0, i;
-	off_t off, start, pos;
+	size_t size, i;
+	off_t off, start;
 	int fd, out, out2;
 
 	st_init(argc, argv, 2, "VIRTUAL_PATH REFERENCE_FILE");
@@ -30,29 +37,10 @@ main(int argc, char **argv)
 		if (n == 0)
 			break;
 	}
-	if ((size_t)off != size)
-		st_die("sendfile with an offset stopped at %lld of %zu", (long long)off, size);
-	if ((pos = lseek(fd, 0, SEEK_CUR)) != 0)
-		st_die("sendfile with an offset moved the file position to %lld", (long long)pos);
-	st_check_fd(out2, ref + start, size - (size_t)start, "sendfile(offset) copy");
-	st_say("sendfile with offset %lld: %zu bytes ok", (long long)start, size - (size_t)start);
+	st_copied_at(fd, out2, ref, size, start, off, "sendfile");
 
 	/* NULL offset: uses and advances the file position, the whole file in a bounded loop. */
-	for (i = 0; i < 10000 && done < size; i++) {
-		ssize_t n = sendfile(out, fd, NULL, size - done);
-
-		if (n < 0)
-			st_die("sendfile(NULL offset) after %zu bytes: %s", done, strerror(errno));
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	if (done != size)
-		st_die("sendfile copied %zu bytes, want %zu", done, size);
-	if ((pos = lseek(fd, 0, SEEK_CUR)) != (off_t)size)
-		st_die("file position %lld after sendfile, want %zu", (long long)pos, size);
-	st_check_fd(out, ref, size, "sendfile(NULL offset) copy");
-	st_say("sendfile of the whole file: %zu bytes ok in %zu calls", done, i);
+	st_copy_whole(fd, out, ref, size, by_position, "sendfile");
 	close(out);
 	close(out2);
 	close(fd);

@@ -197,4 +197,56 @@ st_check_fd(int fd, const unsigned char *ref, size_t refsize, const char *what)
 	free(buf);
 }
 
+/*
+ * After CALL copied FD's file (REF, SIZE bytes) into OUT from offset START through an explicit
+ * offset, which ended at END: it reached the end, FD's own position did not move (still 0), and
+ * OUT holds REF from START.
+ */
+static inline void
+st_copied_at(int fd, int out, const unsigned char *ref, size_t size, off_t start, off_t end,
+    const char *call)
+{
+	char what[64];
+	off_t pos;
+
+	if ((size_t)end != size)
+		st_die("%s with an offset stopped at %lld of %zu", call, (long long)end, size);
+	if ((pos = lseek(fd, 0, SEEK_CUR)) != 0)
+		st_die("%s with an offset moved the input position to %lld", call, (long long)pos);
+	snprintf(what, sizeof what, "%s(offset) copy", call);
+	st_check_fd(out, ref + start, size - (size_t)start, what);
+	st_say("%s from offset %lld: %zu bytes ok", call, (long long)start, size - (size_t)start);
+}
+
+/*
+ * CALL through the file positions: COPY(FD, OUT, LEN) (a call of CALL with NULL offsets) until
+ * FD's file (REF, SIZE bytes) is copied into OUT, in at most 10000 calls; then FD's position is
+ * at its end and OUT holds REF.
+ */
+static inline void
+st_copy_whole(int fd, int out, const unsigned char *ref, size_t size,
+    ssize_t (*copy)(int in, int out, size_t len), const char *call)
+{
+	size_t done = 0, calls;
+	char what[64];
+	off_t pos;
+
+	for (calls = 0; calls < 10000 && done < size; calls++) {
+		ssize_t n = copy(fd, out, size - done);
+
+		if (n < 0)
+			st_die("%s(NULL offsets) after %zu bytes: %s", call, done, strerror(errno));
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	if (done != size)
+		st_die("%s copied %zu bytes, want %zu", call, done, size);
+	if ((pos = lseek(fd, 0, SEEK_CUR)) != (off_t)size)
+		st_die("input position %lld after %s, want %zu", (long long)pos, call, size);
+	snprintf(what, sizeof what, "%s(NULL offsets) copy", call);
+	st_check_fd(out, ref, size, what);
+	st_say("%s of the whole file: %zu bytes ok in %zu calls", call, done, calls);
+}
+
 #endif
