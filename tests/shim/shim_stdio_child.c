@@ -67,6 +67,25 @@ check_out_fd(int fd, const char *want, const char *zero, const char *what)
 	check_hash(buf, want, zero, what);
 }
 
+/* WHAT's child ended with STATUS, and its output (in OUT) is WANT's hash. */
+static void
+check_child(int status, int out, const char *want, const char *zero, const char *what)
+{
+	check_status(status, what);
+	check_out_fd(out, want, zero, what);
+}
+
+/* The wait status of child PID. */
+static int
+wait_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		st_die("waitpid: %s", strerror(errno));
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -97,8 +116,7 @@ main(int argc, char **argv)
 		out = out_fd();
 		snprintf(cmd, sizeof cmd, "sha256sum >&%d", out);
 		status = system(cmd);
-		check_status(status, "system(\"sha256sum\") with the file on stdin");
-		check_out_fd(out, want, zero, "system(\"sha256sum\") with the file on stdin");
+		check_child(status, out, want, zero, "system(\"sha256sum\") with the file on stdin");
 	} else if (strcmp(mode, "popen") == 0) {
 		open_onto_stdin(vpath);
 		if ((p = popen("sha256sum", "r")) == NULL)
@@ -121,10 +139,8 @@ main(int argc, char **argv)
 		if ((errno = posix_spawnp(&pid, "sha256sum", &fa, NULL, args, environ)) != 0)
 			st_die("posix_spawnp(sha256sum): %s", strerror(errno));
 		posix_spawn_file_actions_destroy(&fa);
-		if (waitpid(pid, &status, 0) != pid)
-			st_die("waitpid: %s", strerror(errno));
-		check_status(status, "posix_spawnp(sha256sum) with adddup2(fd, 0)");
-		check_out_fd(out, want, zero, "posix_spawnp(sha256sum) with adddup2(fd, 0)");
+		check_child(wait_status(pid), out, want, zero,
+		    "posix_spawnp(sha256sum) with adddup2(fd, 0)");
 		close(fd);
 	} else if (strcmp(mode, "execve") == 0) {
 		char *args[] = { (char *)"sha256sum", NULL };
@@ -140,10 +156,7 @@ main(int argc, char **argv)
 			execve("/usr/bin/sha256sum", args, environ);
 			_exit(127);
 		}
-		if (waitpid(pid, &status, 0) != pid)
-			st_die("waitpid: %s", strerror(errno));
-		check_status(status, "fork, dup2(fd, 0), execve(sha256sum)");
-		check_out_fd(out, want, zero, "fork, dup2(fd, 0), execve(sha256sum)");
+		check_child(wait_status(pid), out, want, zero, "fork, dup2(fd, 0), execve(sha256sum)");
 		close(fd);
 	} else if (strcmp(mode, "fdarg") == 0) {
 		/* The inherited fd N stays N in the child, which opens /dev/fd/N with fopen. */
@@ -151,8 +164,7 @@ main(int argc, char **argv)
 		out = out_fd();
 		snprintf(cmd, sizeof cmd, "sha256sum /dev/fd/%d >&%d", fd, out);
 		status = system(cmd);
-		check_status(status, "system(\"sha256sum /dev/fd/N\") with N inherited");
-		check_out_fd(out, want, zero, "system(\"sha256sum /dev/fd/N\") with N inherited");
+		check_child(status, out, want, zero, "system(\"sha256sum /dev/fd/N\") with N inherited");
 		close(fd);
 	} else {
 		st_die("unknown mode %s", mode);
