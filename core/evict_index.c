@@ -10,14 +10,14 @@
 #ifndef __unused
 #define __unused __attribute__((__unused__)) /* for libbsd's RB_GENERATE_STATIC */
 #endif
+#include "array.h"
 #include "evict_index.h"
+#include "keys.h"
 
 static int
 key_cmp(const struct ms_evict_entry *a, const struct ms_evict_entry *b)
 {
-	if (a->mount != b->mount)
-		return a->mount < b->mount ? -1 : 1;
-	return strcmp(a->key, b->key);
+	return ms_key_order(a->mount, a->key, b->mount, b->key);
 }
 RB_GENERATE_STATIC(ms_evict_keys, ms_evict_entry, by_key, key_cmp)
 
@@ -78,15 +78,10 @@ heap_fix(struct ms_evict_mount *m, size_t i)
 static int
 heap_push(struct ms_evict_mount *m, struct ms_evict_entry *e)
 {
-	if (m->n == m->cap) {
-		size_t cap = m->cap == 0 ? 64 : m->cap * 2;
-		struct ms_evict_entry **h = reallocarray(m->heap, cap, sizeof *h);
+	int rc = ms_array_room(&m->heap, m->n, &m->cap, sizeof *m->heap, 64, 0);
 
-		if (h == NULL)
-			return -ENOMEM;
-		m->heap = h;
-		m->cap = cap;
-	}
+	if (rc < 0)
+		return rc;
 	heap_set(m, m->n++, e);
 	sift_up(m, e->slot);
 	return 0;

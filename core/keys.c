@@ -1,9 +1,11 @@
 /*
- * keys.c: validation of object keys before they become cache paths. Rejects anything that
- * could escape the tenant tree or confuse a path walk; accepts every other byte (UTF-8, spaces,
- * '+', '%', a leading '-'). Never allocates, never touches the file system.
+ * keys.c: validation of object keys before they become cache paths, and the order of objects
+ * (mount, then key). Rejects anything that could escape the tenant tree or confuse a path walk;
+ * accepts every other byte (UTF-8, spaces, '+', '%', a leading '-'). Never allocates, never
+ * touches the file system.
  */
 #include <stdbool.h>
+#include <string.h>
 
 #include "keys.h"
 
@@ -64,4 +66,12 @@ ms_key_verdict_str(enum ms_key_verdict v)
 	case MS_KEY_TOO_LONG: return "is over 1024 bytes";
 	}
 	return "invalid";
+}
+
+int
+ms_key_order(unsigned mount_a, const char *key_a, unsigned mount_b, const char *key_b)
+{
+	if (mount_a != mount_b)
+		return mount_a < mount_b ? -1 : 1;
+	return strcmp(key_a, key_b);
 }

@@ -27,4 +27,7 @@ enum ms_key_verdict ms_key_check(const char *key, size_t len);
 /* A short phrase for the report ("contains '..'"). */
 const char *ms_key_verdict_str(enum ms_key_verdict v);
 
+/* The order of objects across mounts: by mount index, then by key (strcmp): <0, 0 or >0. */
+int ms_key_order(unsigned mount_a, const char *key_a, unsigned mount_b, const char *key_b);
+
 #endif

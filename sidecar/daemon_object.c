@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "daemon.h"
 #include "io.h"
+#include "keys.h"
 #include "log.h"
 #include "verify.h"
 
@@ -25,9 +26,7 @@
 static int
 obj_cmp(const struct obj *a, const struct obj *b)
 {
-	if (a->mount_idx != b->mount_idx)
-		return a->mount_idx < b->mount_idx ? -1 : 1;
-	return strcmp(a->key, b->key);
+	return ms_key_order(a->mount_idx, a->key, b->mount_idx, b->key);
 }
 RB_GENERATE_STATIC(obj_tree, obj, node, obj_cmp)
 
