@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cache.h"
 #include "crash.h"
 #include "io.h"
@@ -65,6 +66,7 @@ on_listed(void *arg, const struct ms_s3_object *o)
 	size_t len = o->key_len;
 	enum ms_key_verdict v;
 	struct entry *e;
+	int rc;
 
 	im->rep->listed++;
 	if (im->rep->listed % 1000 == 0)
@@ -79,18 +81,9 @@ on_listed(void *arg, const struct ms_s3_object *o)
 		reject(im, o->key, len > MS_KEY_MAX ? MS_KEY_MAX : len, ms_key_verdict_str(v));
 		return 0;
 	}
-	if (im->n == im->cap) {
-		size_t cap = im->cap == 0 ? 1024 : im->cap * 2;
-		struct entry *nv;
-
-		if (cap > LIST_MAX_OBJECTS)
-			return -EFBIG;
-		nv = reallocarray(im->v, cap, sizeof *nv);
-		if (nv == NULL)
-			return -ENOMEM;
-		im->v = nv;
-		im->cap = cap;
-	}
+	rc = ms_array_room(&im->v, im->n, &im->cap, sizeof *im->v, 1024, LIST_MAX_OBJECTS);
+	if (rc < 0)
+		return rc;
 	e = &im->v[im->n];
 	memset(e, 0, sizeof *e);
 	e->key = strdup(o->key);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cache.h"
 #include "client.h"
 #include "clock.h"
@@ -43,16 +44,10 @@ static int
 add(struct warm *w, unsigned mount, const char *key, uint64_t off, uint64_t len)
 {
 	struct target *t;
+	int rc = ms_array_room(&w->t, w->n, &w->cap, sizeof *w->t, 64, 0);
 
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		struct target *nt = reallocarray(w->t, cap, sizeof *nt);
-
-		if (nt == NULL)
-			return -ENOMEM;
-		w->t = nt;
-		w->cap = cap;
-	}
+	if (rc < 0)
+		return rc;
 	t = &w->t[w->n];
 	memset(t, 0, sizeof *t);
 	t->key = strdup(key);
