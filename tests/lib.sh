@@ -261,6 +261,12 @@ ms_daemon_start() {
 		ms_fail "${err#mslife: }"
 }
 
+# ms_random FILE SIZE: SIZE random bytes in FILE, its directory made if missing.
+ms_random() {
+	mkdir -p "$(dirname "$1")"
+	head -c "$2" /dev/urandom >"$1"
+}
+
 # ms_import_src [LINE...]: uploads $T/src (ms_put), writes $T/ms.ini with LINEs (ms_write_config)
 # and imports its namespace.
 ms_import_src() {

@@ -7,8 +7,7 @@ set -euo pipefail
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
 
 ms_start_s3
-mkdir -p "$T/src"
-head -c 200000 /dev/urandom >"$T/src/f.bin"
+ms_random "$T/src/f.bin" 200000
 ms_import_src
 
 # No daemon: cat starts one.

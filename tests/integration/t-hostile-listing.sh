@@ -10,10 +10,9 @@ set -euo pipefail
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
 
 ms_start_s3
-mkdir -p "$T/src/sub"
-head -c 100000 /dev/urandom >"$T/src/good.bin"
-head -c 5000 /dev/urandom >"$T/src/odd name+%&.bin"
-head -c 3000 /dev/urandom >"$T/src/sub/inner.bin"
+ms_random "$T/src/good.bin" 100000
+ms_random "$T/src/odd name+%&.bin" 5000
+ms_random "$T/src/sub/inner.bin" 3000
 ms_put "$T/src"
 ms_write_config "$T/ms.ini"
 

@@ -9,8 +9,7 @@ set -euo pipefail
 [[ $(id -u) -eq 0 ]] || ms_skip "reading another process's memory needs root"
 
 ms_start_s3
-mkdir -p "$T/src"
-head -c 3000000 /dev/urandom >"$T/src/w.bin"
+ms_random "$T/src/w.bin" 3000000
 ms_import_src
 secret=S3RVER
 
