@@ -203,6 +203,11 @@ cmd_daemon_exec(int argc, char **argv)
 	pid_t other = 0;
 	int rc, status = 1, ready_fd = -1;
 
+	/*
+	 * A daemon outlives whoever started it: descriptors it inherited (a test runner's log, a
+	 * shell's files) would stay open, and a deleted one would keep its blocks, for as long.
+	 */
+	closefrom(3);
 	d = daemon_new();
 	if (d == NULL)
 		return 1;
