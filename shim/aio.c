@@ -9,29 +9,31 @@
 
 #include "shim.h"
 
+/* Bytes [OFF, OFF+N) of FD present if FD is a tracked virtual file, or false (errno set). */
+static bool
+range_ready(int fd, off_t off, size_t n)
+{
+	return !TRACKED(fd) || shim_read_ensure(fd, off, n);
+}
+
 static bool
 fill_request(const struct aiocb *cb)
 {
-	return cb == NULL || cb->aio_lio_opcode != LIO_READ || !TRACKED(cb->aio_fildes) ||
-	    shim_read_ensure(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes);
+	return cb == NULL || cb->aio_lio_opcode != LIO_READ ||
+	    range_ready(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes);
 }
 
 SHIM_EXPORT int
 aio_read(struct aiocb *cb)
 {
-	if (TRACKED(cb->aio_fildes) &&
-	    !shim_read_ensure(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes))
-		return -1;
-	return REAL(aio_read)(cb);
+	return range_ready(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes) ? REAL(aio_read)(cb) : -1;
 }
 
 SHIM_EXPORT int
 aio_read64(struct aiocb64 *cb)
 {
-	if (TRACKED(cb->aio_fildes) &&
-	    !shim_read_ensure(cb->aio_fildes, cb->aio_offset, cb->aio_nbytes))
-		return -1;
-	return REAL(aio_read64)(cb);
+	return range_ready(cb->aio_fildes, (off_t)cb->aio_offset, cb->aio_nbytes) ?
+	    REAL(aio_read64)(cb) : -1;
 }
 
 SHIM_EXPORT int
@@ -52,8 +54,7 @@ lio_listio64(int mode, struct aiocb64 *const list[], int n, struct sigevent *sev
 
 	for (i = 0; i < n; i++)
 		if (list[i] != NULL && list[i]->aio_lio_opcode == LIO_READ &&
-		    TRACKED(list[i]->aio_fildes) &&
-		    !shim_read_ensure(list[i]->aio_fildes, (off_t)list[i]->aio_offset, list[i]->aio_nbytes))
+		    !range_ready(list[i]->aio_fildes, (off_t)list[i]->aio_offset, list[i]->aio_nbytes))
 			return -1;
 	return REAL(lio_listio64)(mode, list, n, sev);
 }
