@@ -149,7 +149,8 @@ main = sys.argv[2]
 # strace splits calls that other threads interrupt: "<unfinished ...>" and "<... NAME resumed>".
 calls, pending = [], {}
 for l in lines:
-    pid, rest = l.split(" ", 1)
+    # strace pads the PID to five columns: "812   clone(..." on a machine with short PIDs.
+    pid, rest = l.split(None, 1)
     if pid != main:
         continue
     m = re.match(r"<\.\.\. (\w+) resumed>(.*)", rest)
