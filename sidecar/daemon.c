@@ -28,12 +28,6 @@
 #include "log.h"
 #include "store_s3.h"
 
-uint64_t
-daemon_now_ms(void)
-{
-	return ms_now_ms();
-}
-
 struct daemon *
 daemon_new(void)
 {
@@ -239,7 +233,7 @@ cmd_daemon_exec(int argc, char **argv)
 			ms_error("%s: %s", pidpath, strerror(errno));
 		goto out_free;
 	}
-	d->started_ms = daemon_now_ms();
+	d->started_ms = ms_now_ms();
 	if (store_s3_new(&d->cfg, &fetch_events, &d->store) < 0 || signals_setup(d) < 0 || listen_socket(d) < 0 ||
 	    (rc = fetch_init(d)) < 0 || metrics_start(d) < 0) {
 		ms_error("start-up failed");

@@ -17,6 +17,7 @@
 
 #include <liburing.h>
 
+#include "clock.h"
 #include "config.h"
 #include "evict.h"
 #include "map.h"
@@ -141,7 +142,6 @@ struct daemon {
 	struct metrics *metrics; /* the HTTP endpoint ([cache] metrics), NULL when off */
 };
 
-uint64_t daemon_now_ms(void);
 /* An empty daemon state: no socket, store or ring yet (daemon.c). NULL if out of memory. */
 struct daemon *daemon_new(void);
 

@@ -240,7 +240,7 @@ handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	d->stats.quota = d->cfg.cache_size;
 	d->stats.nmounts = d->cfg.nmounts;
 	d->stats.clients = d->nclients;
-	d->stats.uptime_s = (daemon_now_ms() - d->started_ms) / 1000;
+	d->stats.uptime_s = (ms_now_ms() - d->started_ms) / 1000;
 	d->store->ops->status(d->store, &d->stats);
 	reply = d->stats;
 	/* Another tenant's traffic is not this client's business. */

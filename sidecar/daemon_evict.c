@@ -220,7 +220,7 @@ sweep_tmp(struct daemon *d)
 void
 evict_init(struct daemon *d)
 {
-	uint64_t start = daemon_now_ms();
+	uint64_t start = ms_now_ms();
 	struct scan s;
 
 	sweep_tmp(d);
@@ -236,7 +236,7 @@ evict_init(struct daemon *d)
 		ms_warn("%zu cached objects left out of the eviction index (out of memory): they may "
 		    "be evicted once accessed again", s.unindexed);
 	ms_info("indexed %zu cached objects (%llu bytes) in %llu ms", d->evict.n,
-	    (unsigned long long)d->cached, (unsigned long long)(daemon_now_ms() - start));
+	    (unsigned long long)d->cached, (unsigned long long)(ms_now_ms() - start));
 	d->policy = ms_evict_policy_by_name(d->cfg.eviction);
 	if (d->policy == NULL)
 		d->policy = &ms_evict_lru;

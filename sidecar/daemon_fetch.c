@@ -408,7 +408,7 @@ low_reserve(const struct daemon *d)
 static struct job *
 next_due(struct daemon *d)
 {
-	uint64_t now = daemon_now_ms();
+	uint64_t now = ms_now_ms();
 	struct job *j;
 
 	if ((j = TAILQ_FIRST(&d->demand_q)) != NULL) {
@@ -530,7 +530,7 @@ on_done(void *arg, const struct store_result *r)
 		d->stats.retries++;
 		account_reserved(d, j->o->mount_idx, -(int64_t)j->reserved); /* taken again on restart */
 		j->reserved = 0;
-		j->not_before_ms = daemon_now_ms() + ms_backoff_ms(j->attempt);
+		j->not_before_ms = ms_now_ms() + ms_backoff_ms(j->attempt);
 		j->buf_fill = 0;
 		j->fail_status = 0;
 		TAILQ_INSERT_TAIL(&d->retry_q, j, link);
@@ -554,7 +554,7 @@ void
 fetch_pace(struct daemon *d)
 {
 	double rate = (double)d->cfg.max_bandwidth, burst;
-	uint64_t now = daemon_now_ms();
+	uint64_t now = ms_now_ms();
 	struct job *j;
 
 	if (rate <= 0)
@@ -580,7 +580,7 @@ fetch_pace(struct daemon *d)
 int
 fetch_next_timeout_ms(struct daemon *d)
 {
-	uint64_t now = daemon_now_ms(), best = now + (d->npaused > 0 ? 10 : 1000);
+	uint64_t now = ms_now_ms(), best = now + (d->npaused > 0 ? 10 : 1000);
 	struct job *j;
 
 	TAILQ_FOREACH(j, &d->retry_q, link)

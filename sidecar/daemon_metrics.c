@@ -402,7 +402,7 @@ metrics_start(struct daemon *d)
 	    cfg->metrics_host, (unsigned)cfg->metrics_port);
 	clock_gettime(CLOCK_REALTIME, &real);
 	m->start_time = (double)real.tv_sec + real.tv_nsec / 1e9 -
-	    (double)(daemon_now_ms() - d->started_ms) / 1000;
+	    (double)(ms_now_ms() - d->started_ms) / 1000;
 	fd = listen_tcp(cfg, m->where);
 	if (fd < 0) {
 		free(m);
@@ -459,7 +459,7 @@ metrics_pollfd(struct daemon *d, struct pollfd *pfd, int *timeout_ms)
 	if (MHD_get_timeout(m->mhd, &t) == MHD_YES) {
 		if (t > INT_MAX)
 			t = INT_MAX;
-		m->due_ms = daemon_now_ms() + t;
+		m->due_ms = ms_now_ms() + t;
 		if (*timeout_ms < 0 || (uint64_t)*timeout_ms > t)
 			*timeout_ms = (int)t;
 	}
@@ -473,6 +473,6 @@ metrics_run(struct daemon *d, const struct pollfd *pfd)
 
 	if (m == NULL)
 		return;
-	if (pfd->revents != 0 || (m->due_ms != 0 && daemon_now_ms() >= m->due_ms))
+	if (pfd->revents != 0 || (m->due_ms != 0 && ms_now_ms() >= m->due_ms))
 		MHD_run(m->mhd);
 }

@@ -112,7 +112,7 @@ daemon_notify_timeout_ms(int timeout_ms)
 
 	if (watchdog_ms == 0)
 		return timeout_ms;
-	now = daemon_now_ms();
+	now = ms_now_ms();
 	if (watchdog_next_ms <= now)
 		return 0;
 	if (timeout_ms >= 0 && (uint64_t)timeout_ms < watchdog_next_ms - now)
@@ -125,7 +125,7 @@ daemon_notify_watchdog(void)
 {
 	uint64_t now, one = 1;
 
-	if (watchdog_ms == 0 || (now = daemon_now_ms()) < watchdog_next_ms)
+	if (watchdog_ms == 0 || (now = ms_now_ms()) < watchdog_next_ms)
 		return;
 	/* Never blocks: an eventfd's counter is far from overflowing. */
 	if (write(watchdog_efd, &one, sizeof one) != (ssize_t)sizeof one)

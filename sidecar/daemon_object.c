@@ -377,7 +377,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	w->cl = cl;
 	w->id = id;
 	w->demand = demand;
-	w->start_ms = daemon_now_ms();
+	w->start_ms = ms_now_ms();
 	w->first = first;
 	w->end = end;
 	w->pending = pending;
@@ -414,7 +414,7 @@ obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, cons
 			continue;
 		TAILQ_REMOVE(&o->waiters, w, link);
 		if (w->demand && w->status == 0)
-			record_latency(d, daemon_now_ms() - w->start_ms);
+			record_latency(d, ms_now_ms() - w->start_ms);
 		client_reply_done(d, w->cl, w->id, w->status, w->status < 0 ? w->msg : NULL);
 		client_unref(d, w->cl);
 		free(w);

@@ -488,7 +488,7 @@ Test(daemon_fetch, the_bandwidth_limit_pauses_and_resumes_transfers)
 	/* 512 KiB of burst at 2 MiB/s: the 200 KiB object passes, a second read of it must wait. */
 	start_with("retries = 3\nmax_bandwidth = 2M");
 	D->bw_tokens = 0;
-	D->bw_last_ms = daemon_now_ms();
+	D->bw_last_ms = ms_now_ms();
 	o = object(0, "\"v1\"");
 	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND), 0);
 	fetch_start_due(D);
