@@ -15,6 +15,11 @@ command -v setpriv >/dev/null || ms_skip "setpriv (util-linux) is missing"
 
 ALPHA_GID=40001 BETA_GID=40002 USER_UID=40010
 chmod 0755 "$T" # other users reach the config and the binaries' data through it, nothing more
+# The other users may not reach the build dir (a checkout under a 0700 directory, as mktemp -d
+# makes): they preload a copy of the shim in $T.
+cp "$MS_SHIM" "$T/libmodelshim.so"
+chmod 0755 "$T/libmodelshim.so"
+preload=${MS_PRELOAD/"$MS_SHIM"/"$T/libmodelshim.so"}
 
 # as UID GROUPS CMD...: CMD as user UID with primary group and supplementary GROUPS (comma list).
 as() {
@@ -23,7 +28,7 @@ as() {
 	setpriv --reuid "$uid" --regid "${groups%%,*}" --groups "$groups" -- "$@"
 }
 shim_env() {
-	local -a env=(LD_PRELOAD="$MS_PRELOAD" MODELSHIM_CONFIG="$MS_CONFIG")
+	local -a env=(LD_PRELOAD="$preload" MODELSHIM_CONFIG="$MS_CONFIG")
 	[[ ${MS_SANITIZED:-0} != 1 ]] || env+=(ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
 	echo "${env[@]}"
 }
