@@ -36,7 +36,7 @@ struct parse {
 	struct ms_mount *mount; /* when sect == SECT_MOUNT */
 	struct ms_tenant *tenant; /* when sect == SECT_TENANT */
 	struct ms_tier *tier;   /* when sect == SECT_TIER */
-	unsigned seen;          /* one bit per key of keys[] seen in the current section */
+	uint64_t seen;          /* one bit per key of keys[] seen in the current section */
 	int cache_line;         /* line of [cache], 0 if none yet */
 	int path_line[MS_MAX_MOUNTS];
 	char why[512];          /* what is wrong with the value being set */
@@ -493,7 +493,7 @@ struct key {
 #define T(f) offsetof(struct ms_tenant, f)
 #define TI(f) offsetof(struct ms_tier, f)
 
-/* At most 32 entries: p->seen has one bit per entry. */
+/* At most 64 entries: p->seen has one bit per entry. */
 static const struct key keys[] = {
 	{ SECT_CACHE, "dir", V_PATH, C(cache_dir), 0, 0, check_dir },
 	{ SECT_CACHE, "size", V_SIZE, C(cache_size), 0, 0, NULL },
@@ -527,6 +527,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
+_Static_assert(NKEYS <= 64, "struct parse's seen has 64 bits, one per key");
 
 static int
 set_value(struct parse *p, const struct key *k, const char *v)
@@ -591,13 +592,13 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			break;
 	if (i == NKEYS)
 		fail(p, p->lineno, "%s %.64s: unknown key", label, name);
-	else if (p->seen & (1u << i))
+	else if (p->seen & ((uint64_t)1 << i))
 		fail(p, p->lineno, "%s %s: duplicate key", label, name);
 	else if (!*value)
 		fail(p, p->lineno, "%s %s: empty value", label, name);
 	else if (set_value(p, &keys[i], value))
 		fail(p, p->lineno, "%s %s: %s", label, name, p->why);
-	p->seen |= 1u << i;
+	p->seen |= (uint64_t)1 << i;
 	return p->rc == 0;
 }
 
