@@ -65,6 +65,7 @@ struct obj {
 	unsigned writes;            /* chunk writes in flight */
 	bool detached;              /* replaced by a re-import: on the detached list until unused */
 	struct ms_readahead ra;
+	struct obj_model *model;    /* daemon_model.c: its tensor layout; NULL: none looked for */
 };
 RB_HEAD(obj_tree, obj);
 TAILQ_HEAD(obj_list, obj);
@@ -192,6 +193,18 @@ int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id,
     uint64_t len, enum fill_kind kind);
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
 void objs_close_all(struct daemon *d);
+/* Queues GETs (prefetch unless DEMAND) for the absent chunks of [first, end) of O. */
+void obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand);
+
+/*
+ * daemon_model.c: model-aware prefetch. model_open at a program's open of O (its layout's bytes,
+ * or with fill = open the whole object, fetched at once); model_chunk_done as each chunk ends;
+ * model_readahead after a demand read ending at byte END (on to its tensor's end); model_free.
+ */
+void model_open(struct daemon *d, struct obj *o);
+void model_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status);
+void model_readahead(struct daemon *d, struct obj *o, uint64_t end);
+void model_free(struct obj *o);
 
 /*
  * daemon_metrics.c: the optional Prometheus endpoint (/metrics, /healthz, /readyz), polled by

@@ -200,6 +200,7 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	}
 	if (msg->hdr.type == MS_MSG_TOUCH) {
 		obj_touch(d, o);
+		model_open(d, o);
 		obj_unref(d, o);
 		return;
 	}

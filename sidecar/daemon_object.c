@@ -36,6 +36,7 @@ obj_free(struct obj *o)
 	if (o->data_fd >= 0)
 		close(o->data_fd);
 	ms_map_close(&o->map);
+	model_free(o);
 	free(o->state);
 	free(o->key);
 	free(o);
@@ -273,7 +274,7 @@ obj_tier_block(const struct daemon *d, const struct obj *o)
  * a tier each GET asks for one whole block: the range grows to whole blocks (what a GET brings
  * anyway is not asked again), and no run crosses a block's edge.
  */
-static void
+void
 obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand)
 {
 	struct ms_run runs[64];
@@ -359,6 +360,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		    bytes_to_chunks(d->cfg.readahead, h->chunk_size));
 		if (ra > 0 && end < h->nchunks)
 			obj_fetch_range(d, o, end, end + ra < h->nchunks ? end + ra : h->nchunks, false);
+		model_readahead(d, o, off + len);
 	}
 	if (!waits)
 		return 0;
@@ -403,6 +405,7 @@ obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, cons
 	struct waiter *w, *tmp;
 
 	o->state[chunk] = status == 0 ? MS_CHUNK_PRESENT : MS_CHUNK_ABSENT;
+	model_chunk_done(d, o, chunk, status);
 	TAILQ_FOREACH_SAFE(w, &o->waiters, link, tmp) {
 		if (chunk < w->first || chunk >= w->end)
 			continue;
