@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 4
+#define MODELSHIM_PROTOCOL_VERSION 5
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -36,7 +36,13 @@ enum ms_msg_type {
 
 /* ms_msg_fill.flags */
 #define MS_FILL_WARM 0x1u /* warm-up: queued behind demand fills, on fewer connections */
-#define MS_FILL_FLAGS MS_FILL_WARM
+/*
+ * Warm-up into the mount's cluster cache tier (`warmup --tier`): OFF is the start of one aligned
+ * tier block and LEN 0 or that block's length; the daemon asks the block's tier node for it and
+ * discards the bytes (nothing is cached locally, nothing is asked of the origin but the proof).
+ */
+#define MS_FILL_TIER 0x2u
+#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER)
 
 struct ms_msg_hdr {
 	uint16_t version; /* MODELSHIM_PROTOCOL_VERSION */

@@ -3,7 +3,9 @@
  * byte ranges of them) present before traffic arrives. The daemon fetches them with its
  * parallelism but behind any program's demand reads. Resumable: what is present is skipped.
  * --wait (default) shows progress on a terminal and a summary otherwise, and exits non-zero
- * naming each file that failed; --no-wait queues the work and returns.
+ * naming each file that failed; --no-wait queues the work and returns. --tier warms the mounts'
+ * cluster cache tier instead of this node's cache: one request per aligned tier block, which the
+ * daemon asks of the block's tier node and discards (daemon_warm_tier.c); nothing is cached here.
  */
 #include <errno.h>
 #include <limits.h>
@@ -38,6 +40,9 @@ struct warm {
 	size_t skipped, failed, done;
 	uint64_t total, bytes_done;
 	bool tty, quiet;
+	bool tier;       /* --tier: targets are tier blocks */
+	size_t nfiles;   /* --tier: the files those blocks are of */
+	unsigned shown_tenth; /* --tier without a terminal: the last tenth of the bytes reported */
 };
 
 static int
@@ -166,6 +171,57 @@ size_targets(struct warm *w)
 	}
 }
 
+/*
+ * --tier: every target file becomes the aligned blocks of its mount's tier that it covers (a
+ * range only those it touches), each one request. -EINVAL naming a file whose mount has no tier.
+ */
+static int
+tier_blocks(struct warm *w)
+{
+	struct target *files = w->t;
+	size_t nfiles = w->n, i;
+	int rc = 0;
+
+	w->t = NULL;
+	w->n = w->cap = 0;
+	for (i = 0; i < nfiles && rc == 0; i++) {
+		const struct ms_mount *m = &w->cfg->mounts[files[i].mount];
+		uint64_t block, size, off, end;
+		struct ms_cached c;
+
+		if (m->tier < 0) {
+			fprintf(stderr, "modelshim warmup: %s/%s: mount %s has no cluster tier (tier = NAME)\n",
+			    m->path, files[i].key, m->name);
+			rc = -EINVAL;
+			break;
+		}
+		block = w->cfg->tiers[m->tier].block;
+		rc = ms_cached_open(&c, w->cfg, m, files[i].key);
+		if (rc < 0) {
+			fprintf(stderr, "modelshim warmup: %s/%s: %s\n", m->path, files[i].key,
+			    rc == -ENOENT ? "not in the imported namespace (run 'modelshim import')" :
+			    strerror(-rc));
+			break;
+		}
+		size = c.map.hdr.size;
+		ms_cached_close(&c);
+		off = files[i].off < size ? files[i].off : size;
+		end = files[i].len == 0 || files[i].len > size - off ? size : off + files[i].len;
+		w->nfiles += off < end;
+		for (off -= off % block; off < end && rc == 0; off += block) {
+			rc = add(w, files[i].mount, files[i].key, off, size - off < block ? size - off : block);
+			if (rc == 0) {
+				w->t[w->n - 1].bytes = w->t[w->n - 1].len;
+				w->total += w->t[w->n - 1].len;
+			}
+		}
+	}
+	for (i = 0; i < nfiles; i++)
+		free(files[i].key);
+	free(files);
+	return rc;
+}
+
 static double
 now_s(void)
 {
@@ -173,20 +229,31 @@ now_s(void)
 }
 
 static void
-progress(const struct warm *w, double t0, bool last)
+progress(struct warm *w, double t0, bool last)
 {
 	char a[16], b[16], r[16];
 	double dt = now_s() - t0;
 	uint64_t rate = dt > 0 ? (uint64_t)((double)w->bytes_done / dt) : 0;
 	uint64_t eta = rate > 0 ? (w->total - w->bytes_done) / rate : 0;
 
-	if (!w->tty || w->quiet)
+	if (w->quiet || (!w->tty && !w->tier))
 		return;
 	cmd_human(w->bytes_done, a, sizeof a);
 	cmd_human(w->total, b, sizeof b);
 	cmd_human(rate, r, sizeof r);
-	fprintf(stderr, "\rwarmup: %zu/%zu files, %s/%s, %s/s, ETA %llus   ", w->done + w->failed,
-	    w->n - w->skipped, a, b, r, (unsigned long long)eta);
+	if (!w->tty) {
+		/* --tier in a log: a line per tenth of the bytes. */
+		unsigned tenth = w->total > 0 ? (unsigned)(w->bytes_done * 10 / w->total) : 10;
+
+		if (tenth <= w->shown_tenth && !last)
+			return;
+		w->shown_tenth = tenth;
+		fprintf(stderr, "warmup --tier: %zu/%zu blocks, %s/%s, %s/s\n", w->done + w->failed,
+		    w->n, a, b, r);
+		return;
+	}
+	fprintf(stderr, "\rwarmup: %zu/%zu %s, %s/%s, %s/s, ETA %llus   ", w->done + w->failed,
+	    w->n - w->skipped, w->tier ? "tier blocks" : "files", a, b, r, (unsigned long long)eta);
 	if (last)
 		fputc('\n', stderr);
 }
@@ -211,8 +278,8 @@ run(struct warm *w, struct ms_client *cl, bool wait)
 				rc = ms_client_prefetch(cl, mount, t->key, t->off, t->len, 0);
 				t->done = rc == 0;
 			} else {
-				rc = ms_client_send_fill(cl, MS_FILL_WARM, mount, t->key, t->off, t->len, 0,
-				    &t->id);
+				rc = ms_client_send_fill(cl, w->tier ? MS_FILL_TIER : MS_FILL_WARM, mount,
+				    t->key, t->off, t->len, 0, &t->id);
 				inflight += rc == 0;
 			}
 			if (rc < 0)
@@ -251,7 +318,13 @@ run(struct warm *w, struct ms_client *cl, bool wait)
 		}
 	}
 	progress(w, t0, true);
-	if (!w->quiet) {
+	if (!w->quiet && w->tier) {
+		char a[16];
+
+		cmd_human(w->bytes_done, a, sizeof a);
+		printf("warmup --tier: %zu blocks (%s) of %zu files now in the tier, %zu failed, in "
+		    "%.1fs\n", w->done, a, w->nfiles, w->failed, now_s() - t0);
+	} else if (!w->quiet) {
 		char a[16];
 		double dt = now_s() - t0;
 
@@ -283,6 +356,8 @@ cmd_warmup_exec(int argc, char **argv)
 			wait = false;
 		else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
 			w.quiet = true;
+		else if (strcmp(argv[i], "--tier") == 0)
+			w.tier = true;
 		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
 			rc = add_from_file(&w, argv[++i]);
 		else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
@@ -294,8 +369,15 @@ cmd_warmup_exec(int argc, char **argv)
 	}
 	if (rc == 0 && w.n == 0)
 		return cmd_usage(&cmd_warmup_entry);
-	if (rc == 0) {
+	if (rc == 0 && w.tier && !wait) {
+		fprintf(stderr, "modelshim warmup: --tier waits for every block: not with --no-wait\n");
+		rc = -EINVAL;
+	}
+	if (rc == 0 && w.tier)
+		rc = tier_blocks(&w);
+	else if (rc == 0)
 		size_targets(&w);
+	if (rc == 0) {
 		rc = cmd_connect(&cl, &cfg);
 		if (rc < 0)
 			fprintf(stderr, "modelshim warmup: cannot reach or start the daemon for %s: %s\n",
@@ -315,7 +397,7 @@ cmd_warmup_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_warmup_entry = {
 	.name = "warmup",
-	.usage = "[--config FILE] [--wait | --no-wait] [-q] [--from FILE] [--prefix DIR] [PATH...]",
+	.usage = "[--config FILE] [--wait | --no-wait | --tier] [-q] [--from FILE] [--prefix DIR] [PATH...]",
 	.summary = "fetch files into the cache before they are read (behind demand reads)",
 	.exec = cmd_warmup_exec,
 };

@@ -88,6 +88,8 @@ struct job {
 	uint64_t pos;               /* the object offset of the next body byte */
 	int fail_status;            /* set by the events: -ESTALE, -EPROTO... when an answer is refused */
 	bool paused;                /* held by the bandwidth limit */
+	struct client *warm_cl;     /* a warm-up into the tier (no chunks): answered to it, id warm_id */
+	uint64_t warm_id;
 };
 TAILQ_HEAD(job_list, job);
 
@@ -187,6 +189,9 @@ int obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino,
 void obj_unref(struct daemon *d, struct obj *o);
 /* The size of O's tier blocks, 0 when its mount reads the origin only (or its chunks do not fit). */
 uint64_t obj_tier_block(const struct daemon *d, const struct obj *o);
+/* daemon_warm_tier.c: a warm-up into the tier of bytes [OFF, OFF + LEN) of O (one block). */
+void warm_tier_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
+    uint64_t len);
 /* KIND: a program's demand fill (waits), a warm-up (waits, low priority), or a prefetch hint. */
 enum fill_kind { FILL_DEMAND, FILL_WARM, FILL_PREFETCH };
 int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
@@ -230,6 +235,13 @@ void fetch_reap_writes(struct daemon *d);
 int fetch_next_timeout_ms(struct daemon *d);
 void fetch_cancel_all(struct daemon *d);
 void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end);
+/*
+ * A warm-up into the tier: one GET of O's whole tier block that starts at chunk FIRST, sent to a
+ * tier node only, its answer checked as any other and its bytes discarded; CL gets the reply
+ * to ID once it ends.
+ */
+void fetch_enqueue_tier_warm(struct daemon *d, struct obj *o, uint32_t first, struct client *cl,
+    uint64_t id);
 /* max_bandwidth: refills the token bucket and resumes the transfers it held. */
 void fetch_pace(struct daemon *d);
 

@@ -198,6 +198,11 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 			client_reply_done(d, cl, msg->hdr.id, rc, err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
+	if (msg->hdr.type == MS_MSG_FILL && (msg->u.fill.flags & MS_FILL_TIER) != 0) {
+		warm_tier_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len);
+		obj_unref(d, o);
+		return;
+	}
 	if (msg->hdr.type == MS_MSG_TOUCH) {
 		obj_touch(d, o);
 		model_open(d, o);

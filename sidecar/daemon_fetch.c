@@ -121,7 +121,27 @@ fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, boo
 	TAILQ_INSERT_TAIL(demand ? &d->demand_q : &d->prefetch_q, j, link);
 }
 
-/* Fails chunks [next, end) of J with STATUS and frees J. */
+void
+fetch_enqueue_tier_warm(struct daemon *d, struct obj *o, uint32_t first, struct client *cl,
+    uint64_t id)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (j == NULL) {
+		client_reply_done(d, cl, id, -ENOMEM, "out of memory");
+		return;
+	}
+	j->d = d;
+	j->o = o;
+	j->first = j->next = j->end = first; /* no chunk: the block's bytes are not kept */
+	j->warm_cl = cl;
+	j->warm_id = id;
+	client_ref(cl);
+	o->refs++;
+	TAILQ_INSERT_TAIL(&d->prefetch_q, j, link);
+}
+
+/* Fails chunks [next, end) of J with STATUS (a warm-up's client gets it) and frees J. */
 static void
 job_end(struct daemon *d, struct job *j, int status, const char *msg)
 {
@@ -134,6 +154,10 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 	account_reserved(d, o->mount_idx, -(int64_t)j->reserved);
 	if (j->xfer != NULL)
 		d->store->ops->abort(d->store, j->xfer);
+	if (j->warm_cl != NULL) {
+		client_reply_done(d, j->warm_cl, j->warm_id, status, msg);
+		client_unref(d, j->warm_cl);
+	}
 	buf_put(d, j->buf, o->map.hdr.chunk_size);
 	free(j);
 	obj_unref(d, o);
@@ -310,6 +334,14 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 		d->bw_tokens -= (double)n;
 	d->stats.bytes_fetched += n;
 	d->stats.mounts[j->o->mount_idx].bytes_fetched += n;
+	if (j->warm_cl != NULL) {
+		/* A warm-up into the tier: its bytes are counted, not kept; never past its block. */
+		j->pos += n;
+		if (j->pos <= j->req_end)
+			return n;
+		j->fail_status = -EPROTO;
+		return 0;
+	}
 	/* A tier block starts before the job's first absent chunk: what precedes it is not taken. */
 	if (j->pos < (uint64_t)j->next * h->chunk_size) {
 		uint64_t skip = (uint64_t)j->next * h->chunk_size - j->pos;
@@ -389,7 +421,8 @@ job_start(struct daemon *d, struct job *j)
 	/* The whole object is asked for without a Range header (never through a tier). */
 	len = j->req_off == 0 && j->req_end == h->size && block == 0 ? 0 : j->req_end - j->req_off;
 	g = (struct store_get){ .mount_idx = j->o->mount_idx, .key = j->o->key, .off = j->req_off,
-	    .len = len, .etag = h->etag, .size = h->size, .attempt = j->attempt };
+	    .len = len, .etag = h->etag, .size = h->size, .attempt = j->attempt,
+	    .tier_only = j->warm_cl != NULL };
 	rc = d->store->ops->start(d->store, &g, j, &j->xfer);
 	if (rc < 0)
 		return rc;
@@ -455,6 +488,11 @@ fetch_start_due(struct daemon *d)
 				    "evicted (all in use)", (unsigned long long)d->cfg.cache_size,
 				    (unsigned long long)d->cached, statvfs(d->cfg.cache_dir, &sv) == 0 ?
 				    (unsigned long long)sv.f_bavail * sv.f_frsize : 0ULL, d->cfg.min_free_pct);
+			else if (rc == -EHOSTDOWN)
+				snprintf(msg, sizeof msg, "warming %s [bytes %llu-%llu] into the tier: no "
+				    "tier node left to ask (each failed or is marked down); a warm-up never "
+				    "reads the origin instead", j->o->key, (unsigned long long)j->req_off,
+				    (unsigned long long)j->req_end - 1);
 			else
 				snprintf(msg, sizeof msg, "cannot start a GET: %s", strerror(-rc));
 			ms_error("%s", msg);
@@ -484,7 +522,12 @@ describe_failure(const struct job *j, const struct store_result *r, char *out, s
 		    "imported one";
 	else if (j->fail_status == -ENOMEM)
 		what = "out of memory";
-	snprintf(out, outlen, "fetching %s [chunks %u-%u]: %s", j->o->key, j->next, j->end - 1, what);
+	if (j->warm_cl != NULL)
+		snprintf(out, outlen, "warming %s [bytes %llu-%llu] into the tier: %s", j->o->key,
+		    (unsigned long long)j->req_off, (unsigned long long)j->req_end - 1, what);
+	else
+		snprintf(out, outlen, "fetching %s [chunks %u-%u]: %s", j->o->key, j->next, j->end - 1,
+		    what);
 }
 
 /* The errno a failed job ends with: -EAGAIN (transient) to retry, or its final one. */
@@ -517,8 +560,11 @@ on_done(void *arg, const struct store_result *r)
 		d->npaused--;
 	}
 
-	if (j->next == j->end) {
-		/* Every chunk asked for arrived (a transfer we stopped early is fine too). */
+	if (j->next == j->end && (j->warm_cl == NULL || j->pos == j->req_end)) {
+		/*
+		 * Every chunk asked for arrived (a transfer we stopped early is fine too); a warm-up
+		 * into the tier: the whole block.
+		 */
 		job_end(d, j, 0, NULL);
 		return;
 	}
@@ -621,7 +667,7 @@ fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end)
 	struct job *j, *tmp;
 
 	TAILQ_FOREACH_SAFE(j, &d->prefetch_q, link, tmp) {
-		if (j->o != o || j->end <= first || j->first >= end)
+		if (j->o != o || j->end <= first || j->first >= end || j->warm_cl != NULL)
 			continue;
 		TAILQ_REMOVE(&d->prefetch_q, j, link);
 		j->demand = true;

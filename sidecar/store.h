@@ -28,6 +28,7 @@ struct store_get {
 	const char *etag;  /* the imported version (If-Match); "" for none */
 	uint64_t size;     /* the object's size, as imported */
 	unsigned attempt;  /* 0 for the first try of these bytes: a backend may route retries elsewhere */
+	bool tier_only;    /* a warm-up into the cluster tier: a tier node or nothing (-EHOSTDOWN) */
 };
 
 /* The head of a 200 or 206 answer. */

@@ -278,6 +278,10 @@ s3_start(struct store *base, const struct store_get *g, void *job, struct store_
 		return -ENOMEM;
 	}
 	node = pick_node(s, g, &tier);
+	if (node < 0 && g->tier_only) { /* a warm-up into the tier: no node left, no origin */
+		xfer_free(x);
+		return -EHOSTDOWN;
+	}
 	if (node >= 0) {
 		x->tier = tier;
 		x->node = (unsigned)node;

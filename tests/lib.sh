@@ -668,3 +668,68 @@ ms_is_prefix() {
 	n=$(stat -c %s "$1")
 	((n <= $(stat -c %s "$2"))) && cmp -s -n "$n" "$1" "$2"
 }
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the cluster tier tests on loopback (issue 13); the functions above are unchanged.
+
+# ms_free_port: a TCP port free on 127.0.0.1 now.
+ms_free_port() {
+	"$MS_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ms_tier_start CONFIG TIER PORT...: one nginx tier node of TIER per PORT on 127.0.0.1, its
+# nginx.conf written by `modelshim tier-config` from CONFIG, its cache and logs in $T/tier-PORT
+# (access log $T/tier-PORT/access.log); output to $T/nginx.log. Masters and workers tracked by
+# PID; MS_TIER_PIDS[PORT] is the master. Returns once every node answers (~10 s at most).
+declare -A MS_TIER_PIDS=()
+ms_tier_start() {
+	local cfg=$1 tier=$2 port i w dir
+	shift 2
+	command -v nginx >/dev/null || ms_fail "nginx is not installed (scripts/setup installs it)"
+	for port; do
+		dir=$T/tier-$port
+		mkdir -p "$dir/tmp"
+		"$MS_BIN" tier-config --config "$cfg" "$tier" --listen "127.0.0.1:$port" --dir "$dir" \
+			--user "$(id -un)" >"$dir.conf" || ms_fail "tier-config $tier failed"
+		# Its output goes to a file: a process left holding the test's stdout would hold ctest too.
+		nginx -p "$dir" -c "$dir.conf" >>"$T/nginx.log" 2>&1 </dev/null &
+		MS_TIER_PIDS[$port]=$!
+		ms_track_pid "$!"
+	done
+	for port; do
+		for ((i = 0; i < 100; i++)); do
+			curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+			sleep 0.1
+		done
+		((i < 100)) || ms_fail "tier node 127.0.0.1:$port did not start: $(tail -n 5 "$T/nginx.log")"
+		for w in $(pgrep -P "${MS_TIER_PIDS[$port]}"); do ms_track_pid "$w"; done
+	done
+}
+
+# ms_tier_kill PORT: SIGKILL to tier node PORT's master, then to its workers, each awaited.
+ms_tier_kill() {
+	local master=${MS_TIER_PIDS[$1]} workers w
+	workers=$(pgrep -P "$master") || true
+	kill -KILL "$master"
+	ms_wait_gone "$master" 50 || ms_fail "nginx (pid $master) survived SIGKILL"
+	ms_untrack_pid "$master"
+	for w in $workers; do
+		kill -KILL "$w" 2>/dev/null || true
+		ms_wait_gone "$w" 50 || ms_fail "an nginx worker (pid $w) survived SIGKILL"
+	done
+}
+
+# ms_tier_node_config NAME TIER BLOCK PORT...: $T/NAME.ini for node NAME (ms_write_config, its own
+# cache dir $T/cache-NAME) with mount "models" on tier TIER: nodes 127.0.0.1:PORT..., block BLOCK.
+# Exports MS_CONFIG and MS_CACHE_DIR for that node.
+ms_tier_node_config() {
+	local name=$1 tier=$2 block=$3 nodes="" port
+	shift 3
+	for port; do nodes+=" 127.0.0.1:$port"; done
+	ms_write_config "$T/$name.ini"
+	sed -i "s|^dir = .*|dir = $T/cache-$name|" "$T/$name.ini"
+	MS_CACHE_DIR=$T/cache-$name
+	printf 'tier = %s\n\n[tier "%s"]\nnodes =%s\nblock = %s\nallow = 127.0.0.0/8\n' \
+		"$tier" "$tier" "$nodes" "$block" >>"$T/$name.ini"
+	MS_TREE=$(ms_cache_path) || exit 1
+}
