@@ -95,6 +95,12 @@ valid_name(const char *s, size_t len)
 	return true;
 }
 
+bool
+ms_config_valid_name(const char *s)
+{
+	return valid_name(s, strlen(s));
+}
+
 /* Bucket names: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit, no "..". */
 static bool
 valid_bucket(const char *s, size_t len)
@@ -266,11 +272,21 @@ set_source(struct parse *p, const char *v)
 	return 0;
 }
 
-/* http[s]://HOST[:PORT] with HOST a name, an IPv4 address or [IPv6]; trailing '/' dropped. */
-static int
-set_endpoint(struct parse *p, const char *v)
+/* Says in WHY what is wrong with a value parsed outside a struct parse; returns -EINVAL. */
+static int __attribute__((format(printf, 3, 4)))
+why_bad(char *why, size_t whylen, const char *fmt, ...)
 {
-	struct ms_mount *m = p->mount;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int
+ms_config_endpoint(const char *v, char *out, size_t outlen, char *why, size_t whylen)
+{
 	const char *h, *end, *s, *pend;
 	size_t len = strlen(v);
 	uint64_t port;
@@ -280,7 +296,7 @@ set_endpoint(struct parse *p, const char *v)
 	else if (!strncmp(v, "https://", 8))
 		h = v + 8;
 	else
-		return bad(p, "'%.64s' must start with http:// or https://", v);
+		return why_bad(why, whylen, "'%.64s' must start with http:// or https://", v);
 	while (len > (size_t)(h - v) && v[len - 1] == '/')
 		len--;
 	end = v + len;
@@ -289,25 +305,35 @@ set_endpoint(struct parse *p, const char *v)
 		while (++s < end && (isxdigit((unsigned char)*s) || *s == ':' || *s == '.'))
 			;
 		if (s == end || *s != ']' || s == h + 1)
-			return bad(p, "'%.64s': bad [IPv6] host", v);
+			return why_bad(why, whylen, "'%.64s': bad [IPv6] host", v);
 		s++;
 	} else {
 		while (s < end && (isalnum((unsigned char)*s) || *s == '.' || *s == '-'))
 			s++;
 	}
 	if (s == h)
-		return bad(p, "'%.64s' has no host", v);
+		return why_bad(why, whylen, "'%.64s' has no host", v);
 	if (s < end && *s == ':') {
 		if (parse_u64(s + 1, &port, &pend) || pend != end || port < 1 || port > 65535)
-			return bad(p, "'%.64s': port must be 1 to 65535", v);
+			return why_bad(why, whylen, "'%.64s': port must be 1 to 65535", v);
 		s = end;
 	}
 	if (s != end)
-		return bad(p, "'%.64s' must be http[s]://HOST[:PORT], with no path", v);
-	if (len >= sizeof m->endpoint)
-		return bad(p, "too long (max %zu characters)", sizeof m->endpoint - 1);
-	memcpy(m->endpoint, v, len);
-	m->endpoint[len] = '\0';
+		return why_bad(why, whylen, "'%.64s' must be http[s]://HOST[:PORT], with no path", v);
+	if (len >= outlen)
+		return why_bad(why, whylen, "too long (max %zu characters)", outlen - 1);
+	memcpy(out, v, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int
+set_endpoint(struct parse *p, const char *v)
+{
+	char why[160];
+
+	if (ms_config_endpoint(v, p->mount->endpoint, sizeof p->mount->endpoint, why, sizeof why))
+		return bad(p, "%s", why);
 	return 0;
 }
 
@@ -347,12 +373,6 @@ static int
 set_verify(struct parse *p, const char *v)
 {
 	return one_of_two(p, v, "open", "off", &p->cfg->verify_on_open);
-}
-
-static int
-set_fill(struct parse *p, const char *v)
-{
-	return one_of_two(p, v, "open", "demand", &p->mount->fill_on_open);
 }
 
 static int
@@ -525,7 +545,6 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
 	{ SECT_MOUNT, "tier", V_NAME, M(tier_name), 0, 0, NULL },
-	{ SECT_MOUNT, "fill", V_FN, 0, 0, 0, set_fill },
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
 	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },
 	{ SECT_TIER, "allow", V_FN, 0, 0, 0, set_allow },
@@ -734,7 +753,6 @@ begin_section(struct parse *p, const char *line)
 	p->mount = &cfg->mounts[cfg->nmounts++];
 	memcpy(p->mount->name, name, nlen);
 	p->mount->name[nlen] = '\0';
-	strlcpy(p->mount->region, "us-east-1", sizeof p->mount->region);
 	strlcpy(p->mount->tenant, "default", sizeof p->mount->tenant);
 	strlcpy(p->mount->profile, "default", sizeof p->mount->profile);
 	p->mount->tier = -1;
@@ -851,8 +869,7 @@ finish(struct parse *p)
 		    "%u%%", cfg->low_pct, cfg->high_pct);
 	for (unsigned i = 0; i < cfg->nmounts; i++) {
 		const struct ms_mount *m = &cfg->mounts[i];
-		const char *missing = !m->path[0] ? "path" : !m->bucket[0] ? "source" :
-		    !m->endpoint[0] ? "endpoint" : NULL;
+		const char *missing = !m->path[0] ? "path" : !m->bucket[0] ? "source" : NULL;
 		int line = p->path_line[i];
 
 		if (missing)

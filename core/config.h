@@ -27,16 +27,15 @@ struct ms_mount {
 	char path[MS_PATH_MAX];        /* virtual path: absolute, normalised, no trailing '/' */
 	char bucket[MS_NAME_MAX];      /* from source = s3://BUCKET/PREFIX */
 	char prefix[MS_PATH_MAX];      /* key prefix: "" or ending in '/' */
-	char endpoint[512];            /* scheme://host[:port], no trailing '/' */
-	char region[MS_NAME_MAX];      /* default us-east-1 */
+	char endpoint[512];            /* scheme://host[:port], no trailing '/'; "" when the file
+	                                * has none: ms_endpoint_resolve() fills it in */
+	char region[MS_NAME_MAX];      /* "" when the file has none: ms_endpoint_resolve() */
 	char tenant[MS_NAME_MAX];      /* default "default": [A-Za-z0-9._-]+ */
 	char credentials[MS_PATH_MAX]; /* AWS shared-credentials file; "" = environment */
 	char profile[MS_NAME_MAX];     /* section of the credentials file, default "default" */
 	bool virtual_hosted;           /* addressing = virtual (default: path) */
 	char tier_name[MS_NAME_MAX];   /* tier = NAME of a [tier "NAME"]; "" = the origin only */
 	int tier;                      /* its index in ms_config.tiers, -1 without one */
-	bool fill_on_open;             /* fill = open: the whole object is fetched when opened
-	                                  (default demand: only what is read, and read ahead) */
 	int line;                      /* line of the section header, for messages */
 };
 
@@ -104,6 +103,17 @@ int ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t er
 /* Resolves the config path: explicit (--config) first, then $MODELSHIM_CONFIG. -ENOENT if neither. */
 int ms_config_path(const char *explicit_path, char *out, size_t outlen)
 	__attribute__((warn_unused_result));
+
+/*
+ * The endpoint key's grammar: http[s]://HOST[:PORT], HOST a name, an IPv4 address or [IPv6], any
+ * trailing '/' dropped, into OUT. Returns 0, or -EINVAL with what is wrong in WHY (no key name).
+ * Also for AWS_ENDPOINT_URL(_S3) (core/endpoint.c).
+ */
+int ms_config_endpoint(const char *v, char *out, size_t outlen, char *why, size_t whylen)
+	__attribute__((warn_unused_result));
+
+/* A name as keys such as region take it: 1-63 of A-Z a-z 0-9 . _ -, a letter or digit first. */
+bool ms_config_valid_name(const char *s);
 
 /* Parses "200G", "4M", "4096", "512K" into bytes. -EINVAL on anything else or overflow. */
 int ms_parse_size(const char *s, uint64_t *out) __attribute__((warn_unused_result));

@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <libutil.h>
 
 #include "cmd.h"
+#include "endpoint.h"
 #include "log.h"
 
 void
@@ -66,6 +68,18 @@ cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_con
 	}
 	rc = ms_config_load(cfg, path, err, sizeof err);
 	if (rc < 0) {
+		fprintf(stderr, "modelshim %s: %s\n", e->name, err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cmd_resolve_store(const struct cmd_entry *e, struct ms_config *cfg)
+{
+	char err[512];
+
+	if (ms_endpoint_resolve(cfg, getenv, err, sizeof err) < 0) {
 		fprintf(stderr, "modelshim %s: %s\n", e->name, err);
 		return -1;
 	}

@@ -34,6 +34,13 @@ extern const struct cmd_entry cmd_tier_config_entry;
  */
 int cmd_load_config(const struct cmd_entry *e, int *argc, char **argv, struct ms_config *cfg);
 
+/*
+ * For the commands that talk to the store (daemon, import, tier-config): fills in the endpoints
+ * and regions CFG's file leaves out from the environment (core/endpoint.h). On failure prints
+ * the error and returns -1.
+ */
+int cmd_resolve_store(const struct cmd_entry *e, struct ms_config *cfg);
+
 /* Connects CL to CFG's daemon, starting this very binary as the daemon if none runs. -errno. */
 int cmd_connect(struct ms_client *cl, const struct ms_config *cfg);
 

@@ -102,7 +102,8 @@ cmd_import_exec(int argc, char **argv)
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
 			quiet = 1;
-	if (cmd_load_config(&cmd_import_entry, &argc, argv, &cfg) < 0)
+	if (cmd_load_config(&cmd_import_entry, &argc, argv, &cfg) < 0 ||
+	    cmd_resolve_store(&cmd_import_entry, &cfg) < 0)
 		return 1;
 	if (argc == 1) {
 		for (j = 0; j < cfg.nmounts; j++)

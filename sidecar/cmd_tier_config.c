@@ -124,7 +124,8 @@ cmd_tier_config_exec(int argc, char **argv)
 	unsigned n = 0, i, j;
 	int rc;
 
-	if (cmd_load_config(&cmd_tier_config_entry, &argc, argv, &cfg) < 0)
+	if (cmd_load_config(&cmd_tier_config_entry, &argc, argv, &cfg) < 0 ||
+	    cmd_resolve_store(&cmd_tier_config_entry, &cfg) < 0)
 		return 1;
 	for (i = 1; i < (unsigned)argc; i++) {
 		if (strcmp(argv[i], "--listen") == 0 && i + 1 < (unsigned)argc)

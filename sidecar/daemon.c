@@ -149,6 +149,7 @@ daemon_shutdown(struct daemon *d)
 	struct client *cl;
 
 	metrics_stop(d);
+	lookups_fini(d);
 	fetch_cancel_all(d);
 	while ((cl = TAILQ_FIRST(&d->clients)) != NULL)
 		client_drop(d, cl);
@@ -205,7 +206,8 @@ cmd_daemon_exec(int argc, char **argv)
 	d = daemon_new();
 	if (d == NULL)
 		return 1;
-	if (cmd_load_config(&cmd_daemon_entry, &argc, argv, &d->cfg) < 0)
+	if (cmd_load_config(&cmd_daemon_entry, &argc, argv, &d->cfg) < 0 ||
+	    cmd_resolve_store(&cmd_daemon_entry, &d->cfg) < 0)
 		goto out_free;
 	if (argc == 2 && strcmp(argv[1], "--detach") == 0) {
 		ready_fd = detach();

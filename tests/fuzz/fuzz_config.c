@@ -78,15 +78,18 @@ check_config(const struct ms_config *cfg)
 		    TERMINATED(m->tenant) && TERMINATED(m->credentials) && TERMINATED(m->profile));
 		/* Names become directory names: never "", "." or "..". */
 		CHECK(isalnum((unsigned char)m->name[0]) && isalnum((unsigned char)m->tenant[0]) &&
-		    isalnum((unsigned char)m->region[0]) && isalnum((unsigned char)m->profile[0]));
-		CHECK(m->bucket[0] && m->endpoint[0]);
+		    isalnum((unsigned char)m->profile[0]));
+		/* Endpoint and region may be left to the environment (core/endpoint.c). */
+		CHECK(!m->region[0] || isalnum((unsigned char)m->region[0]));
+		CHECK(m->bucket[0]);
 		check_path(m->path, 0);
 		if (m->credentials[0])
 			check_path(m->credentials, 1);
 		plen = strlen(m->prefix);
 		CHECK(plen == 0 || (m->prefix[plen - 1] == '/' && m->prefix[0] != '/'));
-		CHECK(!strncmp(m->endpoint, "http://", 7) || !strncmp(m->endpoint, "https://", 8));
-		CHECK(m->endpoint[strlen(m->endpoint) - 1] != '/');
+		CHECK(!m->endpoint[0] || !strncmp(m->endpoint, "http://", 7) ||
+		    !strncmp(m->endpoint, "https://", 8));
+		CHECK(!m->endpoint[0] || m->endpoint[strlen(m->endpoint) - 1] != '/');
 		/* Names are unique and paths never nest: each lookup finds this very mount. */
 		CHECK(ms_config_mount_by_name(cfg, m->name) == m);
 		rel = NULL;

@@ -115,8 +115,6 @@ static const struct bad_case bad_cases[] = {
 	    "[mount \"m\"] path: required key missing", NULL },
 	{ CACHE "[mount \"m\"]\npath = /models\nendpoint = http://h\n", 3,
 	    "[mount \"m\"] source: required key missing", NULL },
-	{ CACHE "[mount \"m\"]\npath = /models\nsource = s3://bucket/\n", 3,
-	    "[mount \"m\"] endpoint: required key missing", NULL },
 	{ CACHE MOUNT "[mount \"n\"]\n", 7, "[mount \"n\"] path: required key missing", NULL },
 	/* [cache] values */
 	{ "[cache]\ndir = var/cache\n" MOUNT, 2, "[cache] dir: 'var/cache' is not an absolute", NULL },
@@ -363,12 +361,21 @@ Test(config, defaults)
 	cr_assert_eq(cfg.min_free_pct, 5);
 	cr_assert_eq(cfg.max_bandwidth, 0);
 	m = &cfg.mounts[0];
-	cr_assert_str_eq(m->region, "us-east-1");
+	cr_assert_str_eq(m->region, ""); /* left to ms_endpoint_resolve (test_endpoint.c) */
 	cr_assert_str_eq(m->tenant, "default");
 	cr_assert_str_eq(m->profile, "default");
 	cr_assert_str_eq(m->credentials, "");
 	cr_assert_not(m->virtual_hosted);
 	cr_assert_eq(m->line, 3);
+}
+
+/* Without endpoint and region keys the file loads: the environment or the defaults decide. */
+Test(config, endpoint_and_region_optional)
+{
+	cr_assert_eq(load_text(CACHE "[mount \"m\"]\npath = /models\nsource = s3://bucket/\n"), 0,
+	    "%s", err);
+	cr_assert_str_eq(cfg.mounts[0].endpoint, "");
+	cr_assert_str_eq(cfg.mounts[0].region, "");
 }
 
 Test(config, cache_values)
