@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# t-model-prefetch: model-aware prefetch (sidecar/daemon_model.c). Opening an incomplete
+# .safetensors file fetches its header (two chunks here) and nothing else; a read inside a tensor
+# fetches that tensor's chunks and no further; opening a torch zip checkpoint fetches its tail
+# (the central directory) and a read in an entry fetches that entry; a file named .safetensors
+# with a garbage header reads right with plain readahead; a plain file's open fetches nothing
+# unless its mount says fill = open, which fetches it whole. Byte counts come from the front and
+# are checked exactly once the daemon is idle (nothing in flight), so they do not depend on timing.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+[[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
+[[ -n ${MS_PRELOAD:-} ]] || ms_skip "MS_PRELOAD is not set (run under ctest)"
+[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
+
+ms_start_s3
+mkdir -p "$T/src"
+python3 "$MS_TOP/tests/model/make_checkpoints.py" "$T/src"
+mv "$T/src/layout.json" "$T/layout.json"
+ms_put "$T/src"
+ms_write_config "$T/ms.ini" # chunk_size 1M
+"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+ms_daemon_start
+
+# layout FIELD: a number from layout.json, FIELD a python expression over it (L).
+layout() {
+	python3 -c 'import json, sys; L = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$T/layout.json" "$1"
+}
+
+# chunk_bytes SIZE RANGE...: bytes of the 1 MiB chunks covering the union of the ranges BEGIN:END
+# of an object of SIZE bytes (the last chunk cut at its end).
+chunk_bytes() {
+	python3 - "$@" <<'PY'
+import sys
+size, C = int(sys.argv[1]), 1 << 20
+chunks = set()
+for r in sys.argv[2:]:
+    b, e = map(int, r.split(":"))
+    chunks.update(range(b // C, (e - 1) // C + 1))
+print(sum(min(C, size - c * C) for c in chunks))
+PY
+}
+
+# settle KEY WANT: waits (at most 20 s) for the front to have sent WANT bytes of KEY and for the
+# daemon to have nothing in flight, then fails with WHAT unless exactly WANT bytes were sent.
+settle() {
+	local key=$1 want=$2 what=$3 i got inflight
+	for ((i = 0; i < 200; i++)); do
+		got=$(ms_key_stat "$key" bytes)
+		if [[ $got -ge $want ]]; then
+			inflight=$(ms_status_fields daemon.inflight)
+			[[ $inflight != 0 ]] || break
+		fi
+		sleep 0.1
+	done
+	got=$(ms_key_stat "$key" bytes)
+	[[ $got == "$want" ]] || ms_fail "$what: $got bytes of $key fetched, expected $want"
+	ms_ok "$what: $got bytes of $key fetched"
+}
+
+# pread_shim VPATH [OFF LEN]: opens VPATH through the shim, reads LEN bytes at OFF if given, and
+# prints their sha256 (or nothing).
+pread_shim() {
+	ms_shim python3 -c '
+import hashlib, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+if len(sys.argv) > 2:
+    print(hashlib.sha256(os.pread(fd, int(sys.argv[3]), int(sys.argv[2]))).hexdigest())
+os.close(fd)' "$@"
+}
+
+src_sha() {
+	python3 -c 'import hashlib, sys; f = open(sys.argv[1], "rb"); f.seek(int(sys.argv[2])); print(hashlib.sha256(f.read(int(sys.argv[3]))).hexdigest())' "$@"
+}
+
+# --- safetensors: the header at open, then one tensor
+st_size=$(layout 'L["safetensors"]["size"]')
+hdr_end=$(layout 'L["safetensors"]["header_end"]')
+pread_shim /models/model.safetensors
+want=$(chunk_bytes "$st_size" "0:$hdr_end")
+settle model.safetensors "$want" "open of model.safetensors fetched its header (ends at $hdr_end), nothing more"
+
+t_begin=$(layout 'L["safetensors"]["tensors"][6][0]')
+t_end=$(layout 'L["safetensors"]["tensors"][6][1]')
+got=$(pread_shim /models/model.safetensors "$t_begin" 4096)
+[[ $got == $(src_sha "$T/src/model.safetensors" "$t_begin" 4096) ]] || ms_fail "tensor 6's first bytes are wrong"
+want=$(chunk_bytes "$st_size" "0:$hdr_end" "$t_begin:$t_end")
+settle model.safetensors "$want" "a 4 KiB read at tensor 6 ($t_begin-$t_end) fetched that tensor, no further"
+
+# --- torch zip: the central directory at open, then one entry
+pt_size=$(layout 'L["zip"]["size"]')
+cd=$(layout 'L["zip"]["cd"]')
+tail_off=$((pt_size > 65557 ? pt_size - 65557 : 0))
+pread_shim /models/model.pt
+want=$(chunk_bytes "$pt_size" "$tail_off:$pt_size" "$cd:$pt_size")
+settle model.pt "$want" "open of model.pt fetched its tail and central directory (at $cd)"
+e_begin=$(layout 'L["zip"]["entries"][5][0]')
+e_end=$(layout 'L["zip"]["entries"][5][1]')
+got=$(pread_shim /models/model.pt $((e_begin + 100)) 4096)
+[[ $got == $(src_sha "$T/src/model.pt" $((e_begin + 100)) 4096) ]] || ms_fail "entry 5's bytes are wrong"
+want=$(chunk_bytes "$pt_size" "$tail_off:$pt_size" "$cd:$pt_size" "$e_begin:$e_end")
+settle model.pt "$want" "a read in entry $(layout 'L["zip"]["names"][5]') fetched that entry, no further"
+
+# --- a garbage header: plain readahead, right bytes, one line in the log
+ms_shim cat /models/broken.safetensors | cmp - "$T/src/broken.safetensors" || ms_fail "broken.safetensors read wrong"
+grep -q "broken.safetensors: no tensor layout" "$T/daemon.log" ||
+	ms_fail "no log line for the garbage header: $(tail -n 5 "$T/daemon.log")"
+ms_ok "a garbage safetensors header: plain readahead, bytes right"
+
+# --- a plain file: open fetches nothing (default fill = demand); fill = open fetches it whole
+size=$((20 * 1048576))
+got=$(pread_shim /models/plain.dat $((size - 4096)) 4096)
+[[ $got == $(src_sha "$T/src/plain.dat" $((size - 4096)) 4096) ]] || ms_fail "plain.dat's last bytes are wrong"
+settle plain.dat 1048576 "fill = demand: opening plain.dat and reading its last 4 KiB fetched one chunk"
+ms_daemon_stop
+ms_mount_set fill open
+ms_daemon_start
+pread_shim /models/plain.dat
+settle plain.dat "$size" "fill = open: opening plain.dat fetched all of it"
+ms_shim cat /models/plain.dat | cmp - "$T/src/plain.dat" || ms_fail "plain.dat read wrong after fill = open"
+
+# --- a bad value is refused with the key named
+ms_daemon_stop
+ms_mount_set fill always
+if "$MS_BIN" status --config "$MS_CONFIG" >/dev/null 2>"$T/bad.err"; then ms_fail "fill = always was accepted"; fi
+grep -q "fill" "$T/bad.err" || ms_fail "the bad fill value is not named: $(cat "$T/bad.err")"
+ms_ok "fill = always refused: $(head -n 1 "$T/bad.err")"
