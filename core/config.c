@@ -376,6 +376,12 @@ set_verify(struct parse *p, const char *v)
 }
 
 static int
+set_fill(struct parse *p, const char *v)
+{
+	return one_of_two(p, v, "open", "demand", &p->mount->fill_on_open);
+}
+
+static int
 set_io_uring(struct parse *p, const char *v)
 {
 	return one_of_two(p, v, "allow", "refuse", &p->cfg->io_uring_allowed);
@@ -545,6 +551,7 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
 	{ SECT_MOUNT, "tier", V_NAME, M(tier_name), 0, 0, NULL },
+	{ SECT_MOUNT, "fill", V_FN, 0, 0, 0, set_fill },
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
 	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },
 	{ SECT_TIER, "allow", V_FN, 0, 0, 0, set_allow },

@@ -36,6 +36,8 @@ struct ms_mount {
 	bool virtual_hosted;           /* addressing = virtual (default: path) */
 	char tier_name[MS_NAME_MAX];   /* tier = NAME of a [tier "NAME"]; "" = the origin only */
 	int tier;                      /* its index in ms_config.tiers, -1 without one */
+	bool fill_on_open;             /* fill = open: the whole object is fetched when opened
+	                                  (default demand: only what is read, and read ahead) */
 	int line;                      /* line of the section header, for messages */
 };
 
