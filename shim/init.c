@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "lazymap.h"
 #include "log.h"
 #include "shim.h"
 
@@ -96,6 +97,8 @@ shim_init(void)
 	find_daemon_exe();
 	shim_fdtable_init();
 	pthread_atfork(NULL, NULL, atfork_child);
+	/* Lazy mappings are filled in full before a fork (lazymap.c says why). */
+	pthread_atfork(shim_lazy_fork_prepare, shim_lazy_fork_parent, shim_lazy_fork_child);
 	shim.enabled = true;
 	shim_cwd_changed();
 	shim_fdtable_adopt_inherited();

@@ -1,14 +1,18 @@
 /*
- * mmap.c: file mappings. Page faults never pass through the shim, so before the real mmap of a
- * file that is not complete, the whole mapped range is made present (the daemon fetches its
- * chunks in parallel). Such mappings are remembered, so that an mremap that grows one fills the
- * new tail first; munmap forgets them. Mappings of complete files are never tracked.
+ * mmap.c: file mappings. A mapping of a file that is not complete is made lazy where it can be
+ * (lazymap.c and uffd.c: each chunk is filled when first touched); otherwise, since page faults
+ * never pass through the shim, the whole mapped range is made present before the real mmap (the
+ * daemon fetches its chunks in parallel). Such mappings are remembered, so that an mremap that
+ * grows one fills the new tail first; munmap forgets them. munmap, mremap, mprotect and mmap
+ * MAP_FIXED over a lazy mapping first settle (fill and map) the chunks they cut or change.
+ * Mappings of complete files are never tracked.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 
+#include "lazymap.h"
 #include "shim.h"
 
 #define MAX_MAPPINGS 256
@@ -24,21 +28,32 @@ static struct mapping mappings[MAX_MAPPINGS];
 static unsigned nmappings;
 static pthread_mutex_t mappings_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Lazy mappings exist and this is the program's call (the shim's own never meet them). */
+static bool
+lazy_watch(void)
+{
+	return shim_active() && shim_lazy_any();
+}
+
 static void *
-map_common(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+map_file(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	struct shim_file *f;
 	bool remembered = false;
-	void *p;
+	int lazy;
+	void *p = MAP_FAILED;
 
 	if ((flags & MAP_ANONYMOUS) != 0 || !shim_active() || (f = shim_file_get(fd)) == NULL)
 		return REAL(mmap)(addr, len, prot, flags, fd, off);
-	if (shim_file_ensure(f, fd, (uint64_t)off, len) < 0) {
-		shim_file_put(f);
-		errno = EIO;
-		return MAP_FAILED;
+	lazy = shim_lazy_map(&p, addr, len, prot, flags, fd, off, f);
+	if (lazy == 0) {
+		if (shim_file_ensure(f, fd, (uint64_t)off, len) < 0) {
+			shim_file_put(f);
+			errno = EIO;
+			return MAP_FAILED;
+		}
+		p = REAL(mmap)(addr, len, prot, flags, fd, off);
 	}
-	p = REAL(mmap)(addr, len, prot, flags, fd, off);
 	if (p == MAP_FAILED) {
 		shim_file_put(f);
 		return p;
@@ -53,11 +68,25 @@ map_common(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 		return p;
 	/* No room to remember it: the whole file is filled, so any mremap stays safe. */
 	if (shim_file_ensure(f, -1, 0, 0) < 0) {
-		REAL(munmap)(p, len);
+		munmap(p, len);
 		p = MAP_FAILED;
 		errno = EIO;
 	}
 	shim_file_put(f);
+	return p;
+}
+
+static void *
+map_common(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p;
+
+	if ((flags & MAP_FIXED) == 0 || !lazy_watch())
+		return map_file(addr, len, prot, flags, fd, off);
+	/* Replacing part of a lazy mapping: as an munmap of it first. */
+	shim_lazy_unmap_begin(addr, len);
+	p = map_file(addr, len, prot, flags, fd, off);
+	shim_lazy_unmap_end(addr, len);
 	return p;
 }
 
@@ -78,8 +107,14 @@ munmap(void *addr, size_t len)
 {
 	struct shim_file *drop[MAX_MAPPINGS];
 	unsigned i, ndrop = 0;
-	int rc = REAL(munmap)(addr, len);
+	bool lazy = lazy_watch() && !shim_in_vfork_child();
+	int rc;
 
+	if (lazy)
+		shim_lazy_unmap_begin(addr, len);
+	rc = REAL(munmap)(addr, len);
+	if (lazy)
+		shim_lazy_unmap_end(addr, len);
 	if (rc < 0 || nmappings == 0 || shim_in_vfork_child())
 		return rc;
 	pthread_mutex_lock(&mappings_lock);
@@ -104,6 +139,7 @@ mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 {
 	void *newaddr = NULL, *p;
 	struct mapping *m = NULL;
+	bool lazy = lazy_watch();
 	va_list ap;
 	unsigned i;
 
@@ -112,6 +148,11 @@ mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 		newaddr = va_arg(ap, void *);
 		va_end(ap);
 	}
+	/* A lazy mapping that moves or changes size is made whole first, and plain from then on. */
+	if (lazy)
+		shim_lazy_settle(old, oldlen, true);
+	if (lazy && newaddr != NULL)
+		shim_lazy_unmap_begin(newaddr, newlen);
 	pthread_mutex_lock(&mappings_lock);
 	for (i = 0; i < nmappings && newlen > oldlen; i++)
 		if (mappings[i].addr == old)
@@ -128,5 +169,16 @@ mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 		m->len = newlen;
 	}
 	pthread_mutex_unlock(&mappings_lock);
+	if (lazy && newaddr != NULL)
+		shim_lazy_unmap_end(newaddr, newlen);
 	return p;
+}
+
+SHIM_EXPORT int
+mprotect(void *addr, size_t len, int prot)
+{
+	/* The chunks still to fill would be mapped with the old protection: all are mapped first. */
+	if (lazy_watch())
+		shim_lazy_settle(addr, len, false);
+	return REAL(mprotect)(addr, len, prot);
 }

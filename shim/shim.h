@@ -78,7 +78,7 @@ char *__getcwd_chk(char *buf, size_t size, size_t buflen);
 	X(read) X(__read_chk) X(pread) X(pread64) X(__pread_chk) X(__pread64_chk) X(readv) \
 	X(preadv) X(preadv64) X(preadv2) X(preadv64v2) X(lseek) X(lseek64) X(sendfile) \
 	X(sendfile64) X(copy_file_range) X(splice) X(posix_fadvise) X(posix_fadvise64) \
-	X(readahead) X(ioctl) X(mmap) X(mmap64) X(mremap) X(munmap) \
+	X(readahead) X(ioctl) X(mmap) X(mmap64) X(mremap) X(munmap) X(mprotect) \
 	X(stat) X(stat64) X(lstat) X(lstat64) X(fstat) X(fstat64) X(fstatat) X(fstatat64) \
 	X(__xstat) X(__xstat64) X(__lxstat) X(__lxstat64) X(__fxstat) X(__fxstat64) \
 	X(__fxstatat) X(__fxstatat64) X(statx) X(access) X(faccessat) X(euidaccess) X(eaccess) \

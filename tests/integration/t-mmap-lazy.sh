@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# t-mmap-lazy: mmap of a cold file returns at once and each touched chunk is filled on its first fault (userfaultfd): a 5% touch of a 64 MiB object fetches about 5%; shared, private, copy-on-write, threads, fork, munmap/madvise/mprotect/mremap and MAP_POPULATE read the source's bytes; without userfaultfd (no CAP_SYS_PTRACE) the whole range is filled as before; a daemon that dies while a fault waits gives SIGBUS, never zeros.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+ms_need_shim
+[[ -x $MS_SHIMTESTS/shim_mmap_lazy ]] || ms_fail "shim_mmap_lazy is not built in $MS_SHIMTESTS"
+chunk=$((256 * 1024))
+export MS_CHUNK=256K
+ms_start_s3
+MS_SRC=$T/src
+# One cold object per case: big.bin for the 5% touch, a copy of a 3 MiB file for each other.
+modes=(shared private cow fork vmops threads populate fallback sigbus)
+ms_random "$MS_SRC/big.bin" $((64 * 1048576))
+ms_random "$T/mid.bin" $((3 * 1048576 + 4321))
+for m in "${modes[@]}"; do
+	cp "$T/mid.bin" "$MS_SRC/m-$m.bin"
+done
+ms_import_src "retries = 1" "timeout = 3s"
+ms_daemon_start
+prog=$MS_SHIMTESTS/shim_mmap_lazy
+
+# run KEY MODE [ARG...]: shim_mmap_lazy on KEY (cold), under $wrap if set; true when it passed
+# (an ok line), else ms_bad.
+wrap=()
+run() {
+	local key=$1 mode=$2 rc=0 out=$T/lazy.$1.out
+	shift 2
+	ms_assert_cold "$key"
+	ms_shim "${wrap[@]}" "$prog" "/models/$key" "$MS_SRC/$key" "$chunk" "$mode" "$@" >"$out" 2>&1 || rc=$?
+	if ((rc == 0)); then
+		ms_ok "$mode ($key): $(tail -n 1 "$out")"
+		return 0
+	fi
+	ms_bad "$mode ($key), exit $rc: $(grep -m 2 FAIL "$out" | tr '\n' ' ' || tail -n 2 "$out")"
+	sed 's/^/    | /' "$out" | tail -n 20 >&2
+	return 1
+}
+
+# 1. A 5% touch: 13 chunks of 256 spread out (never adjacent: no readahead) fetch 13 chunks.
+touch=(7 27 47 67 87 107 127 147 167 187 207 227 247)
+if run big.bin sparse "${touch[@]}"; then
+	got=$(ms_key_stat big.bin bytes)
+	want=$((${#touch[@]} * chunk))
+	if ((got >= want && got * 10 <= want * 11)); then
+		ms_ok "5% touch: fetched $got bytes for ${#touch[@]} touched chunks ($want bytes) of 64 MiB"
+	else
+		ms_bad "5% touch: fetched $got bytes, want $want to $((want * 11 / 10)) (${#touch[@]} chunks of $chunk)"
+	fi
+fi
+
+# 2. Every mapping mode reads the source's bytes.
+for mode in shared private cow fork vmops; do
+	run "m-$mode.bin" "$mode" || true
+done
+run m-threads.bin threads 8 || true
+if run m-populate.bin populate; then
+	[[ $(ms_key_stat m-populate.bin bytes) == "$(stat -c %s "$T/mid.bin")" ]] ||
+		ms_bad "MAP_POPULATE fetched $(ms_key_stat m-populate.bin bytes) bytes, want the whole file"
+fi
+
+# 3. No userfaultfd for this process (vm.unprivileged_userfaultfd = 0, CAP_SYS_PTRACE dropped):
+# the whole mapped range is filled at mmap, as before.
+if [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null || echo 1) != 0 ]]; then
+	echo "skip: fallback case: vm.unprivileged_userfaultfd is not 0"
+elif ! command -v setpriv >/dev/null || [[ $(id -u) != 0 ]]; then
+	echo "skip: fallback case: needs root and setpriv to drop CAP_SYS_PTRACE"
+else
+	wrap=(setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace)
+	if run m-fallback.bin sparse 2 9; then
+		got=$(ms_key_stat m-fallback.bin bytes)
+		[[ $got == "$(stat -c %s "$T/mid.bin")" ]] && ms_ok "no userfaultfd: the whole file was filled at mmap" ||
+			ms_bad "no userfaultfd: fetched $got bytes, want the whole file ($(stat -c %s "$T/mid.bin"))"
+	fi
+	wrap=()
+fi
+
+# 4. The daemon dies while a fault waits, and none can start again: SIGBUS, never zeros.
+ms_front_config '{"stall": true}'
+ms_shim "$prog" /models/m-sigbus.bin "$MS_SRC/m-sigbus.bin" "$chunk" sigbus 5 >"$T/sigbus.out" 2>&1 &
+pid=$!
+ms_track_pid "$pid"
+for _ in $(seq 100); do
+	(($(ms_key_stat m-sigbus.bin count) == 0)) || break
+	sleep 0.1
+done
+(($(ms_key_stat m-sigbus.bin count) > 0)) || ms_bad "the fault never reached the store"
+chmod 0644 "$T/credentials" # the daemon refuses to start with world-readable credentials
+kill -9 "$MS_DAEMON_PID"
+wait "$MS_DAEMON_PID" 2>/dev/null || true
+ms_untrack_pid "$MS_DAEMON_PID"
+MS_DAEMON_PID=
+rc=0
+wait "$pid" || rc=$?
+ms_front_config '{"stall": false}'
+chmod 0600 "$T/credentials"
+if ((rc == 0)) && grep -q 'SIGBUS, twice: ok' "$T/sigbus.out"; then
+	ms_ok "daemon killed during a fault: $(grep -m1 'modelshim:' "$T/sigbus.out" | head -c 200)"
+else
+	ms_bad "daemon killed during a fault: exit $rc: $(tr '\n' ' ' <"$T/sigbus.out" | head -c 600)"
+fi
+ms_done
