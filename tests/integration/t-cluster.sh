@@ -8,7 +8,8 @@
 #   every node still finishes with the right bytes;
 # 4 an object replaced between runs: before the re-import a node reads the old version whole or
 #   fails, never a mix; after it every node reads the new bytes;
-# 5 a daemon with wrong credentials gets no byte through the tier (and sends it no request).
+# 5 warm-up into the tier (warmup --tier from one node), then all nodes cold: origin bytes ~0;
+# 6 a daemon with wrong credentials gets no byte through the tier (and sends it no request).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 . "$MS_TOP/tests/cluster/bed.sh"
@@ -115,29 +116,47 @@ for i in 1 2 3 4; do bed_read_start $i swap.bin; done
 bed_read_wait
 bed_check_sums swap.bin "$T/src/swap.bin" "case 4 (after the re-import: the new version)" 1 2 3 4
 
-# --- 5: a daemon with wrong credentials gets nothing through the tier, which holds the object
+# --- 5: warm-up into the tier (warmup --tier from node 1), then all nodes cold: origin bytes ~0
 mkdir -p "$T/src-5"
-ms_random "$T/src-5/secret.bin" $((8 * mib))
+ms_random "$T/src-5/warm.bin" $((24 * mib + 99))
 bed put "$BED" "$T/src-5" || ms_fail "case 5: upload failed"
 bed import "$BED" || ms_fail "case 5: import failed"
+ip netns exec "$BED_NS_1" "$MS_BIN" warmup --tier --config "$BED_INI_1" /models/warm.bin >"$T/warm.out" 2>&1 ||
+	ms_fail "case 5: warmup --tier failed: $(tail -n 3 "$T/warm.out")"
+warmed=$(bed origin-bytes "$BED" warm.bin)
+for i in 1 2 3 4; do bed_read_start $i warm.bin; done
+bed_read_wait
+bed_check_sums warm.bin "$T/src-5/warm.bin" "case 5 (after warmup --tier)" 1 2 3 4
+cold=$(($(bed origin-bytes "$BED" warm.bin) - warmed))
+if ((cold <= 64)); then
+	ms_ok "case 5: after warmup --tier (origin $warmed bytes for $(stat -c %s "$T/src-5/warm.bin")) the 4 nodes' cold load cost the origin $cold bytes (their 1-byte proofs)"
+else
+	ms_bad "case 5: after warmup --tier the 4 nodes' cold load made the origin send $cold bytes (want ~0: <= 64)"
+fi
+
+# --- 6: a daemon with wrong credentials gets nothing through the tier, which holds the object
+mkdir -p "$T/src-6"
+ms_random "$T/src-6/secret.bin" $((8 * mib))
+bed put "$BED" "$T/src-6" || ms_fail "case 6: upload failed"
+bed import "$BED" || ms_fail "case 6: import failed"
 bed_read_start 1 secret.bin
 bed_read_wait
-bed_check_sums secret.bin "$T/src-5/secret.bin" "case 5 (node 1 with the right secret, the tier filled)" 1
+bed_check_sums secret.bin "$T/src-6/secret.bin" "case 6 (node 1 with the right secret, the tier filled)" 1
 (
 	umask 077
 	printf '[default]\naws_access_key_id = S3RVER\naws_secret_access_key = NOT-THE-SECRET\n' >"$T/bad-credentials"
 )
-bed node-config "$BED" 4 --credentials "$T/bad-credentials" || ms_fail "case 5: node 4's config"
-bed daemons "$BED" restart --node 4 || ms_fail "case 5: node 4's daemon did not restart"
+bed node-config "$BED" 4 --credentials "$T/bad-credentials" || ms_fail "case 6: node 4's config"
+bed daemons "$BED" restart --node 4 || ms_fail "case 6: node 4's daemon did not restart"
 addr4=$BED_ADDR_4
 before=$(tier_lines secret.bin "$addr4")
 bed_read_start 4 secret.bin cat
 bed_read_wait
 if ((MS_BED_FAILED == 0)) || [[ -s $T/read-4-secret.bin.out ]]; then
-	ms_bad "case 5: a daemon with a wrong secret read $(stat -c %s "$T/read-4-secret.bin.out") bytes of secret.bin"
+	ms_bad "case 6: a daemon with a wrong secret read $(stat -c %s "$T/read-4-secret.bin.out") bytes of secret.bin"
 elif (($(tier_lines secret.bin "$addr4") != before)); then
-	ms_bad "case 5: a daemon with a wrong secret sent $(($(tier_lines secret.bin "$addr4") - before)) requests to the tier"
+	ms_bad "case 6: a daemon with a wrong secret sent $(($(tier_lines secret.bin "$addr4") - before)) requests to the tier"
 else
-	ms_ok "case 5: a daemon with a wrong secret got no byte and sent no request to the tier: $(head -c 150 "$T/read-4-secret.bin.err")"
+	ms_ok "case 6: a daemon with a wrong secret got no byte and sent no request to the tier: $(head -c 150 "$T/read-4-secret.bin.err")"
 fi
 ms_done
