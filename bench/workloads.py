@@ -1,4 +1,4 @@
-"""workloads.py: the seven workloads, each a function of the Bench, and WORKLOADS, their table.
+"""workloads.py: the workloads, each a function of the Bench, and WORKLOADS, their table.
 Each measures every peer it concerns and records into b.res; a peer that fails is recorded as an
 error (or n/a) and the run goes on. Byte checks: every peer runs the same reader over the same
 bytes (the same files, the same pick list, the same seeded offsets), and the report compares each
@@ -7,6 +7,7 @@ Never records a number from a failed read.
 """
 import os
 import subprocess
+import sys
 import time
 
 import harness
@@ -352,6 +353,63 @@ def w7_pread(b):
     b.origins.warm()
 
 
+# ------------------------------------------------------------------------------------ 8
+
+# The expert loader of workload 8, run by the peer's python3 (under the shim for modelshim): maps
+# the whole file shared and read-only, touches one byte per page of NRUNS contiguous runs that
+# cover SHARE of it (each at a seeded place in its own slice), and prints
+# "experts TOUCHED NS_TO_FIRST_BYTE NS_ALL SUM" (times from just before mmap()).
+EXPERTS_PY = r"""
+import mmap, os, random, sys, time
+path, nruns, share = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+fd = os.open(path, os.O_RDONLY)
+size = os.fstat(fd).st_size
+run, sl = int(size * share / nruns) & ~4095, size // nruns
+rnd = random.Random(14)
+starts = [(i * sl + rnd.randrange(0, max(1, sl - run))) & ~4095 for i in range(nruns)]
+t0 = time.monotonic_ns()
+m = mmap.mmap(fd, 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+s = m[starts[0]]
+first = time.monotonic_ns() - t0
+for a in starts:
+    for off in range(a, a + run, 4096):
+        s = (s * 31 + m[off]) & 0xffffffff
+print("experts %d %d %d %d" % (nruns * run, first, time.monotonic_ns() - t0, s))
+"""
+
+
+def w8_experts(b):
+    """Whole-file mmap of the checkpoint touching 5% of it as 8 contiguous runs ("experts"), cold
+    from each origin: bytes fetched (the origin's counter), the touched bytes, and the time from
+    mmap() to the first touched byte; the local file gives the checksum every peer must match."""
+    argv = [sys.executable, "-c", EXPERTS_PY, None, "8", "0.05"]
+    for peer in [b.local] + b.clients:
+        for o in ("local",) if peer is b.local else ("front", "nginx"):
+            b.log("workload 8: %s on %s" % (peer.name, o))
+            if peer is not b.local and not fresh(b, 8, o, peer, o):
+                continue
+            if peer is not b.local:
+                b.origins.counter_reset(o)
+            if peer.fallback:
+                b.res.na(8, o, peer.name, "n/a (shim not built)")
+                continue
+            argv[3] = os.path.join(peer.root, b.ds.ckpt)
+            try:
+                touched, first, total, s = line_of(run_reader(argv, peer.env()), "experts")
+            except ReadError as e:
+                b.res.fail(8, o, peer.name, e)
+                continue
+            b.res.rec(8, o, peer.name, "touched", int(touched))
+            b.res.rec(8, o, peer.name, "first_ms", "%.1f" % (int(first) / 1e6))
+            b.res.rec(8, o, peer.name, "all_ms", "%.1f" % (int(total) / 1e6))
+            b.res.rec(8, o, peer.name, "sum", s)
+            if peer is not b.local:
+                b.res.rec(8, o, peer.name, "bytes", b.origins.counter_bytes(o))
+        if peer is not b.local:
+            peer.tear_down()
+    b.origins.warm()
+
+
 # (number, what it measures, function): bench/run runs the selected ones in this order.
 WORKLOADS = [
     (1, "sequential 1 MiB reads of the checkpoint", w1_sequential),
@@ -361,4 +419,5 @@ WORKLOADS = [
     (5, "eight cold processes loading one checkpoint", w5_eight),
     (6, "interception overhead on a non-virtual file", w6_overhead),
     (7, "random 4 KiB preads, page cache warm", w7_pread),
+    (8, "the checkpoint mmapped whole, 5% touched as 8 runs (experts)", w8_experts),
 ]

@@ -320,7 +320,9 @@ can_be_lazy(size_t len, int prot, int flags, off_t off, const struct shim_file *
 {
 	int type = flags & MAP_TYPE, extra = flags & ~MAP_TYPE;
 
-	if (f->is_dir || len == 0 || off < 0 || (uint64_t)off % page_size() != 0 ||
+	/* A vfork child shares its parent's memory and shim state: it changes neither. */
+	if (shim_in_vfork_child() || f->is_dir || len == 0 || off < 0 ||
+	    (uint64_t)off % page_size() != 0 ||
 	    (uint64_t)off >= f->size || f->chunk_size == 0)
 		return false;
 	if ((type != MAP_SHARED && type != MAP_PRIVATE) ||

@@ -9,12 +9,12 @@ chunk=$((256 * 1024))
 export MS_CHUNK=256K
 ms_start_s3
 MS_SRC=$T/src
-# One cold object per case: big.bin for the 5% touch, a copy of a 3 MiB file for each other.
+# One cold object per case: big.dat for the 5% touch, a copy of a 3 MiB file for each other.
 modes=(shared private cow fork vmops threads populate fallback sigbus)
-ms_random "$MS_SRC/big.bin" $((64 * 1048576))
-ms_random "$T/mid.bin" $((3 * 1048576 + 4321))
+ms_random "$MS_SRC/big.dat" $((64 * 1048576))
+ms_random "$T/mid.dat" $((3 * 1048576 + 4321))
 for m in "${modes[@]}"; do
-	cp "$T/mid.bin" "$MS_SRC/m-$m.bin"
+	cp "$T/mid.dat" "$MS_SRC/m-$m.dat"
 done
 ms_import_src "retries = 1" "timeout = 3s"
 ms_daemon_start
@@ -39,8 +39,8 @@ run() {
 
 # 1. A 5% touch: 13 chunks of 256 spread out (never adjacent: no readahead) fetch 13 chunks.
 touch=(7 27 47 67 87 107 127 147 167 187 207 227 247)
-if run big.bin sparse "${touch[@]}"; then
-	got=$(ms_key_stat big.bin bytes)
+if run big.dat sparse "${touch[@]}"; then
+	got=$(ms_key_stat big.dat bytes)
 	want=$((${#touch[@]} * chunk))
 	if ((got >= want && got * 10 <= want * 11)); then
 		ms_ok "5% touch: fetched $got bytes for ${#touch[@]} touched chunks ($want bytes) of 64 MiB"
@@ -51,12 +51,12 @@ fi
 
 # 2. Every mapping mode reads the source's bytes.
 for mode in shared private cow fork vmops; do
-	run "m-$mode.bin" "$mode" || true
+	run "m-$mode.dat" "$mode" || true
 done
-run m-threads.bin threads 8 || true
-if run m-populate.bin populate; then
-	[[ $(ms_key_stat m-populate.bin bytes) == "$(stat -c %s "$T/mid.bin")" ]] ||
-		ms_bad "MAP_POPULATE fetched $(ms_key_stat m-populate.bin bytes) bytes, want the whole file"
+run m-threads.dat threads 8 || true
+if run m-populate.dat populate; then
+	[[ $(ms_key_stat m-populate.dat bytes) == "$(stat -c %s "$T/mid.dat")" ]] ||
+		ms_bad "MAP_POPULATE fetched $(ms_key_stat m-populate.dat bytes) bytes, want the whole file"
 fi
 
 # 3. No userfaultfd for this process (vm.unprivileged_userfaultfd = 0, CAP_SYS_PTRACE dropped):
@@ -67,24 +67,24 @@ elif ! command -v setpriv >/dev/null || [[ $(id -u) != 0 ]]; then
 	echo "skip: fallback case: needs root and setpriv to drop CAP_SYS_PTRACE"
 else
 	wrap=(setpriv --bounding-set=-sys_ptrace --inh-caps=-sys_ptrace)
-	if run m-fallback.bin sparse 2 9; then
-		got=$(ms_key_stat m-fallback.bin bytes)
-		[[ $got == "$(stat -c %s "$T/mid.bin")" ]] && ms_ok "no userfaultfd: the whole file was filled at mmap" ||
-			ms_bad "no userfaultfd: fetched $got bytes, want the whole file ($(stat -c %s "$T/mid.bin"))"
+	if run m-fallback.dat sparse 2 9; then
+		got=$(ms_key_stat m-fallback.dat bytes)
+		[[ $got == "$(stat -c %s "$T/mid.dat")" ]] && ms_ok "no userfaultfd: the whole file was filled at mmap" ||
+			ms_bad "no userfaultfd: fetched $got bytes, want the whole file ($(stat -c %s "$T/mid.dat"))"
 	fi
 	wrap=()
 fi
 
 # 4. The daemon dies while a fault waits, and none can start again: SIGBUS, never zeros.
 ms_front_config '{"stall": true}'
-ms_shim "$prog" /models/m-sigbus.bin "$MS_SRC/m-sigbus.bin" "$chunk" sigbus 5 >"$T/sigbus.out" 2>&1 &
+ms_shim "$prog" /models/m-sigbus.dat "$MS_SRC/m-sigbus.dat" "$chunk" sigbus 5 >"$T/sigbus.out" 2>&1 &
 pid=$!
 ms_track_pid "$pid"
 for _ in $(seq 100); do
-	(($(ms_key_stat m-sigbus.bin count) == 0)) || break
+	(($(ms_key_stat m-sigbus.dat count) == 0)) || break
 	sleep 0.1
 done
-(($(ms_key_stat m-sigbus.bin count) > 0)) || ms_bad "the fault never reached the store"
+(($(ms_key_stat m-sigbus.dat count) > 0)) || ms_bad "the fault never reached the store"
 chmod 0644 "$T/credentials" # the daemon refuses to start with world-readable credentials
 kill -9 "$MS_DAEMON_PID"
 wait "$MS_DAEMON_PID" 2>/dev/null || true
