@@ -330,6 +330,25 @@ ms_client_status(struct ms_client *cl, struct ms_msg_status_reply *out)
 }
 
 int
+ms_client_creds(struct ms_client *cl, struct ms_msg_creds_reply *out)
+{
+	char buf[MS_MSG_MAX];
+	struct ms_msg msg;
+	uint64_t id = cl->next_id++;
+	int rc;
+
+	rc = send_msg(cl, buf, ms_proto_creds(buf, sizeof buf, id));
+	if (rc == 0)
+		rc = recv_reply(cl, id, buf, &msg);
+	if (rc < 0)
+		return rc;
+	if (msg.hdr.type != MS_MSG_CREDS_REPLY)
+		return -EBADMSG;
+	*out = msg.u.creds;
+	return 0;
+}
+
+int
 ms_client_touch(struct ms_client *cl, const char *mount, const char *key, uint64_t ino)
 {
 	char buf[MS_MSG_MAX];

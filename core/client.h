@@ -56,6 +56,10 @@ int ms_client_prefetch(struct ms_client *cl, const char *mount, const char *key,
 int ms_client_status(struct ms_client *cl, struct ms_msg_status_reply *out)
 	__attribute__((warn_unused_result));
 
+/* Each mount's credential source and expiry, as the daemon holds them (MS_MSG_CREDS). */
+int ms_client_creds(struct ms_client *cl, struct ms_msg_creds_reply *out)
+	__attribute__((warn_unused_result));
+
 /* Records an open of KEY (for the eviction policy's last access); no reply. */
 int ms_client_touch(struct ms_client *cl, const char *mount, const char *key, uint64_t ino)
 	__attribute__((warn_unused_result));

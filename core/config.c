@@ -491,6 +491,25 @@ set_allow(struct parse *p, const char *v)
 	return p->tier->nallow > 0 ? 0 : bad(p, "no network given");
 }
 
+const char *const ms_cred_source_names[MS_CRED_COUNT] = {
+	[MS_CRED_CHAIN] = "chain", [MS_CRED_ENV] = "env", [MS_CRED_WEB_IDENTITY] = "web-identity",
+	[MS_CRED_PROFILE] = "profile", [MS_CRED_PROCESS] = "process",
+	[MS_CRED_CONTAINER] = "container", [MS_CRED_IMDS] = "imds", [MS_CRED_ANONYMOUS] = "anonymous",
+};
+
+static int
+set_credential_source(struct parse *p, const char *v)
+{
+	for (int i = 0; i < MS_CRED_COUNT; i++) {
+		if (strcmp(v, ms_cred_source_names[i]) == 0) {
+			p->mount->credential_source = i;
+			return 0;
+		}
+	}
+	return bad(p, "'%.64s' is not one of chain, env, web-identity, profile, process, "
+	    "container, imds, anonymous", v);
+}
+
 /* A numeric group id; 0 (root's group) and the all-ones "no id" are refused. */
 static int
 set_gid(struct parse *p, const char *v)
@@ -550,6 +569,7 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "credentials", V_PATH, M(credentials), 0, 0, NULL },
 	{ SECT_MOUNT, "profile", V_NAME, M(profile), 0, 0, NULL },
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
+	{ SECT_MOUNT, "credential_source", V_FN, 0, 0, 0, set_credential_source },
 	{ SECT_MOUNT, "tier", V_NAME, M(tier_name), 0, 0, NULL },
 	{ SECT_MOUNT, "fill", V_FN, 0, 0, 0, set_fill },
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },

@@ -22,6 +22,21 @@
 #define MS_MAX_TIER_ALLOW 16
 #define MS_DEFAULT_TIER_BLOCK (16u << 20)
 
+/* Where a mount's credentials come from (credential_source =; creds_chain.c). Add only. */
+enum ms_cred_source {
+	MS_CRED_CHAIN,        /* the AWS SDKs' order, the first source whose variables are set */
+	MS_CRED_ENV,          /* AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN */
+	MS_CRED_WEB_IDENTITY, /* AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE through STS */
+	MS_CRED_PROFILE,      /* the shared files' profile: keys, or its credential_process */
+	MS_CRED_PROCESS,      /* the profile's credential_process only */
+	MS_CRED_CONTAINER,    /* AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI */
+	MS_CRED_IMDS,         /* the EC2 instance metadata service, v2 */
+	MS_CRED_ANONYMOUS,    /* unsigned requests: a public bucket */
+	MS_CRED_COUNT
+};
+/* The config word of each source ("chain", "env", "web-identity", ...). */
+extern const char *const ms_cred_source_names[MS_CRED_COUNT];
+
 struct ms_mount {
 	char name[MS_NAME_MAX];        /* NAME of [mount "NAME"]: [A-Za-z0-9._-]+ */
 	char path[MS_PATH_MAX];        /* virtual path: absolute, normalised, no trailing '/' */
@@ -33,6 +48,7 @@ struct ms_mount {
 	char tenant[MS_NAME_MAX];      /* default "default": [A-Za-z0-9._-]+ */
 	char credentials[MS_PATH_MAX]; /* AWS shared-credentials file; "" = environment */
 	char profile[MS_NAME_MAX];     /* section of the credentials file, default "default" */
+	int credential_source;         /* enum ms_cred_source: credential_source = (default chain) */
 	bool virtual_hosted;           /* addressing = virtual (default: path) */
 	char tier_name[MS_NAME_MAX];   /* tier = NAME of a [tier "NAME"]; "" = the origin only */
 	int tier;                      /* its index in ms_config.tiers, -1 without one */

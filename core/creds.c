@@ -1,6 +1,7 @@
 /*
  * creds.c: one mount's S3 credentials, from its AWS shared-credentials file or the AWS_*
- * environment variables. It holds secrets only in the caller's struct ms_creds (wiped on every
+ * environment variables, and the profiles of the AWS shared files (credentials and config) that
+ * the chain (sidecar/creds_chain.c) reads. It holds secrets only in the caller's struct ms_creds (wiped on every
  * failure), never puts a secret in a message or a log line, never prints and never exits.
  * Only the daemon and the CLI call it; the shim never does.
  */
@@ -19,13 +20,16 @@
 #include "creds.h"
 #include "ini_line.h"
 
-enum { K_ACCESS = 1, K_SECRET = 2, K_TOKEN = 4 };
+enum { K_ACCESS = 1, K_SECRET = 2, K_TOKEN = 4, K_PROCESS = 8 };
 
 /* State of one credentials-file parse: inih calls read_line() and on_key() with it. */
 struct cparse {
-	const struct ms_mount *m;
+	const char *what;  /* the file in messages: "credentials file of mount \"NAME\"" */
 	const char *path;
 	const char *profile;
+	bool config_file; /* [profile NAME] sections; only credential_process is taken */
+	char *process;    /* credential_process goes here (PROCLEN bytes), or NULL: not taken */
+	size_t proclen;
 	FILE *f;
 	struct ms_creds *c;
 	char *err;
@@ -92,7 +96,13 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		return 0;
 	if (!p->in_profile)
 		return 1;
-	if (!strcmp(name, "aws_access_key_id")) {
+	if (p->process && !strcmp(name, "credential_process")) {
+		bit = K_PROCESS;
+		dst = p->process;
+		cap = p->proclen;
+	} else if (p->config_file) {
+		return 1; /* keys belong in the credentials file */
+	} else if (!strcmp(name, "aws_access_key_id")) {
 		bit = K_ACCESS;
 		dst = p->c->access_key;
 		cap = sizeof p->c->access_key;
@@ -131,6 +141,16 @@ begin_section(struct cparse *p, const char *line)
 	len = (size_t)(close - in);
 	while (len && (in[len - 1] == ' ' || in[len - 1] == '\t'))
 		len--;
+	/* A config file names "[profile NAME]", but "[default]" for the default profile. */
+	if (p->config_file && strcmp(p->profile, "default") && len > 8 &&
+	    !strncmp(in, "profile", 7) && (in[7] == ' ' || in[7] == '\t')) {
+		size_t skip = 7 + strspn(in + 7, " \t");
+
+		in += skip;
+		len -= skip;
+	} else if (p->config_file && strcmp(p->profile, "default")) {
+		len = 0; /* [NAME] without "profile" is not NAME's section in a config file */
+	}
 	p->in_profile = len == strlen(p->profile) && !strncmp(in, p->profile, len);
 	if (p->in_profile && p->profile_line)
 		return fail(p, -EINVAL, p->lineno, "[%s]: duplicate section (first at line %d)",
@@ -171,11 +191,13 @@ stop:
 	return NULL;
 }
 
-/* Opens PATH safely (no blocking on a FIFO) and checks it is a private regular file. */
+/*
+ * Opens PATH safely (no blocking on a FIFO) and checks it is a regular file, private unless it
+ * is a config file (which holds no secret: only credential_process is read from it).
+ */
 static int
 open_private(struct cparse *p, int *fdp)
 {
-	const char *name = p->m->name;
 	struct stat st;
 	int fd, rc;
 
@@ -183,10 +205,8 @@ open_private(struct cparse *p, int *fdp)
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ENOENT)
-			return fail(p, rc, 0, "credentials file of mount \"%s\" does not exist",
-			    name);
-		return fail(p, rc, 0, "cannot open credentials file of mount \"%s\": %s", name,
-		    strerror(-rc));
+			return fail(p, rc, 0, "%s does not exist", p->what);
+		return fail(p, rc, 0, "cannot open %s: %s", p->what, strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
@@ -195,10 +215,9 @@ open_private(struct cparse *p, int *fdp)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(p, -EINVAL, 0, "credentials file of mount \"%s\" is not a regular file",
-		    name);
+		return fail(p, -EINVAL, 0, "%s is not a regular file", p->what);
 	}
-	if (st.st_mode & 077) {
+	if ((st.st_mode & 077) && !p->config_file) {
 		close(fd);
 		return fail(p, -EACCES, 0, "credentials file is open to group or others "
 		    "(mode %04o); run: chmod 600 %s", (unsigned)(st.st_mode & 07777), p->path);
@@ -207,18 +226,18 @@ open_private(struct cparse *p, int *fdp)
 	return 0;
 }
 
+/* Parses the file of P, whose parse state it fills; 0 or p->rc. */
 static int
-load_file(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen)
+parse_file(struct cparse *pp)
 {
-	struct cparse p = {
-		.m = m, .path = m->credentials, .c = c, .err = err, .errlen = errlen,
-		.profile = m->profile[0] ? m->profile : "default",
-	};
+	struct cparse p = *pp;
 	char iobuf[BUFSIZ]; /* stdio's buffer holds secrets: ours, so it can be wiped */
 	int fd = -1, r;
 
-	if (open_private(&p, &fd))
+	if (open_private(&p, &fd)) {
+		*pp = p;
 		return p.rc;
+	}
 	p.f = fdopen(fd, "r");
 	if (!p.f) {
 		r = -errno;
@@ -233,7 +252,21 @@ load_file(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen
 		fail(&p, -ENOMEM, 0, "out of memory");
 	fclose(p.f);
 	explicit_bzero(iobuf, sizeof iobuf);
-	if (p.rc)
+	*pp = p;
+	return p.rc;
+}
+
+static int
+load_file(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen)
+{
+	char what[MS_NAME_MAX + 40];
+	struct cparse p = {
+		.what = what, .path = m->credentials, .c = c, .err = err, .errlen = errlen,
+		.profile = m->profile[0] ? m->profile : "default",
+	};
+
+	snprintf(what, sizeof what, "credentials file of mount \"%s\"", m->name);
+	if (parse_file(&p))
 		return p.rc;
 	if (!p.profile_line)
 		return fail(&p, -ENOENT, 0, "profile [%s] (mount \"%s\") not found", p.profile,
@@ -284,6 +317,35 @@ load_env(const struct ms_mount *m, struct ms_creds *c, char *err, size_t errlen)
 	    from_env("AWS_SESSION_TOKEN", c->session_token, sizeof c->session_token, err, errlen))
 		return -EINVAL;
 	return 0;
+}
+
+int
+ms_creds_read_profile(const char *path, const char *profile, bool config_file,
+    struct ms_creds *c, char *process, size_t proclen, char *err, size_t errlen)
+{
+	struct cparse p = {
+		.what = config_file ? "AWS config file" : "AWS shared credentials file",
+		.path = path, .profile = profile, .config_file = config_file, .c = c,
+		.process = process, .proclen = proclen, .err = err, .errlen = errlen,
+	};
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (process && proclen)
+		process[0] = '\0';
+	ms_creds_wipe(c);
+	if (parse_file(&p) == 0 && !p.profile_line)
+		fail(&p, -ENOENT, 0, "no profile [%s]", profile);
+	else if (p.rc == 0 && (p.seen & (K_ACCESS | K_SECRET)) == K_ACCESS)
+		fail(&p, -EINVAL, p.profile_line, "[%s] aws_secret_access_key: missing", profile);
+	else if (p.rc == 0 && (p.seen & (K_ACCESS | K_SECRET)) == K_SECRET)
+		fail(&p, -EINVAL, p.profile_line, "[%s] aws_access_key_id: missing", profile);
+	else if (p.rc == 0 && !(p.seen & (K_ACCESS | K_PROCESS)))
+		fail(&p, -ENOENT, p.profile_line, "[%s]: no keys%s", profile,
+		    process ? " and no credential_process" : "");
+	if (p.rc)
+		ms_creds_wipe(c);
+	return p.rc;
 }
 
 int

@@ -102,6 +102,23 @@ ms_proto_status_reply(void *buf, size_t cap, uint64_t id, const struct ms_msg_st
 }
 
 int
+ms_proto_creds(void *buf, size_t cap, uint64_t id)
+{
+	return put_hdr(buf, cap, MS_MSG_CREDS, id, sizeof(struct ms_msg_hdr));
+}
+
+int
+ms_proto_creds_reply(void *buf, size_t cap, uint64_t id, const struct ms_msg_creds_reply *r)
+{
+	int rc = put_hdr(buf, cap, MS_MSG_CREDS_REPLY, id, sizeof(struct ms_msg_hdr) + sizeof *r);
+
+	if (rc < 0)
+		return rc;
+	memcpy((char *)buf + sizeof(struct ms_msg_hdr), r, sizeof *r);
+	return rc;
+}
+
+int
 ms_proto_gc(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc *gc, const char *tenant)
 {
 	struct ms_msg_gc g = *gc;
@@ -192,7 +209,13 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 			return -EBADMSG;
 		return 0;
 	case MS_MSG_STATUS:
+	case MS_MSG_CREDS:
 		return blen == 0 ? 0 : -EBADMSG;
+	case MS_MSG_CREDS_REPLY:
+		if (blen != sizeof out->u.creds)
+			return -EBADMSG;
+		memcpy(&out->u.creds, body, sizeof out->u.creds);
+		return out->u.creds.nmounts <= MS_STATUS_MOUNTS ? 0 : -EBADMSG;
 	case MS_MSG_FILL_DONE:
 		out->text = fixed_then_text(body, blen, &out->u.done, sizeof out->u.done,
 		    &out->u.done.msg_len);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 5
+#define MODELSHIM_PROTOCOL_VERSION 6
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -27,11 +27,13 @@ enum ms_msg_type {
 	 * MS_MSG_FILL_DONE: 0 if all matched, -EBADMSG if some were dropped (the text says how many).
 	 */
 	MS_MSG_VERIFY = 105,
+	MS_MSG_CREDS = 106,    /* no body: reply MS_MSG_CREDS_REPLY */
 
 	/* Replies, daemon to client: 200-299. */
 	MS_MSG_FILL_DONE = 200,    /* struct ms_msg_fill_done + message text */
 	MS_MSG_STATUS_REPLY = 201, /* struct ms_msg_status_reply */
 	MS_MSG_GC_DONE = 202,      /* struct ms_msg_gc_done + message text */
+	MS_MSG_CREDS_REPLY = 203,  /* struct ms_msg_creds_reply */
 };
 
 /* ms_msg_fill.flags */
@@ -136,6 +138,20 @@ struct ms_msg_status_reply {
 _Static_assert(sizeof(struct ms_msg_hdr) + sizeof(struct ms_msg_status_reply) <= MS_MSG_MAX,
     "a status reply fits in one message");
 
+/* Where one mount's credentials come from and when they expire: never a key or a token. */
+struct ms_msg_creds_mount {
+	int64_t expiration; /* Unix seconds of the keys in use; 0: they do not expire */
+	uint32_t renewals;  /* renewals since the daemon started */
+	uint8_t source;     /* enum ms_cred_source (config.h), or MS_CRED_COUNT: a credentials file */
+	uint8_t failing;    /* 1: the last renewal failed */
+	uint16_t pad;
+};
+struct ms_msg_creds_reply {
+	uint32_t nmounts;   /* entries in use, in the order of the config's mounts */
+	uint32_t pad;
+	struct ms_msg_creds_mount mounts[MS_STATUS_MOUNTS];
+};
+
 /* A decoded message; pointers point into the buffer that was decoded. */
 struct ms_msg {
 	struct ms_msg_hdr hdr;
@@ -145,6 +161,7 @@ struct ms_msg {
 		struct ms_msg_status_reply status;
 		struct ms_msg_gc gc;
 		struct ms_msg_gc_done gc_done;
+		struct ms_msg_creds_reply creds;
 	} u;
 	const char *mount; /* fill: mount name, mount_len bytes, not NUL-terminated */
 	const char *key;   /* fill: key, key_len bytes */
@@ -158,6 +175,8 @@ int ms_proto_fill(void *buf, size_t cap, uint16_t type, uint64_t id, const char 
 int ms_proto_fill_done(void *buf, size_t cap, uint64_t id, int32_t status, const char *text);
 int ms_proto_status(void *buf, size_t cap, uint64_t id);
 int ms_proto_status_reply(void *buf, size_t cap, uint64_t id, const struct ms_msg_status_reply *r);
+int ms_proto_creds(void *buf, size_t cap, uint64_t id);
+int ms_proto_creds_reply(void *buf, size_t cap, uint64_t id, const struct ms_msg_creds_reply *r);
 int ms_proto_gc(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc *gc, const char *tenant);
 int ms_proto_gc_done(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc_done *r,
     const char *text);

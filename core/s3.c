@@ -96,6 +96,12 @@ ms_s3_free(struct ms_s3 *s)
 	free(s);
 }
 
+void
+ms_s3_set_creds(struct ms_s3 *s, const struct ms_creds *c)
+{
+	s->creds = *c;
+}
+
 /* Wipes header values (the session token) before freeing a header list. */
 static void
 free_headers(struct curl_slist *h)
@@ -129,10 +135,14 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
 	char userpwd[sizeof s->creds.access_key + sizeof s->creds.secret_key + 2];
 	struct curl_slist *h = NULL;
 	CURLcode cc = CURLE_OK;
+	bool anonymous = s->creds.access_key[0] == '\0';
 	int rc;
 
 	*hdrs = NULL;
-	rc = add_header(&h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+	if (anonymous) /* a public bucket: no signature, no x-amz-* header */
+		rc = 0;
+	else
+		rc = add_header(&h, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
 	if (rc == 0 && s->creds.session_token[0] != '\0') {
 		snprintf(line, sizeof line, "x-amz-security-token: %s", s->creds.session_token);
 		rc = add_header(&h, line);
@@ -152,7 +162,7 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
 		goto out;
 
 	snprintf(userpwd, sizeof userpwd, "%s:%s", s->creds.access_key, s->creds.secret_key);
-	cc = curl_easy_setopt(e, CURLOPT_USERPWD, userpwd);
+	cc = curl_easy_setopt(e, CURLOPT_USERPWD, anonymous ? NULL : userpwd);
 	explicit_bzero(userpwd, sizeof userpwd);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_URL, url);
@@ -169,7 +179,7 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_RANGE, NULL);
 	if (cc == CURLE_OK)
-		cc = curl_easy_setopt(e, CURLOPT_AWS_SIGV4, s->sigv4);
+		cc = curl_easy_setopt(e, CURLOPT_AWS_SIGV4, anonymous ? NULL : s->sigv4);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	if (cc == CURLE_OK)

@@ -37,6 +37,12 @@ typedef int (*ms_s3_list_fn)(void *arg, const struct ms_s3_object *obj);
 /* The client copies what it needs from CFG, M and C. NULL only on allocation failure. */
 struct ms_s3 *ms_s3_new(const struct ms_config *cfg, const struct ms_mount *m, const struct ms_creds *c);
 void ms_s3_free(struct ms_s3 *s);
+/*
+ * Replaces the client's credentials with C (a renewal): requests set up from now on are signed
+ * with them, those set up before keep what they were signed with. Keys "" (anonymous): requests
+ * go unsigned. Not thread-safe against ms_s3_prepare_get.
+ */
+void ms_s3_set_creds(struct ms_s3 *s, const struct ms_creds *c);
 
 /*
  * Lists every object under the mount's prefix (ListObjectsV2, no delimiter, continuation tokens),

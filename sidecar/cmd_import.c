@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "creds.h"
+#include "creds_chain.h"
 #include "namespace.h"
 #include "s3.h"
 
@@ -57,16 +57,18 @@ import_one(const struct ms_config *cfg, const struct ms_mount *m, int quiet)
 	struct import_ui ui = { .m = m, .tty = isatty(STDERR_FILENO), .quiet = quiet };
 	struct ms_import_hooks hooks = { .arg = &ui, .reject = on_reject, .progress = on_progress };
 	struct ms_import_report rep;
+	struct creds_source *src;
 	struct ms_creds creds;
 	struct ms_s3 *s3;
 	char err[1024];
 	int rc;
 
-	rc = ms_creds_load(m, &creds, err, sizeof err);
+	rc = creds_open(m, &src, &creds, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "modelshim import: %s: %s\n", m->name, err);
 		return -1;
 	}
+	creds_source_free(src);
 	s3 = ms_s3_new(cfg, m, &creds);
 	ms_creds_wipe(&creds);
 	if (s3 == NULL) {

@@ -9,10 +9,12 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cache.h"
 #include "client.h"
 #include "cmd.h"
+#include "creds_chain.h"
 #include "map.h"
 #include "walk.h"
 
@@ -70,6 +72,38 @@ hit_ratio(const struct ms_msg_status_mount *ms)
 {
 	return ms->chunks_requested == 0 ? 1.0 : (double)ms->chunks_present /
 	    (double)ms->chunks_requested;
+}
+
+/* The config word of a credential source in status ("web-identity"; "file": credentials =). */
+static const char *
+source_word(unsigned source)
+{
+	return source == CREDS_FILE ? "file" : source < MS_CRED_COUNT ?
+	    ms_cred_source_names[source] : "unknown";
+}
+
+/*
+ * ,"credentials":{...} of mount I: its source, when its keys expire (null: never), renewals
+ * and whether the last one failed. Nothing for a mount the daemon did not say (another tenant's).
+ */
+static void
+status_json_creds(const struct ms_msg_creds_reply *cr, unsigned i)
+{
+	const struct ms_msg_creds_mount *c = &cr->mounts[i];
+	char when[32];
+	time_t t = (time_t)c->expiration;
+	struct tm tm;
+
+	if (i >= cr->nmounts || c->source == MS_CRED_CHAIN)
+		return;
+	printf(",\"credentials\":{\"source\":\"%s\",\"expiration\":", source_word(c->source));
+	if (c->expiration > 0 && gmtime_r(&t, &tm) != NULL &&
+	    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		printf("\"%s\",\"expires_in_s\":%lld", when,
+		    (long long)(c->expiration - (int64_t)time(NULL)));
+	else
+		printf("null");
+	printf(",\"renewals\":%u,\"failing\":%s}", c->renewals, c->failing ? "true" : "false");
 }
 
 /* Per tenant: its quota and what its mounts hold and fetched. */
@@ -133,6 +167,7 @@ static int
 status_json(const struct ms_config *cfg)
 {
 	struct ms_msg_status_reply r;
+	struct ms_msg_creds_reply cr = { 0 };
 	char area[MS_AREA_PATH_MAX];
 	struct ms_client cl;
 	bool daemon = false;
@@ -140,6 +175,8 @@ status_json(const struct ms_config *cfg)
 
 	if (ms_client_connect(&cl, cfg) == 0) {
 		daemon = ms_client_status(&cl, &r) == 0;
+		if (daemon && ms_client_creds(&cl, &cr) < 0)
+			memset(&cr, 0, sizeof cr);
 		ms_client_close(&cl);
 	}
 	printf("{\"cache_dir\":");
@@ -167,6 +204,7 @@ status_json(const struct ms_config *cfg)
 			    (unsigned long long)ms->chunks_present, hit_ratio(ms),
 			    (unsigned long long)ms->fills, (unsigned long long)ms->bytes_fetched,
 			    (unsigned long long)ms->errors);
+			status_json_creds(&cr, i);
 		}
 		putchar('}');
 	}
@@ -193,10 +231,31 @@ status_json(const struct ms_config *cfg)
 	return 0;
 }
 
+/* "daemon: mount M: credentials from SOURCE, expiring in N s (at T), R renewals". */
+static void
+print_creds(const struct ms_mount *m, const struct ms_msg_creds_reply *cr, unsigned i)
+{
+	const struct ms_msg_creds_mount *c = &cr->mounts[i];
+	char when[32] = "";
+	time_t t = (time_t)c->expiration;
+	struct tm tm;
+
+	if (i >= cr->nmounts || c->source == MS_CRED_CHAIN)
+		return;
+	printf("daemon: mount %s: credentials from %s", m->name, creds_kind_name(c->source));
+	if (c->expiration > 0 && gmtime_r(&t, &tm) != NULL)
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (when[0] != '\0')
+		printf(", expiring in %lld s (%s), %u renewals",
+		    (long long)(c->expiration - (int64_t)time(NULL)), when, c->renewals);
+	printf("%s\n", c->failing ? "; the last renewal FAILED (see the daemon's log)" : "");
+}
+
 static int
 cmd_status_exec(int argc, char **argv)
 {
 	struct ms_msg_status_reply r;
+	struct ms_msg_creds_reply cr;
 	struct ms_config cfg;
 	struct ms_client cl;
 	char area[MS_AREA_PATH_MAX], a[16], b[16], c[16];
@@ -231,6 +290,8 @@ cmd_status_exec(int argc, char **argv)
 		printf("daemon: not answering\n");
 		return 1;
 	}
+	if (ms_client_creds(&cl, &cr) < 0)
+		memset(&cr, 0, sizeof cr);
 	ms_client_close(&cl);
 	cmd_human(r.bytes_fetched, a, sizeof a);
 	printf("daemon: up %llus, %llu clients, %llu requests, %llu chunks filled, %s fetched in "
@@ -252,6 +313,7 @@ cmd_status_exec(int argc, char **argv)
 		    cfg.mounts[i].tenant, (unsigned long long)r.mounts[i].requests,
 		    100.0 * hit_ratio(&r.mounts[i]), (unsigned long long)r.mounts[i].fills, a,
 		    (unsigned long long)r.mounts[i].errors);
+		print_creds(&cfg.mounts[i], &cr, i);
 	}
 	printf("daemon-counters: requests=%llu fills=%llu bytes_fetched=%llu gets=%llu retries=%llu "
 	    "errors=%llu cached_bytes=%llu evictions=%llu\n", (unsigned long long)r.requests,

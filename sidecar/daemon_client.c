@@ -256,6 +256,22 @@ handle_status(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	client_send(d, cl, buf, ms_proto_status_reply(buf, sizeof buf, msg->hdr.id, &reply));
 }
 
+/* Each mount's credential source and expiry (never a key); another tenant's mounts stay blank. */
+static void
+handle_creds(struct daemon *d, struct client *cl, const struct ms_msg *msg)
+{
+	struct ms_msg_creds_reply reply;
+	char buf[MS_MSG_MAX];
+
+	memset(&reply, 0, sizeof reply);
+	if (d->store->ops->creds != NULL)
+		d->store->ops->creds(d->store, &reply);
+	for (unsigned i = 0; i < reply.nmounts; i++)
+		if ((cl->mounts_ok & ((uint64_t)1 << i)) == 0)
+			memset(&reply.mounts[i], 0, sizeof reply.mounts[i]);
+	client_send(d, cl, buf, ms_proto_creds_reply(buf, sizeof buf, msg->hdr.id, &reply));
+}
+
 /* One eviction pass asked by `modelshim gc`; the CLI holds the node's GC lock. */
 static void
 handle_gc(struct daemon *d, struct client *cl, const struct ms_msg *msg)
@@ -313,6 +329,9 @@ client_handle(struct daemon *d, struct client *cl, const char *buf, ssize_t n)
 		return true;
 	case MS_MSG_STATUS:
 		handle_status(d, cl, &msg);
+		return true;
+	case MS_MSG_CREDS:
+		handle_creds(d, cl, &msg);
 		return true;
 	default:
 		ms_warn("dropping a client that sent message type %u", msg.hdr.type);

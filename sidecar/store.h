@@ -85,6 +85,8 @@ struct store_ops {
 	void (*progress)(struct store *s);
 	/* Fills R's counters of the backend's own (a tier's nodes); leaves the rest of R alone. */
 	void (*status)(struct store *s, struct ms_msg_status_reply *r);
+	/* Fills R with each mount's credential source and expiry; NULL: a backend without any. */
+	void (*creds)(struct store *s, struct ms_msg_creds_reply *r);
 	void (*free)(struct store *s);
 };
 

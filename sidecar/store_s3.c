@@ -1,8 +1,9 @@
 /*
  * store_s3.c: the daemon's object-store backend (store.h): ranged GETs of S3 objects, signed per
  * mount (core/s3.c), run together on one curl multi handle at most [cache] connections per host.
- * Owns the credentials of the node's fills: loaded once per mount when the backend is made, then
- * wiped, held only inside the clients. Turns curl's results and S3's error bodies into a
+ * Owns the credentials of the node's fills: fetched once per mount from its source when the
+ * backend is made and renewed before they expire (store_creds.c), held only inside the clients;
+ * a request refused for an expired token is sent again once, signed with renewed ones. Turns curl's results and S3's error bodies into a
  * store_result; never judges a 2xx answer (the state machine does) and never logs a credential.
  *
  * A mount with a cluster tier ([tier "NAME"]) sends each whole aligned block to one tier node,
@@ -25,10 +26,10 @@
 #include <xxhash.h>
 
 #include "clock.h"
-#include "creds.h"
 #include "log.h"
 #include "s3.h"
 #include "store.h"
+#include "store_creds.h"
 #include "store_s3.h"
 
 /* Large receive buffers: one recv per 512 KiB instead of per 16 KiB (curl's default). */
@@ -48,6 +49,7 @@ struct store_s3 {
 	unsigned timeout_ms;
 	unsigned nmounts;
 	struct ms_s3 *s3[MS_MAX_MOUNTS];
+	struct store_creds *creds[MS_MAX_MOUNTS]; /* their source, expiry and renewals */
 	struct tier_nodes tiers[MS_MAX_TIERS];
 	uint64_t proven[PROVEN_MAX]; /* (mount, key, ETag) hashes a mount's credentials may read */
 	unsigned nproven, proven_next;
@@ -64,6 +66,8 @@ struct store_xfer {
 	int tier_hit;            /* X-Modelshim-Tier said HIT (1), something else (0), nothing (-1) */
 	CURL *easy;
 	struct curl_slist *hdrs;
+	unsigned creds_gen;   /* the credentials' renewal it was signed under */
+	bool creds_retried;   /* sent again once already after an expired-token answer */
 	bool headed;   /* head() was called */
 	bool refused;  /* head() or body() stopped the transfer */
 	bool have_range;
@@ -239,6 +243,8 @@ xfer_send(struct store_s3 *s, struct store_xfer *x)
 	x->etag[0] = '\0';
 	x->errbody_len = 0;
 	x->errbody[0] = '\0';
+	store_creds_due(s->creds[g->mount_idx], s->s3[g->mount_idx]);
+	x->creds_gen = store_creds_generation(s->creds[g->mount_idx]);
 	if (x->proving)
 		rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, 0, 1, g->etag, NULL,
 		    &x->hdrs);
@@ -471,6 +477,33 @@ s3_status(struct store *base, struct ms_msg_status_reply *r)
 	}
 }
 
+/*
+ * X was refused because its token expired: the credentials are renewed (once for all the
+ * requests signed with the old ones) and X is sent again, once (true: it goes on). Else false,
+ * with R saying why when the renewal failed.
+ */
+static bool
+expired_resent(struct store_s3 *s, struct store_xfer *x, struct store_result *r)
+{
+	long http = 0;
+
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &http);
+	if (x->creds_retried || x->refused || !store_creds_expired_answer(http, x->errbody))
+		return false;
+	x->creds_retried = true;
+	if (store_creds_expired(s->creds[x->g.mount_idx], s->s3[x->g.mount_idx], x->creds_gen,
+	    r->what, sizeof r->what) < 0) {
+		r->err = -EIO;
+		return false;
+	}
+	if (xfer_send(s, x) == 0)
+		return true;
+	r->err = -EIO;
+	snprintf(r->what, sizeof r->what, "cannot send the request again after renewing the "
+	    "credentials");
+	return false;
+}
+
 static void
 s3_progress(struct store *base)
 {
@@ -488,6 +521,8 @@ s3_progress(struct store *base)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		result_of(x, m->data.result, &r);
 		curl_multi_remove_handle(s->multi, x->easy);
+		if (expired_resent(s, x, &r))
+			continue;
 		if (x->proving && proof_passed(s, x, &r))
 			continue;
 		if (x->tier != NULL)
@@ -505,6 +540,17 @@ s3_progress(struct store *base)
 }
 
 static void
+s3_creds(struct store *base, struct ms_msg_creds_reply *r)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+
+	memset(r, 0, sizeof *r);
+	for (unsigned i = 0; i < s->nmounts && i < MS_STATUS_MOUNTS; i++)
+		store_creds_report(s->creds[i], &r->mounts[i]);
+	r->nmounts = s->nmounts < MS_STATUS_MOUNTS ? s->nmounts : MS_STATUS_MOUNTS;
+}
+
+static void
 s3_free(struct store *base)
 {
 	struct store_s3 *s = (struct store_s3 *)base;
@@ -512,8 +558,10 @@ s3_free(struct store *base)
 
 	if (s->multi != NULL)
 		curl_multi_cleanup(s->multi);
-	for (i = 0; i < s->nmounts; i++)
+	for (i = 0; i < s->nmounts; i++) {
 		ms_s3_free(s->s3[i]);
+		store_creds_free(s->creds[i]);
+	}
 	free(s);
 }
 
@@ -525,6 +573,7 @@ static const struct store_ops s3_ops = {
 	.wait = s3_wait,
 	.progress = s3_progress,
 	.status = s3_status,
+	.creds = s3_creds,
 	.free = s3_free,
 };
 
@@ -532,8 +581,7 @@ int
 store_s3_new(const struct ms_config *cfg, const struct store_events *ev, struct store **out)
 {
 	struct store_s3 *s;
-	struct ms_creds creds;
-	char err[512];
+	char err[1024];
 	unsigned i;
 	int rc;
 
@@ -547,17 +595,11 @@ store_s3_new(const struct ms_config *cfg, const struct store_events *ev, struct 
 	for (i = 0; i < cfg->ntiers; i++)
 		s->tiers[i].cfg = &cfg->tiers[i];
 	for (i = 0; i < cfg->nmounts; i++) {
-		rc = ms_creds_load(&cfg->mounts[i], &creds, err, sizeof err);
+		rc = store_creds_open(cfg, &cfg->mounts[i], &s->s3[i], &s->creds[i], err, sizeof err);
 		if (rc < 0) {
 			ms_error("mount %s: %s", cfg->mounts[i].name, err);
 			s3_free(&s->base);
 			return rc;
-		}
-		s->s3[i] = ms_s3_new(cfg, &cfg->mounts[i], &creds);
-		ms_creds_wipe(&creds);
-		if (s->s3[i] == NULL) {
-			s3_free(&s->base);
-			return -ENOMEM;
 		}
 		s->nmounts = i + 1;
 	}

@@ -71,6 +71,10 @@ reencode(const struct ms_msg *m, uint8_t *out, size_t cap)
 		return ms_proto_status(out, cap, m->hdr.id);
 	case MS_MSG_STATUS_REPLY:
 		return ms_proto_status_reply(out, cap, m->hdr.id, &m->u.status);
+	case MS_MSG_CREDS:
+		return ms_proto_creds(out, cap, m->hdr.id);
+	case MS_MSG_CREDS_REPLY:
+		return ms_proto_creds_reply(out, cap, m->hdr.id, &m->u.creds);
 	case MS_MSG_FILL_DONE:
 		/* The encoder takes a C string: a text with a NUL in it cannot round-trip. */
 		if (memchr(m->text, '\0', m->u.done.msg_len) != NULL)
@@ -144,6 +148,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case MS_MSG_STATUS_REPLY:
 		CHECK(size == HDR + sizeof m.u.status);
+		break;
+	case MS_MSG_CREDS:
+		CHECK(size == HDR);
+		break;
+	case MS_MSG_CREDS_REPLY:
+		CHECK(size == HDR + sizeof m.u.creds && m.u.creds.nmounts <= MS_STATUS_MOUNTS);
 		break;
 	default:
 		/* A type added after this target: only the checks above, unless it has a fill's shape. */

@@ -55,6 +55,7 @@ main(int argc, char **argv)
 {
 	static _Alignas(uint64_t) uint8_t b[MS_MSG_MAX + 64];
 	struct ms_msg_status_reply st;
+	struct ms_msg_creds_reply cr;
 	struct ms_msg_gc gc;
 	struct ms_msg_gc_done gd;
 	char text[MS_MSG_MAX + 1];
@@ -86,6 +87,13 @@ main(int argc, char **argv)
 	st.mounts[0].requests = 60;
 	st.mounts[1].chunks_present = 7;
 	put("status-reply", b, ms_proto_status_reply(b, sizeof b, 11, &st));
+	put("creds", b, ms_proto_creds(b, sizeof b, 15));
+	memset(&cr, 0, sizeof cr);
+	cr.nmounts = 2;
+	cr.mounts[0].source = 2;
+	cr.mounts[0].expiration = 1796000000;
+	cr.mounts[0].renewals = 3;
+	put("creds-reply", b, ms_proto_creds_reply(b, sizeof b, 15, &cr));
 	put("fill-done", b, ms_proto_fill_done(b, sizeof b, 7, -ESTALE, "object changed (412)"));
 	put("fill-done-ok", b, ms_proto_fill_done(b, sizeof b, 7, 0, NULL));
 	memset(&gc, 0, sizeof gc);

@@ -22,7 +22,7 @@ fds_before=$(fds)
 # any) must be a refusal, never a served fill. The last part floods with well-formed requests.
 python3 - "$MS_CACHE_DIR/daemon.sock" >"$T/hostile.out" <<'PY'
 import os, socket, struct, sys
-V = 4
+V = 6
 def hdr(typ, ln, ver=V, mid=1):
     return struct.pack("=HHIQ", ver, typ, ln, mid)
 def fill(mount=b"models", key=b"f.bin", typ=100, flags=0, ml=None, kl=None, extra=b"", ver=V):

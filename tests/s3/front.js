@@ -18,6 +18,11 @@
 //   fail, status   the next `fail` requests of an object key answer `status` (default 503)
 //   delay_ms   every request waits this long before anything else happens
 //   region, session_token   as --region and --session-token ('' : no token), for the next requests
+//   anonymous  true: a GET or HEAD without an Authorization header is served (a public bucket);
+//              a signed request is still verified
+// Besides the static key, the front accepts the temporary keys its credential doubles issued
+// (creds_double.js: STS, container endpoint and IMDS under /__sts/, /__ecs/, /__imds/, control
+// under /__creds/), each with its own session token and only until it expires (400 ExpiredToken).
 // and three body faults for GETs of an object key (0/false: off), for transport-failure tests:
 //   reset_after B  after B bytes of a 2xx body the connection is reset (TCP RST)
 //   truncate B     after B bytes of a 2xx body the connection is closed (FIN) although the
@@ -65,6 +70,7 @@
 const crypto = require('crypto');
 const http = require('http');
 const sigv4 = require('./sigv4');
+const credsDouble = require('./creds_double');
 
 function parseArgs(argv) {
   const o = { listen: null, upstream: null, secret: 'S3RVER', accessKey: 'S3RVER', region: 'us-east-1',
@@ -112,7 +118,7 @@ const config = { rate: 0, fail: 0, status: 503, delay_ms: 0, reset_after: 0, tru
   etag: false, whole: false, content_range: false, ignore_if_match: false,
   list_extra: [], list_page: 0, list_fail: 0, list_status: 503, list_stall: false, list_reset_after: 0,
   list_truncate: 0, list_truncate_how: 'close',
-  region: opt.region, session_token: opt.sessionToken };
+  region: opt.region, session_token: opt.sessionToken, anonymous: false };
 /* The page number of the listing page each NextContinuationToken we sent leads to. */
 const tokenPage = new Map();
 let requestSeq = 0;
@@ -499,6 +505,7 @@ const NON_NUMERIC = {
   list_truncate_how: v => v === 'close' || v === 'xml',
   region: v => typeof v === 'string' && /^[a-z0-9-]+$/.test(v),
   session_token: v => typeof v === 'string' && !/[\r\n]/.test(v),
+  anonymous: isBool,
 };
 
 function control(req, res) {
@@ -591,20 +598,34 @@ function cutFault(upRes) {
 }
 
 function secretFor(key) {
-  return key === opt.accessKey ? opt.secret : undefined;
+  return key === opt.accessKey ? opt.secret : credsDouble.lookup(key);
+}
+
+/* An unsigned GET or HEAD, served when the bucket is public (config.anonymous). */
+function anonymousRead(req) {
+  return config.anonymous && req.headers.authorization === undefined &&
+    (req.method === 'GET' || req.method === 'HEAD');
 }
 
 function onRequest(req, res) {
   if (req.url.startsWith('/__front/')) return control(req, res);
+  if (credsDouble.handle(req, res)) return;
   stats.requests++;
   stats.methods[req.method] = (stats.methods[req.method] || 0) + 1;
-  const v = sigv4.verify(req, secretFor, {
+  const v = anonymousRead(req) ? { ok: true } : sigv4.verify(req, secretFor, {
     region: config.region, service: 's3', sessionToken: config.session_token, maxSkewMs: 15 * 60 * 1000,
   });
+  if (v.ok && v.accessKey) credsDouble.noteUse(v.accessKey, true);
+  else if (v.code === 'ExpiredToken') credsDouble.noteUse(v.accessKey, false);
   if (!v.ok) {
     stats.rejected++;
     req.resume();
     return sendError(res, v.status, v.code, v.message, req.url.split('?')[0]);
+  }
+  // s3rver knows the static key only: a request verified with an issued one goes on unsigned.
+  if (v.accessKey !== undefined && v.accessKey !== opt.accessKey) {
+    delete req.headers.authorization;
+    delete req.headers['x-amz-security-token'];
   }
   // Verified as sent; from here on s3rver's path-style form.
   const bucket = virtualBucket(req.headers.host);

@@ -188,7 +188,10 @@ function fail(status, code, message) {
 }
 
 /* Verifies a request's Authorization header, as strictly as S3 does.
- * req: {method, url, headers (lower-case names)}; secretFor(accessKey) -> secret or undefined.
+ * req: {method, url, headers (lower-case names)}; secretFor(accessKey) -> secret or undefined,
+ *   or {secret, sessionToken, expired} for temporary credentials issued one by one (their own
+ *   token is then the one wanted, whatever opts.sessionToken; expired: 400 ExpiredToken once the
+ *   signature and token hold, as S3 answers a request signed with keys past their expiry).
  * opts (optional): {region: the endpoint's region (any when absent), service ('s3'),
  *   sessionToken: when a non-empty string, the credentials are temporary: every request must carry
  *   it as x-amz-security-token, signed; when absent or '', a request carrying a token is refused,
@@ -222,7 +225,9 @@ function verify(req, secretFor, opts) {
   if (service !== wantService)
     return fail(400, 'AuthorizationHeaderMalformed',
       `The authorization header is malformed; incorrect service '${service}'. This endpoint belongs to '${wantService}'.`);
-  const secret = secretFor(accessKey);
+  const found = secretFor(accessKey);
+  const temporary = found !== null && typeof found === 'object';
+  const secret = temporary ? found.secret : found;
   if (secret === undefined || secret === null)
     return fail(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist');
   const amzDate = h['x-amz-date'];
@@ -270,12 +275,14 @@ function verify(req, secretFor, opts) {
   }
   // Checked once the signature holds: by now a token present is a signed one.
   const token = h['x-amz-security-token'];
-  const wantToken = typeof opts.sessionToken === 'string' && opts.sessionToken !== '' ? opts.sessionToken : null;
+  const tokenOf = temporary ? found.sessionToken : opts.sessionToken;
+  const wantToken = typeof tokenOf === 'string' && tokenOf !== '' ? tokenOf : null;
   if (wantToken !== null && token === undefined)
     return fail(403, 'AccessDenied',
       'Access Denied: these credentials are temporary and the request carries no x-amz-security-token');
   if (token !== undefined && (wantToken === null || !safeEqual(headerValue(token), wantToken)))
     return fail(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.');
+  if (temporary && found.expired) return { ...fail(400, 'ExpiredToken', 'The provided token has expired.'), accessKey };
   return { ok: true, accessKey, region, service };
 }
 
