@@ -6,6 +6,8 @@
  * naming each file that failed; --no-wait queues the work and returns. --tier warms the mounts'
  * cluster cache tier instead of this node's cache: one request per aligned tier block, which the
  * daemon asks of the block's tier node and discards (daemon_warm_tier.c); nothing is cached here.
+ * A checkpoint index (*.index.json) warms the shards it names too (warmup_model.c), and each
+ * checkpoint's layout (safetensors header, zip directory) is asked for before any tensor bytes.
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,7 +22,9 @@
 #include "client.h"
 #include "clock.h"
 #include "cmd.h"
+#include "model_layout.h"
 #include "walk.h"
+#include "warmup_model.h"
 
 #define MAX_INFLIGHT 64
 
@@ -115,6 +119,49 @@ add_path(struct warm *w, const char *vpath, uint64_t off, uint64_t len)
 	if (S_ISDIR(st.st_mode))
 		return add_dir(w, mount, tree, key);
 	return add(w, mount, key, off, len);
+}
+
+/* warm_index_shards' callback: a shard, unless it is a target already. */
+static int
+add_shard(void *arg, unsigned mount, const char *key)
+{
+	struct warm *w = arg;
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->t[i].mount == mount && strcmp(w->t[i].key, key) == 0 && w->t[i].len == 0)
+			return 0;
+	return add(w, mount, key, 0, 0);
+}
+
+/* Each index among the targets adds its shards (read through CL). */
+static int
+add_index_shards(struct warm *w, struct ms_client *cl)
+{
+	size_t i, n = w->n;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		if (warm_is_index(w->t[i].key))
+			rc = warm_index_shards(w->cfg, cl, w->t[i].mount, w->t[i].key, add_shard, w);
+	return rc;
+}
+
+/*
+ * The layout of each checkpoint to warm first: an open's notice makes the daemon fetch a
+ * safetensors header or a zip's central directory before the bulk (daemon_model.c), so a loader
+ * starting during the warm-up finds it present.
+ */
+static int
+touch_checkpoints(struct warm *w, struct ms_client *cl)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < w->n && rc == 0; i++)
+		if (!w->t[i].done && ms_model_format_of(w->t[i].key) != MS_MODEL_NONE)
+			rc = ms_client_touch(cl, w->cfg->mounts[w->t[i].mount].name, w->t[i].key, 0);
+	return rc;
 }
 
 static int
@@ -341,7 +388,7 @@ cmd_warmup_exec(int argc, char **argv)
 	struct ms_config cfg;
 	struct ms_client cl;
 	struct warm w;
-	bool wait = true;
+	bool wait = true, connected = false;
 	int i, rc = 0;
 
 	if (cmd_load_config(&cmd_warmup_entry, &argc, argv, &cfg) < 0)
@@ -373,22 +420,29 @@ cmd_warmup_exec(int argc, char **argv)
 		fprintf(stderr, "modelshim warmup: --tier waits for every block: not with --no-wait\n");
 		rc = -EINVAL;
 	}
-	if (rc == 0 && w.tier)
-		rc = tier_blocks(&w);
-	else if (rc == 0)
-		size_targets(&w);
 	if (rc == 0) {
 		rc = cmd_connect(&cl, &cfg);
 		if (rc < 0)
 			fprintf(stderr, "modelshim warmup: cannot reach or start the daemon for %s: %s\n",
 			    cfg.cache_dir, strerror(-rc));
+		else
+			connected = true;
 	}
+	if (rc == 0)
+		rc = add_index_shards(&w, &cl);
+	if (rc == 0 && w.tier)
+		rc = tier_blocks(&w);
+	else if (rc == 0)
+		size_targets(&w);
+	if (rc == 0 && !w.tier && (rc = touch_checkpoints(&w, &cl)) < 0)
+		fprintf(stderr, "modelshim warmup: lost the daemon: %s\n", strerror(-rc));
 	if (rc == 0) {
 		rc = run(&w, &cl, wait);
 		if (rc < 0)
 			fprintf(stderr, "modelshim warmup: lost the daemon: %s\n", strerror(-rc));
-		ms_client_close(&cl);
 	}
+	if (connected)
+		ms_client_close(&cl);
 	for (i = 0; i < (int)w.n; i++)
 		free(w.t[i].key);
 	free(w.t);

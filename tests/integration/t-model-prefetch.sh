@@ -106,6 +106,26 @@ grep -q "broken.safetensors: no tensor layout" "$T/daemon.log" ||
 	ms_fail "no log line for the garbage header: $(tail -n 5 "$T/daemon.log")"
 ms_ok "a garbage safetensors header: plain readahead, bytes right"
 
+# --- warmup of a checkpoint index: the index and the shards it names, not the other files
+"$MS_BIN" warmup --config "$MS_CONFIG" /models/sharded/model.safetensors.index.json >"$T/wi.out" ||
+	ms_fail "warmup of an index failed: $(cat "$T/wi.out")"
+# The index itself is read first (to find the shards), so it counts as present.
+grep -q "^warmup: 2 files warmed (6144K), 1 already present, 0 failed" "$T/wi.out" || ms_fail "warmup of the index: $(cat "$T/wi.out")"
+[[ $(ms_key_stat sharded/pytorch_model.bin bytes) == 0 ]] || ms_fail "warmup of the index fetched pytorch_model.bin"
+ms_front_reset
+for k in 1 2; do
+	f=sharded/model-0000$k-of-00002.safetensors
+	"$MS_BIN" cat --config "$MS_CONFIG" "/models/$f" | cmp - "$T/src/$f" || ms_fail "$f wrong after warmup"
+done
+[[ $(ms_stat methods.GET) == 0 ]] || ms_fail "reading the shards after warmup made $(ms_stat methods.GET) GETs"
+ms_ok "warmup of model.safetensors.index.json: $(cat "$T/wi.out"); pytorch_model.bin untouched"
+if "$MS_BIN" warmup --config "$MS_CONFIG" /models/badindex/model.safetensors.index.json >/dev/null 2>"$T/wb.err"; then
+	ms_fail "warmup of an index naming ../plain.dat succeeded"
+fi
+grep -q "badindex/model.safetensors.index.json: refused shard name '../plain.dat'" "$T/wb.err" ||
+	ms_fail "the bad shard name is not named: $(cat "$T/wb.err")"
+ms_ok "a shard name outside the index's directory refused: $(head -n 1 "$T/wb.err")"
+
 # --- a plain file: open fetches nothing (default fill = demand); fill = open fetches it whole
 size=$((20 * 1048576))
 got=$(pread_shim /models/plain.dat $((size - 4096)) 4096)

@@ -7,6 +7,9 @@ their layout as DIR/layout.json (byte ranges the test checks fetches against):
                      data, archive/data.pkl) of 10 tensors of 1.5-2.5 MiB
   broken.safetensors a file named like one whose header is garbage (plain readahead, right bytes)
   plain.dat          20 MiB of random bytes, no format
+  sharded/           model.safetensors.index.json naming two shards (each tensor listed, so
+                     each shard many times), the two shards, and pytorch_model.bin, not named
+  badindex/          model.safetensors.index.json naming a shard "../plain.dat"
 Deterministic (seeded), so the layout is the same on every run."""
 import json, os, random, struct, sys, zipfile
 
@@ -58,6 +61,24 @@ with open(os.path.join(out, "broken.safetensors"), "wb") as f:
     f.write(struct.pack("<Q", 4096) + b"{not json" + blob(8 * MiB))
 with open(os.path.join(out, "plain.dat"), "wb") as f:
     f.write(blob(20 * MiB))
+
+os.makedirs(os.path.join(out, "sharded"))
+wmap = {}
+for k in (1, 2):
+    name = f"model-0000{k}-of-00002.safetensors"
+    h = {f"l{k}.{i}": {"dtype": "U8", "shape": [MiB], "data_offsets": [i * MiB, (i + 1) * MiB]}
+         for i in range(3)}
+    wmap.update({t: name for t in h})
+    hb = json.dumps(h).encode()
+    with open(os.path.join(out, "sharded", name), "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + blob(3 * MiB))
+json.dump({"metadata": {"total_size": 6 * MiB}, "weight_map": wmap},
+          open(os.path.join(out, "sharded", "model.safetensors.index.json"), "w"))
+with open(os.path.join(out, "sharded", "pytorch_model.bin"), "wb") as f:
+    f.write(blob(6 * MiB))
+os.makedirs(os.path.join(out, "badindex"))
+json.dump({"weight_map": {"a": "../plain.dat"}},
+          open(os.path.join(out, "badindex", "model.safetensors.index.json"), "w"))
 
 json.dump({"safetensors": {"header_end": base, "tensors": tensors,
                            "size": os.path.getsize(os.path.join(out, "model.safetensors"))},
