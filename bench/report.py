@@ -413,6 +413,15 @@ P(DOC["options"].rstrip("\n"))
 P("")
 
 text = "\n".join(out)
+# The cluster section is bench/cluster.py's (bench/run --cluster): kept as it was.
+try:
+    with open(out_path) as f:
+        prev = f.read()
+except OSError:
+    prev = ""
+CL_BEGIN, CL_END = "<!-- cluster: written by bench/cluster.py", "<!-- /cluster -->"
+if CL_BEGIN in prev and CL_END in prev:
+    text += "\n" + prev[prev.index(CL_BEGIN):prev.index(CL_END) + len(CL_END)] + "\n"
 with open(out_path, "w") as f:
     f.write(text)
 print(text)
