@@ -301,6 +301,13 @@ ms_client_verify(struct ms_client *cl, const char *mount, const char *key, uint6
 }
 
 int
+ms_client_lookup(struct ms_client *cl, const char *mount, const char *key, char *err,
+    size_t errlen)
+{
+	return request_done(cl, MS_MSG_LOOKUP, mount, key, 0, 0, 0, err, errlen);
+}
+
+int
 ms_client_prefetch(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino)
 {

@@ -49,6 +49,14 @@ int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uin
 int ms_client_verify(struct ms_client *cl, const char *mount, const char *key, uint64_t ino,
     char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * KEY is missing from MOUNT's namespace: asks the daemon to look for it in the store (and import
+ * it). 0: it is in the namespace now; -ENOENT: the store has no such object; other -errno with
+ * the reason in ERR.
+ */
+int ms_client_lookup(struct ms_client *cl, const char *mount, const char *key, char *err,
+    size_t errlen) __attribute__((warn_unused_result));
+
 /* Same request, no wait and no reply. */
 int ms_client_prefetch(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino) __attribute__((warn_unused_result));

@@ -382,6 +382,12 @@ set_fill(struct parse *p, const char *v)
 }
 
 static int
+set_lookup(struct parse *p, const char *v)
+{
+	return one_of_two(p, v, "on", "off", &p->cfg->lookup);
+}
+
+static int
 set_io_uring(struct parse *p, const char *v)
 {
 	return one_of_two(p, v, "allow", "refuse", &p->cfg->io_uring_allowed);
@@ -561,6 +567,8 @@ static const struct key keys[] = {
 	{ SECT_CACHE, "verify", V_FN, 0, 0, 0, set_verify },
 	{ SECT_CACHE, "io_uring", V_FN, 0, 0, 0, set_io_uring },
 	{ SECT_CACHE, "metrics", V_FN, 0, 0, 0, set_metrics },
+	{ SECT_CACHE, "lookup", V_FN, 0, 0, 0, set_lookup },
+	{ SECT_CACHE, "lookup_ttl", V_MS, C(lookup_ttl_ms), 0, 0, NULL },
 	{ SECT_MOUNT, "path", V_PATH, M(path), 0, 0, check_path },
 	{ SECT_MOUNT, "source", V_FN, 0, 0, 0, set_source },
 	{ SECT_MOUNT, "endpoint", V_FN, 0, 0, 0, set_endpoint },
@@ -949,6 +957,8 @@ ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen
 	cfg->min_free_pct = 5;
 	cfg->timeout_ms = 30 * 1000;
 	cfg->retries = 5;
+	cfg->lookup = true;
+	cfg->lookup_ttl_ms = 15 * 1000;
 	p.f = fopen(file, "re");
 	if (!p.f) {
 		r = -errno;

@@ -103,6 +103,10 @@ struct ms_config {
 	bool io_uring_allowed;       /* [cache] io_uring = allow: the shim lets io_uring_setup through */
 	char metrics_host[48];       /* [cache] metrics = HOST:PORT: a numeric IPv4 or IPv6 address */
 	uint16_t metrics_port;       /* ...and its port; 0: no metrics endpoint (the default) */
+	bool lookup;                 /* [cache] lookup = on (default): a name missing from the
+	                              * namespace is asked of the store (one HEAD) before ENOENT */
+	unsigned lookup_ttl_ms;      /* [cache] lookup_ttl: how long a name the store does not have
+	                              * is not asked again (default 15s) */
 	unsigned nmounts;
 	struct ms_mount mounts[MS_MAX_MOUNTS];
 	unsigned ntenants;

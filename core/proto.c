@@ -194,6 +194,7 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 	case MS_MSG_PREFETCH:
 	case MS_MSG_TOUCH:
 	case MS_MSG_VERIFY:
+	case MS_MSG_LOOKUP:
 		if (blen < sizeof out->u.fill)
 			return -EBADMSG;
 		memcpy(&out->u.fill, body, sizeof out->u.fill);

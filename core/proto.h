@@ -27,6 +27,13 @@ enum ms_msg_type {
 	 * MS_MSG_FILL_DONE: 0 if all matched, -EBADMSG if some were dropped (the text says how many).
 	 */
 	MS_MSG_VERIFY = 105,
+	/*
+	 * struct ms_msg_fill + mount + key (off, len, ino 0): KEY is missing from the mount's
+	 * namespace; the daemon asks the store (one HEAD, negatives remembered [cache] lookup_ttl)
+	 * and imports it if it is there. Reply MS_MSG_FILL_DONE: 0 (it is in the namespace now),
+	 * -ENOENT (the store has no such object), or another -errno with the reason.
+	 */
+	MS_MSG_LOOKUP = 107,
 	MS_MSG_CREDS = 106,    /* no body: reply MS_MSG_CREDS_REPLY */
 
 	/* Replies, daemon to client: 200-299. */

@@ -213,6 +213,28 @@ shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_
 	return rc;
 }
 
+int
+shim_conn_lookup(unsigned mount, const char *key)
+{
+	char err[256];
+	pid_t pid = getpid();
+	int rc;
+
+	if (pid != shim.pid || conn.in_use) /* a vfork child, or a signal handler mid-request */
+		return -EBUSY;
+	shim_busy++;
+	rc = conn_get(true, pid);
+	if (rc == 0) {
+		conn.in_use++;
+		rc = ms_client_lookup(&conn.cl, shim.cfg.mounts[mount].name, key, err, sizeof err);
+		conn.in_use--;
+		if (rc == MS_CLIENT_LOST)
+			conn_drop();
+	}
+	shim_busy--;
+	return rc;
+}
+
 void
 shim_conn_touch(unsigned mount, const char *key, uint64_t ino)
 {

@@ -41,6 +41,8 @@ open_common(int dirfd, const char *path, int flags, mode_t mode)
 		return -1;
 	}
 	fd = REAL(openat)(AT_FDCWD, p.tree, flags, mode);
+	if (shim_lookup_found(rc, fd, &p))
+		fd = REAL(openat)(AT_FDCWD, p.tree, flags, mode);
 	if (fd < 0)
 		return fd;
 	shim_busy++;
@@ -158,6 +160,8 @@ fopen_common(const char *path, const char *mode, FILE *reopen, bool large)
 	if (reopen != NULL)
 		fp = large ? REAL(freopen64)(p.tree, mode, reopen) : REAL(freopen)(p.tree, mode, reopen);
 	else
+		fp = large ? REAL(fopen64)(p.tree, mode) : REAL(fopen)(p.tree, mode);
+	if (fp == NULL && reopen == NULL && shim_lookup_found(1, -1, &p))
 		fp = large ? REAL(fopen64)(p.tree, mode) : REAL(fopen)(p.tree, mode);
 	if (fp == NULL)
 		return NULL;

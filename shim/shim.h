@@ -176,6 +176,15 @@ int shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, 
 /* Present chunks of KEY checked by the daemon: 0, -EBADMSG (some dropped), or -errno. */
 int shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_t errlen);
 void shim_conn_touch(unsigned mount, const char *key, uint64_t ino);
+/* KEY missing from the namespace, looked for by the daemon: 0 (imported now), or -errno. */
+int shim_conn_lookup(unsigned mount, const char *key);
+
+/*
+ * lookup.c: C and RC are a path call's classification and result on P's tree: true when the
+ * call failed with ENOENT and the daemon found the name in the store since (call it again);
+ * false otherwise, errno as the call left it.
+ */
+bool shim_lookup_found(int c, int rc, const struct shim_path *p);
 void shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino);
 
 /* read.c: bytes [off, off + len) of FD made present; false with errno EIO if they cannot be. */

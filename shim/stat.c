@@ -38,11 +38,14 @@ SHIM_EXPORT int
 stat(const char *path, struct stat *st)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY(AT_FDCWD, path, &p), rc;
 
 	if (c < 0)
 		return -1;
-	return fix_stat(REAL(stat)(c ? p.tree : path, st), st, c);
+	rc = REAL(stat)(c ? p.tree : path, st);
+	if (shim_lookup_found(c, rc, &p))
+		rc = REAL(stat)(p.tree, st);
+	return fix_stat(rc, st, c);
 }
 
 SHIM_EXPORT int
@@ -55,11 +58,14 @@ SHIM_EXPORT int
 lstat(const char *path, struct stat *st)
 {
 	struct shim_path p;
-	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p), rc;
 
 	if (c < 0)
 		return -1;
-	return fix_stat(REAL(lstat)(c ? p.tree : path, st), st, c);
+	rc = REAL(lstat)(c ? p.tree : path, st);
+	if (shim_lookup_found(c, rc, &p))
+		rc = REAL(lstat)(p.tree, st);
+	return fix_stat(rc, st, c);
 }
 
 SHIM_EXPORT int
@@ -92,15 +98,17 @@ SHIM_EXPORT int
 fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct shim_path p;
-	int c;
+	int c, rc;
 
 	if (path != NULL && path[0] == '\0' && (flags & AT_EMPTY_PATH) != 0)
 		return fix_fstat(REAL(fstatat)(dirfd, path, st, flags), dirfd, st);
 	c = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? CLASSIFY_LINK(dirfd, path, &p) : CLASSIFY(dirfd, path, &p);
 	if (c < 0)
 		return -1;
-	return fix_stat(c ? REAL(fstatat)(AT_FDCWD, p.tree, st, flags) :
-	    REAL(fstatat)(dirfd, path, st, flags), st, c);
+	rc = c ? REAL(fstatat)(AT_FDCWD, p.tree, st, flags) : REAL(fstatat)(dirfd, path, st, flags);
+	if (shim_lookup_found(c, rc, &p))
+		rc = REAL(fstatat)(AT_FDCWD, p.tree, st, flags);
+	return fix_stat(rc, st, c);
 }
 
 SHIM_EXPORT int
@@ -114,11 +122,14 @@ SHIM_EXPORT int
 __xstat(int ver, const char *path, struct stat *st)
 {
 	struct shim_path p;
-	int c = CLASSIFY(AT_FDCWD, path, &p);
+	int c = CLASSIFY(AT_FDCWD, path, &p), rc;
 
 	if (c < 0)
 		return -1;
-	return fix_stat(REAL(__xstat)(ver, c ? p.tree : path, st), st, c);
+	rc = REAL(__xstat)(ver, c ? p.tree : path, st);
+	if (shim_lookup_found(c, rc, &p))
+		rc = REAL(__xstat)(ver, p.tree, st);
+	return fix_stat(rc, st, c);
 }
 
 SHIM_EXPORT int
@@ -131,11 +142,14 @@ SHIM_EXPORT int
 __lxstat(int ver, const char *path, struct stat *st)
 {
 	struct shim_path p;
-	int c = CLASSIFY_LINK(AT_FDCWD, path, &p);
+	int c = CLASSIFY_LINK(AT_FDCWD, path, &p), rc;
 
 	if (c < 0)
 		return -1;
-	return fix_stat(REAL(__lxstat)(ver, c ? p.tree : path, st), st, c);
+	rc = REAL(__lxstat)(ver, c ? p.tree : path, st);
+	if (shim_lookup_found(c, rc, &p))
+		rc = REAL(__lxstat)(ver, p.tree, st);
+	return fix_stat(rc, st, c);
 }
 
 SHIM_EXPORT int
@@ -160,12 +174,15 @@ SHIM_EXPORT int
 __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
 {
 	struct shim_path p;
-	int c = CLASSIFY(dirfd, path, &p);
+	int c = CLASSIFY(dirfd, path, &p), rc;
 
 	if (c < 0)
 		return -1;
-	return fix_stat(c ? REAL(__fxstatat)(ver, AT_FDCWD, p.tree, st, flags) :
-	    REAL(__fxstatat)(ver, dirfd, path, st, flags), st, c);
+	rc = c ? REAL(__fxstatat)(ver, AT_FDCWD, p.tree, st, flags) :
+	    REAL(__fxstatat)(ver, dirfd, path, st, flags);
+	if (shim_lookup_found(c, rc, &p))
+		rc = REAL(__fxstatat)(ver, AT_FDCWD, p.tree, st, flags);
+	return fix_stat(rc, st, c);
 }
 
 SHIM_EXPORT int
@@ -192,6 +209,8 @@ statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 		ours = c == 1;
 		rc = c ? REAL(statx)(AT_FDCWD, p.tree, flags, mask, stx) :
 		    REAL(statx)(dirfd, path, flags, mask, stx);
+		if (shim_lookup_found(c, rc, &p))
+			rc = REAL(statx)(AT_FDCWD, p.tree, flags, mask, stx);
 	}
 	if (rc == 0 && ours && S_ISREG(stx->stx_mode)) {
 		stx->stx_blocks = (stx->stx_size + 511) / 512;
@@ -202,10 +221,23 @@ statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 
 /* access: a virtual path exists as its tree file; nothing there is writable. */
 static int
+access_call(int dirfd, const char *path, int amode, int flags, int kind, int c,
+    const struct shim_path *p)
+{
+	switch (kind) {
+	case 0: return REAL(access)(c ? p->tree : path, amode);
+	case 1: return REAL(euidaccess)(c ? p->tree : path, amode);
+	case 2: return REAL(eaccess)(c ? p->tree : path, amode);
+	default: return c ? REAL(faccessat)(AT_FDCWD, p->tree, amode, flags) :
+	    REAL(faccessat)(dirfd, path, amode, flags);
+	}
+}
+
+static int
 access_common(int dirfd, const char *path, int amode, int flags, int kind)
 {
 	struct shim_path p;
-	int c = CLASSIFY(dirfd, path, &p);
+	int c = CLASSIFY(dirfd, path, &p), rc;
 
 	if (c < 0)
 		return -1;
@@ -213,13 +245,10 @@ access_common(int dirfd, const char *path, int amode, int flags, int kind)
 		errno = EROFS;
 		return -1;
 	}
-	switch (kind) {
-	case 0: return REAL(access)(c ? p.tree : path, amode);
-	case 1: return REAL(euidaccess)(c ? p.tree : path, amode);
-	case 2: return REAL(eaccess)(c ? p.tree : path, amode);
-	default: return c ? REAL(faccessat)(AT_FDCWD, p.tree, amode, flags) :
-	    REAL(faccessat)(dirfd, path, amode, flags);
-	}
+	rc = access_call(dirfd, path, amode, flags, kind, c, &p);
+	if (shim_lookup_found(c, rc, &p))
+		rc = access_call(dirfd, path, amode, flags, kind, c, &p);
+	return rc;
 }
 
 SHIM_EXPORT int

@@ -149,6 +149,7 @@ daemon_shutdown(struct daemon *d)
 	struct client *cl;
 
 	metrics_stop(d);
+	lookups_fini(d);
 	fetch_cancel_all(d);
 	while ((cl = TAILQ_FIRST(&d->clients)) != NULL)
 		client_drop(d, cl);

@@ -100,6 +100,7 @@ struct fill_hist {
 	uint64_t count, sum_ms;
 };
 struct metrics;
+struct lookups;
 
 struct daemon {
 	struct ms_config cfg;
@@ -143,6 +144,7 @@ struct daemon {
 	struct fill_hist fill_hist; /* every demand fill latency since start */
 
 	struct metrics *metrics; /* the HTTP endpoint ([cache] metrics), NULL when off */
+	struct lookups *lookups; /* names missing from the namespace (daemon_lookup.c), or NULL */
 };
 
 /* An empty daemon state: no socket, store or ring yet (daemon.c). NULL if out of memory. */
@@ -160,6 +162,8 @@ void client_ref(struct client *cl);
 void client_unref(struct daemon *d, struct client *cl);
 int client_fd(const struct client *cl);
 void client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
+/* The same reply, not counted as a request's error (a lookup's answer). */
+void client_reply(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
 
 /* daemon_evict.c */
 /* One scan of the cache dir: the totals, and the index of cached objects eviction picks from. */
@@ -189,6 +193,13 @@ int obj_get(struct daemon *d, unsigned mount_idx, const char *key, uint64_t ino,
 void obj_unref(struct daemon *d, struct obj *o);
 /* The size of O's tier blocks, 0 when its mount reads the origin only (or its chunks do not fit). */
 uint64_t obj_tier_block(const struct daemon *d, const struct obj *o);
+/*
+ * daemon_lookup.c: KEY (checked) is missing from mount MOUNT_IDX's namespace: CL gets the reply
+ * to ID once the store was asked (0: imported now, -ENOENT: not there). lookups_fini at shutdown.
+ */
+void lookup_request(struct daemon *d, struct client *cl, uint64_t id, unsigned mount_idx,
+    const char *key);
+void lookups_fini(struct daemon *d);
 /* daemon_warm_tier.c: a warm-up into the tier of bytes [OFF, OFF + LEN) of O (one block). */
 void warm_tier_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
     uint64_t len);

@@ -99,13 +99,19 @@ client_send(struct daemon *d, struct client *cl, const void *buf, int len)
 }
 
 void
-client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg)
+client_reply(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg)
 {
 	char buf[MS_MSG_MAX];
 
+	client_send(d, cl, buf, ms_proto_fill_done(buf, sizeof buf, id, status, msg));
+}
+
+void
+client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg)
+{
 	if (status < 0)
 		d->stats.errors++;
-	client_send(d, cl, buf, ms_proto_fill_done(buf, sizeof buf, id, status, msg));
+	client_reply(d, cl, id, status, msg);
 }
 
 static int
@@ -160,12 +166,14 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 {
 	enum fill_kind kind = msg->hdr.type == MS_MSG_FILL ?
 	    ((msg->u.fill.flags & MS_FILL_WARM) != 0 ? FILL_WARM : FILL_DEMAND) : FILL_PREFETCH;
-	bool demand = msg->hdr.type == MS_MSG_FILL || msg->hdr.type == MS_MSG_VERIFY;
+	bool demand = msg->hdr.type == MS_MSG_FILL || msg->hdr.type == MS_MSG_VERIFY ||
+	    msg->hdr.type == MS_MSG_LOOKUP;
 	char key[MS_KEY_PATH_MAX + 1], err[512];
 	struct obj *o;
 	int mount, rc;
 
-	if (msg->hdr.type != MS_MSG_TOUCH && msg->hdr.type != MS_MSG_VERIFY)
+	if (msg->hdr.type != MS_MSG_TOUCH && msg->hdr.type != MS_MSG_VERIFY &&
+	    msg->hdr.type != MS_MSG_LOOKUP)
 		d->stats.requests++;
 	mount = find_mount(d, msg->mount, msg->u.fill.mount_len);
 	if (mount >= 0 && msg->hdr.type == MS_MSG_FILL)
@@ -190,6 +198,10 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 	}
 	memcpy(key, msg->key, msg->u.fill.key_len);
 	key[msg->u.fill.key_len] = '\0';
+	if (msg->hdr.type == MS_MSG_LOOKUP) {
+		lookup_request(d, cl, msg->hdr.id, (unsigned)mount, key);
+		return;
+	}
 	err[0] = '\0';
 	rc = obj_get(d, (unsigned)mount, key, msg->u.fill.ino, &o, err, sizeof err);
 	if (rc < 0) {
@@ -322,6 +334,7 @@ client_handle(struct daemon *d, struct client *cl, const char *buf, ssize_t n)
 	case MS_MSG_PREFETCH:
 	case MS_MSG_TOUCH:
 	case MS_MSG_VERIFY:
+	case MS_MSG_LOOKUP:
 		handle_fill(d, cl, &msg);
 		return true;
 	case MS_MSG_GC:

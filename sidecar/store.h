@@ -50,6 +50,16 @@ struct store_result {
 	char what[200]; /* the failure in words ("HTTP 403 AccessDenied", "timed out ..."), or "" */
 };
 
+/* What a HEAD of an object found (store_ops.lookup). */
+struct store_lookup {
+	int err;          /* 0: found; -ENOENT: no such object; -EACCES, -EAGAIN, -EIO as for a GET */
+	char what[200];   /* the failure in words, or "" */
+	uint64_t size;
+	int64_t mtime;    /* Last-Modified, Unix seconds (0 when not sent) */
+	char etag[128];   /* as the server sent it, quotes included (MS_ETAG_MAX) */
+};
+typedef void (*store_lookup_fn)(void *arg, const struct store_lookup *r);
+
 #define STORE_WAIT_FDS_MAX 1024
 
 /* body() returns this to take nothing now: the same bytes come again after resume(). */
@@ -83,6 +93,13 @@ struct store_ops {
 	void (*wait)(struct store *s, struct pollfd *fds, unsigned nfds, int timeout_ms);
 	/* Moves every transfer as far as it can go now, calling the events. */
 	void (*progress)(struct store *s);
+	/*
+	 * Starts a HEAD of KEY (kept by the caller until DONE or abort) of mount MOUNT_IDX at the
+	 * origin, never a tier; DONE(ARG, result) runs once, inside progress(), unless aborted.
+	 * 0 and *out, or -errno. NULL in a backend that cannot look objects up.
+	 */
+	int (*lookup)(struct store *s, unsigned mount_idx, const char *key, store_lookup_fn done,
+	    void *arg, struct store_xfer **out);
 	/* Fills R's counters of the backend's own (a tier's nodes); leaves the rest of R alone. */
 	void (*status)(struct store *s, struct ms_msg_status_reply *r);
 	/* Fills R with each mount's credential source and expiry; NULL: a backend without any. */

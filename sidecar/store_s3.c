@@ -63,6 +63,8 @@ struct store_xfer {
 	unsigned node;
 	struct store_get g;      /* what the state machine asked (its strings are the job's) */
 	bool proving;            /* the 1-byte GET to the origin that proves read access runs */
+	store_lookup_fn lookup_done; /* a HEAD (store_ops.lookup): its result goes here, with ARG */
+	void *lookup_arg;
 	int tier_hit;            /* X-Modelshim-Tier said HIT (1), something else (0), nothing (-1) */
 	CURL *easy;
 	struct curl_slist *hdrs;
@@ -248,11 +250,18 @@ xfer_send(struct store_s3 *s, struct store_xfer *x)
 	if (x->proving)
 		rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, 0, 1, g->etag, NULL,
 		    &x->hdrs);
+	else if (x->lookup_done != NULL)
+		rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, 0, 0, NULL, NULL,
+		    &x->hdrs);
 	else
 		rc = ms_s3_prepare_get(s->s3[g->mount_idx], x->easy, g->key, g->off, g->len, g->etag,
 		    x->tier != NULL ? x->tier->cfg->nodes[x->node] : NULL, &x->hdrs);
 	if (rc < 0)
 		return rc;
+	if (x->lookup_done != NULL) { /* a HEAD, its Last-Modified parsed by curl */
+		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(x->easy, CURLOPT_FILETIME, 1L);
+	}
 	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
@@ -300,6 +309,54 @@ s3_start(struct store *base, const struct store_get *g, void *job, struct store_
 	}
 	*out = x;
 	return 0;
+}
+
+static int
+s3_lookup(struct store *base, unsigned mount_idx, const char *key, store_lookup_fn done, void *arg,
+    struct store_xfer **out)
+{
+	struct store_s3 *s = (struct store_s3 *)base;
+	struct store_xfer *x;
+	int rc;
+
+	if (mount_idx >= s->nmounts)
+		return -EINVAL;
+	x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return -ENOMEM;
+	x->s = s;
+	x->g = (struct store_get){ .mount_idx = mount_idx, .key = key, .etag = "" };
+	x->lookup_done = done;
+	x->lookup_arg = arg;
+	x->easy = curl_easy_init();
+	rc = x->easy != NULL ? xfer_send(s, x) : -ENOMEM;
+	if (rc < 0) {
+		xfer_free(x);
+		return rc;
+	}
+	*out = x;
+	return 0;
+}
+
+/* A HEAD ended with R: what it found, to its caller. */
+static void
+lookup_finish(const struct store_xfer *x, const struct store_result *r)
+{
+	struct store_lookup l = { .err = r->err };
+	curl_off_t size = -1, mtime = -1;
+
+	snprintf(l.what, sizeof l.what, "%s", r->what);
+	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+	curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &mtime);
+	if (l.err == 0 && (size < 0 || x->etag[0] == '\0')) {
+		l.err = -EIO;
+		snprintf(l.what, sizeof l.what, "the store's answer to HEAD names no %s",
+		    size < 0 ? "Content-Length" : "ETag");
+	}
+	l.size = size < 0 ? 0 : (uint64_t)size;
+	l.mtime = mtime < 0 ? 0 : (int64_t)mtime;
+	snprintf(l.etag, sizeof l.etag, "%s", x->etag);
+	x->lookup_done(x->lookup_arg, &l);
 }
 
 static void
@@ -525,6 +582,11 @@ s3_progress(struct store *base)
 			continue;
 		if (x->proving && proof_passed(s, x, &r))
 			continue;
+		if (x->lookup_done != NULL) {
+			lookup_finish(x, &r);
+			xfer_free(x);
+			continue;
+		}
 		if (x->tier != NULL)
 			count_tier_answer(x);
 		/* A tier node that failed or sent what was refused: the others take its blocks. */
@@ -572,6 +634,7 @@ static const struct store_ops s3_ops = {
 	.abort = s3_abort,
 	.wait = s3_wait,
 	.progress = s3_progress,
+	.lookup = s3_lookup,
 	.status = s3_status,
 	.creds = s3_creds,
 	.free = s3_free,
