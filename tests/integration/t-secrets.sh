@@ -2,6 +2,9 @@
 # t-secrets: invariant 6, secrets stay in the daemon: a program reading virtual files through the
 # shim (which starts the daemon) has no credential in its environment, its open files or anywhere
 # in its readable memory. A process that did read the credentials file is the scanner's control.
+# The same for the chain's temporary credentials (web identity through STS, the container
+# endpoint): the issued secret key, session token, web identity token and container
+# authorization token stay in the daemon.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
@@ -10,6 +13,8 @@ set -euo pipefail
 
 ms_start_s3
 ms_random "$T/src/w.bin" 3000000
+ms_random "$T/src/wi.bin" 3000000
+ms_random "$T/src/ecs.bin" 3000000
 ms_import_src
 secret=S3RVER
 
@@ -71,3 +76,57 @@ ms_ok "no credential anywhere in the application's readable memory"
 touch "$T/go"
 wait "$app" || ms_fail "the application failed to read /models/w.bin"
 ms_ok "the application read its file through the shim and a daemon it started"
+
+# The chain's sources: a daemon started with web identity (then the container endpoint) in its
+# environment, a program reading through the shim without any of it.
+ms_stop_daemon_any
+sed -i '/^credentials = /d' "$MS_CONFIG"
+printf 'eyJ.secret-web-identity-token.sig\n' >"$T/wi.token"
+printf 'Bearer secret-container-auth\n' >"$T/ecs.token"
+curl -sf -X POST --data-binary '{"container_token":"Bearer secret-container-auth"}' \
+	"$FRONT_ENDPOINT/__creds/config" >/dev/null || ms_fail "creds config refused"
+for src in web-identity container; do
+	if [[ $src == web-identity ]]; then
+		vars=(AWS_ROLE_ARN=arn:aws:iam::123456789012:role/models AWS_WEB_IDENTITY_TOKEN_FILE="$T/wi.token"
+			AWS_ENDPOINT_URL_STS="$FRONT_ENDPOINT/__sts")
+		key=wi.bin
+	else
+		vars=(AWS_CONTAINER_CREDENTIALS_FULL_URI="$FRONT_ENDPOINT/__ecs/creds"
+			AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$T/ecs.token")
+		key=ecs.bin
+	fi
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T" AWS_EC2_METADATA_DISABLED=true "${vars[@]}" \
+		"$MS_BIN" daemon --config "$MS_CONFIG" >>"$T/daemon.log" 2>&1 &
+	MS_DAEMON_PID=$!
+	ms_track_pid "$MS_DAEMON_PID"
+	ms_life daemon-wait "$MS_CONFIG" "$MS_DAEMON_PID" --timeout 10 --log "$T/daemon.log" >/dev/null ||
+		ms_fail "the daemon with $src credentials did not start"
+	rm -f "$T/ready1" "$T/go"
+	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY LD_PRELOAD="${MS_PRELOAD:-$MS_SHIM}" \
+		MODELSHIM_CONFIG="$T/ms.ini" ASAN_OPTIONS=detect_leaks=0 \
+		/usr/bin/python3 -c "$holder" "/models/$key" "$T/ready1" "$T/go" &
+	app=$!
+	ms_track_pid "$app"
+	for ((i = 0; i < 200; i++)); do [[ -e $T/ready1 ]] && break; sleep 0.05; done
+	[[ -e $T/ready1 ]] || ms_fail "$src: the reading process did not start"
+	last=$(curl -sf "$FRONT_ENDPOINT/__creds/last") || ms_fail "$src: the double issued no key"
+	secret=$(node -e 'console.log(JSON.parse(process.argv[1]).secret)' "$last")
+	token=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' "$last")
+	[[ $(ms_life counters "$MS_CONFIG" mount.credentials --bin "$MS_BIN") == *"'source': '$src'"* ]] ||
+		ms_fail "$src: the daemon does not use $src credentials"
+	for needle in "$secret" "$token" secret-web-identity-token secret-container-auth; do
+		if tr '\0' '\n' <"/proc/$app/environ" | grep -qF -- "$needle"; then
+			ms_fail "$src: the application's environment holds a secret"
+		fi
+		if /usr/bin/python3 -c "$scan" "$app" "$needle"; then
+			ms_fail "$src: a secret (${needle:0:6}...) is in the memory of the application"
+		fi
+	done
+	if ls -l "/proc/$app/fd" | grep -q -e wi.token -e ecs.token; then ms_fail "$src: the application holds a token file open"; fi
+	/usr/bin/python3 -c "$scan" "$MS_DAEMON_PID" "$token" ||
+		ms_fail "$src: the scanner does not find the session token in the daemon that holds it: the check proves nothing"
+	touch "$T/go"
+	wait "$app" || ms_fail "$src: the application failed to read /models/$key"
+	ms_ok "$src: the issued secret, session token and source tokens are in the daemon only; the application read its file"
+	ms_daemon_stop
+done

@@ -19,7 +19,8 @@
 //   container_bad_json true: the container endpoint answers 200 with a broken document
 // POST /__creds/expire makes every key issued so far expired now (the next request signed with
 // one gets ExpiredToken). GET /__creds/stats: {sts, container, imds_token, imds_creds, refused,
-// web_tokens: {TOKEN: n}, issued, keys_used, expired_answers}.
+// web_tokens: {TOKEN: n}, issued, keys_used, expired_answers}. GET /__creds/last: the last key
+// issued, {id, secret, token}, for the secrets test to look for (loopback, tests only).
 
 const crypto = require('crypto');
 
@@ -28,6 +29,7 @@ const config = { lifetime_s: 900, web_tokens: null, sts_status: 0, container_tok
 const ROLE = 'modelshim-test-role';
 const issued = new Map(); // access key -> {secret, token, expiresMs, used}
 const imdsTokens = new Set();
+let last = null; // the last key issued
 let stats = fresh();
 
 function fresh() {
@@ -42,6 +44,7 @@ function issue() {
   const key = { secret: crypto.randomBytes(20).toString('base64'),
     token: 'FwoTEST/' + crypto.randomBytes(48).toString('base64'), expiresMs, used: 0 };
   issued.set(id, key);
+  last = { id, secret: key.secret, token: key.token };
   return { id, ...key, expiration: new Date(expiresMs).toISOString().replace(/\.\d{3}Z$/, 'Z') };
 }
 
@@ -166,6 +169,10 @@ function control(req, res, path) {
     let used = 0;
     for (const k of issued.values()) if (k.used > 0) used++;
     return send(res, 200, 'application/json', JSON.stringify({ ...stats, issued: issued.size, keys_used: used }));
+  }
+  if (path === '/__creds/last' && req.method === 'GET') {
+    req.resume();
+    return send(res, last ? 200 : 404, 'application/json', JSON.stringify(last));
   }
   if (path === '/__creds/expire' && req.method === 'POST') {
     req.resume();
