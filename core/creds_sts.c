@@ -186,6 +186,9 @@ verdict(struct sts_parse *p, char *err, size_t errlen)
 		for (char *q = p->message; *q != '\0'; q++)
 			if ((unsigned char)*q < 0x20)
 				*q = ' ';
+		for (char *q = p->code; *q != '\0'; q++)
+			if ((unsigned char)*q < 0x20)
+				*q = ' ';
 		snprintf(err, errlen, "%s%s%s", p->code, p->message[0] ? ": " : "", p->message);
 		return -EACCES;
 	}
