@@ -579,6 +579,7 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "addressing", V_FN, 0, 0, 0, set_addressing },
 	{ SECT_MOUNT, "credential_source", V_FN, 0, 0, 0, set_credential_source },
 	{ SECT_MOUNT, "tier", V_NAME, M(tier_name), 0, 0, NULL },
+	{ SECT_MOUNT, "ca_bundle", V_PATH, M(ca_bundle), 0, 0, NULL },
 	{ SECT_MOUNT, "fill", V_FN, 0, 0, 0, set_fill },
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
 	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },

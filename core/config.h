@@ -48,6 +48,8 @@ struct ms_mount {
 	char tenant[MS_NAME_MAX];      /* default "default": [A-Za-z0-9._-]+ */
 	char credentials[MS_PATH_MAX]; /* AWS shared-credentials file; "" = environment */
 	char profile[MS_NAME_MAX];     /* section of the credentials file, default "default" */
+	char ca_bundle[MS_PATH_MAX];   /* ca_bundle = PEM file of the CAs trusted for https; "":
+	                                * AWS_CA_BUNDLE, else libcurl's own (ms_endpoint_resolve) */
 	int credential_source;         /* enum ms_cred_source: credential_source = (default chain) */
 	bool virtual_hosted;           /* addressing = virtual (default: path) */
 	char tier_name[MS_NAME_MAX];   /* tier = NAME of a [tier "NAME"]; "" = the origin only */

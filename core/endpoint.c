@@ -1,12 +1,15 @@
 /*
- * endpoint.c: each mount's endpoint and region, from its config keys or, where the file gives
- * none, from the AWS SDKs' variables (in their order of precedence) or their defaults. It never
- * overrides a config key, never reads credentials and never opens a connection.
+ * endpoint.c: each mount's endpoint, region and CA file, from its config keys or, where the file
+ * gives none, from the AWS SDKs' variables (in their order of precedence) or their defaults. It
+ * never overrides a config key, never reads credentials and never opens a connection.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "endpoint.h"
 #include "log.h"
@@ -89,6 +92,57 @@ resolve_endpoint(struct ms_mount *m, ms_getenv_fn env, char *err, size_t errlen)
 	return 0;
 }
 
+/* PATH can be opened for reading and is a file: 0, or -errno (-EISDIR, -EINVAL for others). */
+static int
+readable_file(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st.st_mode))
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	close(fd);
+	return rc;
+}
+
+/* The CA file: the ca_bundle key, else AWS_CA_BUNDLE, else none; either must be readable now. */
+static int
+resolve_ca_bundle(struct ms_mount *m, ms_getenv_fn env, char *err, size_t errlen)
+{
+	const char *v = env("AWS_CA_BUNDLE"), *from = "AWS_CA_BUNDLE";
+	char where[MS_NAME_MAX + 32];
+	int rc;
+
+	if (m->ca_bundle[0] != '\0') {
+		snprintf(where, sizeof where, "[mount \"%s\"] ca_bundle", m->name);
+		from = "config";
+	} else if (v != NULL && v[0] != '\0') {
+		snprintf(where, sizeof where, "AWS_CA_BUNDLE");
+		if (v[0] != '/')
+			return fail(err, errlen, "AWS_CA_BUNDLE: '%.64s' is not an absolute path", v);
+		if (strlcpy(m->ca_bundle, v, sizeof m->ca_bundle) >= sizeof m->ca_bundle) {
+			m->ca_bundle[0] = '\0';
+			return fail(err, errlen, "AWS_CA_BUNDLE: path too long (max %zu characters)",
+			    sizeof m->ca_bundle - 1);
+		}
+	} else {
+		return 0;
+	}
+	rc = readable_file(m->ca_bundle);
+	if (rc < 0) {
+		fail(err, errlen, "%s: %s: %s", where, m->ca_bundle, rc == -EINVAL ?
+		    "not a regular file" : strerror(-rc));
+		return rc;
+	}
+	ms_debug("mount %s: CA file %s (%s)", m->name, m->ca_bundle, from);
+	return 0;
+}
+
 int
 ms_endpoint_resolve(struct ms_config *cfg, ms_getenv_fn env, char *err, size_t errlen)
 {
@@ -101,6 +155,8 @@ ms_endpoint_resolve(struct ms_config *cfg, ms_getenv_fn env, char *err, size_t e
 		rc = resolve_region(m, env, err, errlen);
 		if (rc == 0)
 			rc = resolve_endpoint(m, env, err, errlen);
+		if (rc == 0)
+			rc = resolve_ca_bundle(m, env, err, errlen);
 		if (rc < 0)
 			return rc;
 	}

@@ -192,6 +192,9 @@ s3_setup(const struct ms_s3 *s, CURL *e, const char *url, const char *range,
 		cc = curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	if (cc == CURLE_OK)
 		cc = curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* The mount's CA file (ca_bundle, AWS_CA_BUNDLE); without one, libcurl's default CAs. */
+	if (cc == CURLE_OK && s->m.ca_bundle[0] != '\0')
+		cc = curl_easy_setopt(e, CURLOPT_CAINFO, s->m.ca_bundle);
 	if (cc != CURLE_OK)
 		rc = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 out:
@@ -392,6 +395,32 @@ s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_result 
 	}
 }
 
+bool
+ms_s3_tls_refused(const struct ms_mount *m, CURLcode cc, const char *detail, char *out,
+    size_t outlen)
+{
+	char why[CURL_ERROR_SIZE + 4] = "";
+
+	if (detail != NULL && detail[0] != '\0')
+		snprintf(why, sizeof why, " (%s)", detail);
+	if (cc == CURLE_SSL_CACERT_BADFILE) {
+		snprintf(out, outlen, "the CA file %s could not be loaded%s: ca_bundle and "
+		    "AWS_CA_BUNDLE name a PEM file of CA certificates", m->ca_bundle, why);
+		return true;
+	}
+	if (cc != CURLE_PEER_FAILED_VERIFICATION && cc != CURLE_SSL_ISSUER_ERROR)
+		return false;
+	if (m->ca_bundle[0] == '\0')
+		snprintf(out, outlen, "the TLS certificate of %s was not trusted%s: name the CA that "
+		    "signed it with ca_bundle = FILE in [mount \"%s\"] or AWS_CA_BUNDLE", m->endpoint,
+		    why, m->name);
+	else
+		snprintf(out, outlen, "the TLS certificate of %s was not trusted with the CA file %s%s: "
+		    "it must hold the CA that signed the certificate, for this host name", m->endpoint,
+		    m->ca_bundle, why);
+	return true;
+}
+
 /*
  * The message and errno of a request that did not end in MS_S3_OK (NOTFOUND is the caller's).
  * WHAT names the request, WHO the s3:// resource.
@@ -401,11 +430,16 @@ s3_fail(struct ms_s3 *s, const struct s3_result *r, const char *what, const char
     char *err, size_t errlen)
 {
 	char code[128] = "", msg[256] = "", detail[420] = "", tries[32] = "";
+	char tls[MS_PATH_MAX + CURL_ERROR_SIZE + 600];
 
 	if (ms_s3_error_parse(s->body.p, s->body.len, code, sizeof code, msg, sizeof msg) == 0)
 		snprintf(detail, sizeof detail, " %s%s%s", code, msg[0] ? ": " : "", msg);
 	if (r->attempts > 1)
 		snprintf(tries, sizeof tries, " (after %u attempts)", r->attempts);
+	if (ms_s3_tls_refused(&s->m, r->cc, s->curl_err, tls, sizeof tls)) {
+		set_err(err, errlen, "%s %s: %s", what, who, tls);
+		return -EIO;
+	}
 	if (r->cc != CURLE_OK && r->cc != CURLE_HTTP_RETURNED_ERROR) {
 		set_err(err, errlen, "%s %s: %s%s%s%s%s", what, who, curl_easy_strerror(r->cc),
 		    s->curl_err[0] ? " (" : "", s->curl_err, s->curl_err[0] ? ")" : "", tries);

@@ -80,6 +80,14 @@ enum ms_s3_verdict {
 	MS_S3_FATAL,     /* anything else */
 };
 enum ms_s3_verdict ms_s3_classify(CURLcode cc, long http_status);
+
+/*
+ * The words for a transfer to M's endpoint that TLS refused: the server's certificate not
+ * trusted (by libcurl's default CAs, or by M's CA file), or the CA file unusable; with what to
+ * set. DETAIL (curl's error buffer) may be NULL. True with OUT filled for those, else false.
+ */
+bool ms_s3_tls_refused(const struct ms_mount *m, CURLcode cc, const char *detail, char *out,
+    size_t outlen);
 const char *ms_s3_verdict_str(enum ms_s3_verdict v);
 
 /* Pure helpers, exposed for unit tests. */

@@ -277,10 +277,11 @@ class Run:
 
 # ------------------------------------------------------------------------------------ S3 server
 
-def s3_start(run, s3dir=None, buckets=("models",), region=None, session_token=None):
+def s3_start(run, s3dir=None, buckets=("models",), region=None, session_token=None, tls=None):
     """Starts s3rver and the SigV4 front through scripts/s3-server (which returns once both
     answer HTTP on 127.0.0.1), records both PIDs, returns s3.env as a dict (S3_PORT FRONT_PORT
-    S3_PID FRONT_PID S3_ENDPOINT FRONT_ENDPOINT, and ENV: the file's path)."""
+    S3_PID FRONT_PID S3_ENDPOINT FRONT_ENDPOINT, and ENV: the file's path). TLS: (CERT, KEY),
+    PEM files: the front serves HTTPS with them (FRONT_ENDPOINT https://127.0.0.1:PORT)."""
     s3dir = os.path.abspath(s3dir or os.path.join(run.dir, "s3"))
     argv = [os.path.join(TOP, "scripts", "s3-server"), "start", s3dir]
     for b in buckets:
@@ -289,6 +290,8 @@ def s3_start(run, s3dir=None, buckets=("models",), region=None, session_token=No
         argv += ["--region", region]
     if session_token is not None:
         argv += ["--session-token", session_token]
+    if tls:
+        argv += ["--tls-cert", tls[0], "--tls-key", tls[1]]
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, close_fds=True)
     if r.returncode != 0:
         raise LifeError("s3-server start %s failed: %s" % (s3dir, (r.stderr or r.stdout).strip()))
@@ -632,6 +635,7 @@ def _cli():
     c = cmd("s3-start", "start s3rver + SigV4 front (ready when this returns), record both; print s3.env's path")
     c.add_argument("run"); c.add_argument("--dir"); c.add_argument("--bucket", action="append")
     c.add_argument("--region"); c.add_argument("--session-token")
+    c.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="the front serves HTTPS with these PEM files")
     c = cmd("s3-stop", "stop the S3 pair of RUN (or --dir)")
     c.add_argument("run"); c.add_argument("--dir")
     c = cmd("credentials", "write an AWS shared-credentials file (mode 0600); print its path")
@@ -714,7 +718,8 @@ def _cli():
     elif a.cmd == "wait-gone":
         return 0 if wait_gone(a.pid, a.seconds) else 1
     elif a.cmd == "s3-start":
-        out = s3_start(Run(a.run).create(), a.dir, a.bucket or ["models"], a.region, a.session_token)["ENV"]
+        out = s3_start(Run(a.run).create(), a.dir, a.bucket or ["models"], a.region, a.session_token,
+                       a.tls)["ENV"]
     elif a.cmd == "s3-stop":
         s3_stop(Run(a.run), a.dir)
     elif a.cmd == "credentials":

@@ -418,6 +418,8 @@ describe_transport(const struct store_xfer *x, CURLcode cc, long http, char *out
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
 	if (want >= 0)
 		snprintf(of, sizeof of, " of %lld", (long long)want);
+	if (ms_s3_tls_refused(&x->s->cfg->mounts[x->g.mount_idx], cc, NULL, out, outlen))
+		return; /* the endpoint's certificate, or the CA file: what to set */
 	if (cc == CURLE_OPERATION_TIMEDOUT && pretransfer == 0)
 		snprintf(out, outlen, "timed out connecting to the server ([cache] timeout = %u ms)",
 		    timeout_ms);

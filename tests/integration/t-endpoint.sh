@@ -19,7 +19,8 @@ grep -q '^endpoint\|^region' "$MS_CONFIG" && ms_fail "the config still names an 
 # A port where nothing listens: a variable that must lose sends the requests there.
 dead=http://127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # The environment of ctest may hold some of these: every case sets its own.
-clean=(env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3 -u AWS_REGION -u AWS_DEFAULT_REGION)
+unset_aws=(-u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3 -u AWS_REGION -u AWS_DEFAULT_REGION)
+clean=(env "${unset_aws[@]}")
 
 # imports WHAT CONFIG VAR=VALUE...: import with exactly these variables succeeds.
 imports() {
@@ -69,12 +70,7 @@ imports "endpoint and region keys over the variables" "$T/keys.ini" AWS_ENDPOINT
 # The daemon: from the environment's endpoint and region, a cold read right under the shim.
 imports "import for the daemon" "$MS_CONFIG" AWS_ENDPOINT_URL_S3="$FRONT_ENDPOINT" AWS_REGION=$region
 ms_assert_cold m.bin
-"${clean[@]}" AWS_ENDPOINT_URL_S3="$FRONT_ENDPOINT" AWS_REGION=$region "$MS_BIN" daemon --config "$MS_CONFIG" \
-	>>"$T/daemon.log" 2>&1 &
-MS_DAEMON_PID=$!
-ms_track_pid "$MS_DAEMON_PID"
-ms_life daemon-wait "$MS_CONFIG" "$MS_DAEMON_PID" --timeout 10 --log "$T/daemon.log" >/dev/null ||
-	ms_fail "the daemon did not start: $(tail -n 3 "$T/daemon.log")"
+ms_daemon_start_env "${unset_aws[@]}" AWS_ENDPOINT_URL_S3="$FRONT_ENDPOINT" AWS_REGION=$region
 ms_shim_sha_check m.bin "daemon with AWS_ENDPOINT_URL_S3 and AWS_REGION"
 ms_daemon_stop
 

@@ -3,7 +3,8 @@
 // It must never listen beyond 127.0.0.1, buffer an object body (objects run to 2 GiB), or let an
 // unsigned or wrongly signed request through to s3rver. Control endpoints live under /__front/.
 // usage: node front.js --listen PORT --upstream http://127.0.0.1:S3PORT [--secret S] [--access-key K]
-//        [--region R] [--session-token T]
+//        [--region R] [--session-token T] [--tls-cert F --tls-key F]
+// --tls-cert/--tls-key: served over HTTPS with that certificate and key (PEM), for the TLS tests.
 //
 // Requests are verified as S3 verifies them (sigv4.verify): the credential scope must name the
 // front's region (default us-east-1) and service s3, every x-amz-* header sent must be signed, and
@@ -84,6 +85,8 @@ function parseArgs(argv) {
     else if (a === '--access-key') o.accessKey = v;
     else if (a === '--region') o.region = v;
     else if (a === '--session-token') o.sessionToken = v;
+    else if (a === '--tls-cert') o.tlsCert = v;
+    else if (a === '--tls-key') o.tlsKey = v;
     else usage(`unknown argument ${a}`);
     i++;
     if (v === undefined) usage(`${a} needs a value`);
@@ -91,6 +94,7 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.listen) || o.listen < 0 || o.listen > 65535) usage('--listen PORT required');
   if (!o.upstream) usage('--upstream URL required');
   if (!/^[a-z0-9-]+$/.test(o.region)) usage('--region must be like us-east-1');
+  if (!o.tlsCert !== !o.tlsKey) usage('--tls-cert and --tls-key go together');
   const u = new URL(o.upstream);
   if (u.protocol !== 'http:' || u.hostname !== '127.0.0.1') usage('--upstream must be http://127.0.0.1:PORT');
   o.upHost = u.hostname;
@@ -100,7 +104,7 @@ function parseArgs(argv) {
 
 function usage(msg) {
   console.error(`front.js: ${msg}\nusage: node front.js --listen PORT --upstream http://127.0.0.1:PORT ` +
-    '[--secret S] [--access-key K] [--region R] [--session-token T]');
+    '[--secret S] [--access-key K] [--region R] [--session-token T] [--tls-cert F --tls-key F]');
   process.exit(2);
 }
 
@@ -669,7 +673,9 @@ function onRequest(req, res) {
   else go();
 }
 
-const server = http.createServer(onRequest);
+const server = opt.tlsCert ? require('https').createServer({
+  cert: require('fs').readFileSync(opt.tlsCert), key: require('fs').readFileSync(opt.tlsKey) }, onRequest) :
+  http.createServer(onRequest);
 server.keepAliveTimeout = 65000;
 server.headersTimeout = 66000;
 server.requestTimeout = 0; // uploads of 2 GiB objects may take a while

@@ -1,6 +1,9 @@
-/* test_endpoint.c: each mount's endpoint and region: config keys, then the AWS variables, then the defaults. */
+/* test_endpoint.c: a mount's endpoint, region, CA file: its keys, AWS variables, defaults. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -48,8 +51,9 @@ static const struct endpoint_case cases[] = {
 	    "https://s3.lan", "us-east-1" },
 	{ NULL, NULL, { "AWS_ENDPOINT_URL_S3=", "AWS_ENDPOINT_URL=http://minio:9000" }, 0,
 	    "http://minio:9000", "us-east-1" },
-	{ "http://key:1", NULL, { "AWS_ENDPOINT_URL=http://minio:9000", "AWS_ENDPOINT_URL_S3=https://s3.lan" },
-	    0, "http://key:1", "us-east-1" },
+	{ "http://key:1", NULL,
+	    { "AWS_ENDPOINT_URL=http://minio:9000", "AWS_ENDPOINT_URL_S3=https://s3.lan" }, 0,
+	    "http://key:1", "us-east-1" },
 	{ "http://key:1", "key-region", { "AWS_ENDPOINT_URL_S3=https://s3.lan", "AWS_REGION=env-region" },
 	    0, "http://key:1", "key-region" },
 	/* The variable's endpoint with the environment's region (signing), not AWS's endpoint. */
@@ -128,4 +132,54 @@ Test(endpoint, per_mount)
 	cr_expect_str_eq(cfg.mounts[0].region, "us-west-2");
 	cr_expect_str_eq(cfg.mounts[1].endpoint, "http://env:9000");
 	cr_expect_str_eq(cfg.mounts[1].region, "eu-west-1");
+}
+
+/* A CA file: the ca_bundle key over AWS_CA_BUNDLE, "" (none) without either; it must exist. */
+Test(endpoint, ca_bundle)
+{
+	static struct ms_config cfg;
+	char a[] = "/tmp/ms-test-ca-a-XXXXXX", b[] = "/tmp/ms-test-ca-b-XXXXXX";
+	char env_b[64], err[512];
+	int fa = mkstemp(a), fb = mkstemp(b);
+	const char *env[3] = { NULL };
+	struct {
+		const char *key, *var; /* the key's value and AWS_CA_BUNDLE's (NULL: unset) */
+		int rc;
+		const char *want;      /* the CA file, or a part of the error */
+	} ca_cases[] = {
+		{ NULL, NULL, 0, "" },
+		{ NULL, "", 0, "" },
+		{ NULL, b, 0, b },
+		{ a, b, 0, a },
+		{ a, "relative/ca.pem", 0, a },
+		{ NULL, "relative/ca.pem", -EINVAL, "AWS_CA_BUNDLE: 'relative/ca.pem' is not an absolute path" },
+		{ NULL, "/nonexistent/ca.pem", -ENOENT, "AWS_CA_BUNDLE: /nonexistent/ca.pem: No such file" },
+		{ "/nonexistent/ca.pem", b, -ENOENT, "[mount \"m\"] ca_bundle: /nonexistent/ca.pem: No such" },
+		{ NULL, "/tmp", -EISDIR, "AWS_CA_BUNDLE: /tmp: Is a directory" },
+	};
+
+	cr_assert(fa >= 0 && fb >= 0);
+	close(fa);
+	close(fb);
+	fake_env = env;
+	for (size_t i = 0; i < sizeof ca_cases / sizeof ca_cases[0]; i++) {
+		one_mount(&cfg, "https://s3.lan", "r");
+		if (ca_cases[i].key != NULL)
+			strlcpy(cfg.mounts[0].ca_bundle, ca_cases[i].key, sizeof cfg.mounts[0].ca_bundle);
+		env[0] = NULL;
+		if (ca_cases[i].var != NULL) {
+			snprintf(env_b, sizeof env_b, "AWS_CA_BUNDLE=%s", ca_cases[i].var);
+			env[0] = env_b;
+		}
+		err[0] = '\0';
+		int rc = ms_endpoint_resolve(&cfg, fake_getenv, err, sizeof err);
+
+		cr_expect_eq(rc, ca_cases[i].rc, "case %zu: rc %d (%s)", i, rc, err);
+		if (rc == 0)
+			cr_expect_str_eq(cfg.mounts[0].ca_bundle, ca_cases[i].want, "case %zu", i);
+		else
+			cr_expect(strstr(err, ca_cases[i].want) == err, "case %zu: error '%s'", i, err);
+	}
+	unlink(a);
+	unlink(b);
 }
