@@ -215,3 +215,32 @@ Test(creds_parse, profile_file_missing)
 	    process, sizeof process, err, sizeof err), -ENOENT);
 	cr_assert(strstr(err, "does not exist"), "%s", err);
 }
+
+/* Loads a config whose mount has credential_source = VALUE; 0 or the load's -errno. */
+static int
+load_source(const char *value, struct ms_config *cfg)
+{
+	char path[64], text[512];
+
+	snprintf(text, sizeof text, "[cache]\ndir = /var/cache/ms\n[mount \"m\"]\npath = /models\n"
+	    "source = s3://bucket/\nendpoint = http://h\ncredential_source = %s\n", value);
+	write_file(path, text, 0600);
+	memset(err, 0, sizeof err);
+	int rc = ms_config_load(cfg, path, err, sizeof err);
+	unlink(path);
+	return rc;
+}
+
+Test(creds_parse, credential_source_key)
+{
+	static struct ms_config cfg;
+
+	for (int i = 0; i < MS_CRED_COUNT; i++) {
+		cr_assert_eq(load_source(ms_cred_source_names[i], &cfg), 0, "%s: %s",
+		    ms_cred_source_names[i], err);
+		cr_assert_eq(cfg.mounts[0].credential_source, i);
+	}
+	cr_assert_eq(load_source("sso", &cfg), -EINVAL);
+	cr_assert(strstr(err, ":7: [mount \"m\"] credential_source: 'sso' is not one of chain, env, "
+	    "web-identity"), "%s", err);
+}
