@@ -44,6 +44,7 @@ struct region {
 	uint32_t open;        /* chunks still UNFILLED or FILLING */
 	uint32_t vmas;        /* VMAs reserved for it (worst case: every other chunk mapped) */
 	int64_t last;         /* readahead: the chunk of the last fault, */
+	uint32_t streak;      /* how many faults in a row walked forward, */
 	uint32_t ra_end, ra;  /* the end of the last window asked for, and its size */
 };
 
@@ -407,6 +408,7 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 	r->n = n;
 	r->open = n;
 	r->last = -2;
+	r->streak = 0;
 	r->ra_end = 0;
 	r->ra = 0;
 	r->addr = p; /* visible to the handler from here on */
@@ -417,8 +419,8 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 
 /* Asks for chunk J of R (under the lock) into OUT[*N] unless it is present (then mapped). */
 static void
-want_chunk(struct region *r, unsigned slot, uint32_t j, struct lazy_fill *out, unsigned max,
-    unsigned *n)
+want_chunk(struct region *r, unsigned slot, uint32_t j, bool ahead, struct lazy_fill *out,
+    unsigned max, unsigned *n)
 {
 	if (r->state[j] != CH_UNFILLED)
 		return;
@@ -426,7 +428,7 @@ want_chunk(struct region *r, unsigned slot, uint32_t j, struct lazy_fill *out, u
 		map_chunk(r, j, true);
 	} else if (*n < max) {
 		r->state[j] = CH_FILLING;
-		out[(*n)++] = (struct lazy_fill){ slot, r->gen, j };
+		out[(*n)++] = (struct lazy_fill){ slot, r->gen, j, ahead };
 	}
 }
 
@@ -453,16 +455,21 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 	slot = (unsigned)(r - regions);
 	j = chunk_of(r, addr);
 	if (r->state[j] == CH_UNFILLED) {
-		want_chunk(r, slot, j, out, max, &n);
+		want_chunk(r, slot, j, false, out, max, &n);
 		if (r->state[j] == CH_UNFILLED) /* no room for the request: it fails, loudly */
 			map_chunk(r, j, false);
 	} else if (r->state[j] != CH_FILLING) {
 		chunk_span(r, j, &a, &len, &foff);
 		shim_uffd_wake(a, len);
 	}
-	/* Faults walking forward (the next chunk, or inside the last window) read ahead. */
+	/*
+	 * Faults walking forward (the next chunk, or inside the last window) read ahead from the
+	 * third one on: two chunks in a row are as often a short run (one expert's weights) as the
+	 * start of a stream, and a window fetched past a run's end is never used.
+	 */
 	seq = (int64_t)j == r->last + 1 || (r->ra > 0 && (int64_t)j > r->last && j <= r->ra_end);
-	if (seq) {
+	r->streak = seq ? r->streak + 1 : 0;
+	if (r->streak >= 2) {
 		ra_max = (uint32_t)(shim.cfg.readahead / r->f->chunk_size);
 		if (ra_max > READAHEAD_MAX_CHUNKS)
 			ra_max = READAHEAD_MAX_CHUNKS;
@@ -470,7 +477,7 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 		if (r->ra > ra_max)
 			r->ra = ra_max;
 		for (k = j + 1; k <= j + r->ra && k < r->n; k++)
-			want_chunk(r, slot, k, out, max, &n);
+			want_chunk(r, slot, k, true, out, max, &n);
 		r->ra_end = j + r->ra;
 	} else {
 		r->ra = 0;

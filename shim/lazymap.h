@@ -50,6 +50,7 @@ void shim_lazy_fork_child(void);
 struct lazy_fill {
 	unsigned slot, gen; /* the region, as it was when the fill was asked for */
 	uint32_t chunk;     /* index in the region */
+	bool ahead;         /* readahead, not a fault: asked for behind the daemon's demand fills */
 };
 
 /*

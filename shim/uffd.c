@@ -129,7 +129,7 @@ send_pending(void)
 	struct lazy_request req;
 	unsigned i = 0;
 
-	if (!try_connect())
+	if (npending == 0 || !try_connect())
 		return;
 	while (i < npending) {
 		if (pending[i].id != 0) {
@@ -140,7 +140,8 @@ send_pending(void)
 			forget_pending(i);
 			continue;
 		}
-		if (ms_client_send_fill(&hcl, 0, shim.cfg.mounts[req.mount].name, req.key, req.off,
+		if (ms_client_send_fill(&hcl, pending[i].fill.ahead ? MS_FILL_WARM : 0,
+		    shim.cfg.mounts[req.mount].name, req.key, req.off,
 		    req.len, req.ino, &pending[i].id) < 0) {
 			drop_connection();
 			lost_at_ms = ms_now_ms();
