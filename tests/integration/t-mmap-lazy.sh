@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# t-mmap-lazy: mmap of a cold file returns at once and each touched chunk is filled on its first fault (userfaultfd): a 5% touch of a 64 MiB object fetches about 5%; shared, private, copy-on-write, threads, fork, munmap/madvise/mprotect/mremap and MAP_POPULATE read the source's bytes; without userfaultfd (no CAP_SYS_PTRACE) the whole range is filled as before; a daemon that dies while a fault waits gives SIGBUS, never zeros.
+# t-mmap-lazy: mmap of a cold file returns at once and each touched chunk is filled on its first fault (userfaultfd): a 5% touch of a 64 MiB object fetches about 5%; shared, private, copy-on-write, threads, fork, munmap/madvise/mprotect/mremap and MAP_POPULATE read the source's bytes; past the VMA budget and without userfaultfd (no CAP_SYS_PTRACE) the whole range is filled as before; a daemon that dies while a fault waits gives SIGBUS, never zeros.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 ms_need_shim
+# userfaultfd(2) for this process: CAP_SYS_PTRACE, or vm.unprivileged_userfaultfd = 1.
+cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
+(((0x$cap >> 19) & 1)) || [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null) == 1 ]] ||
+	ms_skip "no userfaultfd here (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd = 0): mmap is never lazy"
 [[ -x $MS_SHIMTESTS/shim_mmap_lazy ]] || ms_fail "shim_mmap_lazy is not built in $MS_SHIMTESTS"
 chunk=$((256 * 1024))
 export MS_CHUNK=256K
@@ -16,6 +20,8 @@ ms_random "$T/mid.dat" $((3 * 1048576 + 4321))
 for m in "${modes[@]}"; do
 	cp "$T/mid.dat" "$MS_SRC/m-$m.dat"
 done
+ms_random "$MS_SRC/m-budget.dat" $((128 * chunk))
+cp "$MS_SRC/m-budget.dat" "$MS_SRC/m-budget2.dat"
 ms_import_src "retries = 1" "timeout = 3s"
 ms_daemon_start
 prog=$MS_SHIMTESTS/shim_mmap_lazy
@@ -59,7 +65,22 @@ if run m-populate.dat populate; then
 		ms_bad "MAP_POPULATE fetched $(ms_key_stat m-populate.dat bytes) bytes, want the whole file"
 fi
 
-# 3. No userfaultfd for this process (vm.unprivileged_userfaultfd = 0, CAP_SYS_PTRACE dropped):
+# 3. The VMA budget: each lazy mapping of a 128-chunk file reserves 130 VMAs out of half of
+# vm.max_map_count; the mapping that would pass it fills the whole file instead.
+per=$((128 + 2))
+many=$(($(cat /proc/sys/vm/max_map_count) / 2 / per + 1))
+if ((many >= 256)); then
+	echo "skip: VMA budget case: vm.max_map_count allows $many mappings, past the 256 lazy regions"
+elif run m-budget.dat many $((many - 1)) && [[ $(ms_key_stat m-budget.dat bytes) == $((2 * chunk)) ]] &&
+	run m-budget2.dat many "$many"; then
+	got=$(ms_key_stat m-budget2.dat bytes)
+	[[ $got == $((128 * chunk)) ]] && ms_ok "VMA budget: $((many - 1)) mappings stay lazy, mapping $many fills the whole file" ||
+		ms_bad "VMA budget: $many mappings fetched $got bytes, want the whole file ($((128 * chunk)))"
+else
+	ms_bad "VMA budget: $((many - 1)) lazy mappings fetched $(ms_key_stat m-budget.dat bytes) bytes, want the 2 chunks touched"
+fi
+
+# 4. No userfaultfd for this process (vm.unprivileged_userfaultfd = 0, CAP_SYS_PTRACE dropped):
 # the whole mapped range is filled at mmap, as before.
 if [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null || echo 1) != 0 ]]; then
 	echo "skip: fallback case: vm.unprivileged_userfaultfd is not 0"
@@ -75,7 +96,7 @@ else
 	wrap=()
 fi
 
-# 4. The daemon dies while a fault waits, and none can start again: SIGBUS, never zeros.
+# 5. The daemon dies while a fault waits, and none can start again: SIGBUS, never zeros.
 ms_front_config '{"stall": true}'
 ms_shim "$prog" /models/m-sigbus.dat "$MS_SRC/m-sigbus.dat" "$chunk" sigbus 5 >"$T/sigbus.out" 2>&1 &
 pid=$!

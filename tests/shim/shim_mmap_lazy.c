@@ -1,4 +1,4 @@
-/* shim_mmap_lazy: lazy mmap of a cold virtual file, one case per mode: sparse touches (and a kernel read from the mapping), shared and private walks, private copy-on-write writes, threads faulting at once, fork, munmap/mremap/mprotect/madvise, MAP_POPULATE, and SIGBUS when no daemon fills. */
+/* shim_mmap_lazy: lazy mmap of a cold virtual file, one case per mode: sparse touches (and a kernel read from the mapping), shared and private walks, private copy-on-write writes, threads faulting at once, fork, munmap/mremap/mprotect/madvise, MAP_POPULATE, many mappings at once, and SIGBUS when no daemon fills. */
 #include "shimtest.h"
 
 #include <pthread.h>
@@ -211,6 +211,23 @@ mode_populate(void)
 	st_say("populate: ok");
 }
 
+/* many N: the whole file mapped N times at once (the test counts what that fetched). */
+static void
+mode_many(int n)
+{
+	unsigned char **m = st_alloc(sizeof *m * (size_t)n);
+	int i;
+
+	for (i = 0; i < n; i++)
+		m[i] = map(size, PROT_READ, MAP_SHARED, 0);
+	check_chunk_page(m[n - 1], 1, "the last of the mappings");
+	check_chunk_page(m[0], 5, "the first of the mappings");
+	for (i = 0; i < n; i++)
+		munmap(m[i], size);
+	free(m);
+	st_say("many: %d mappings of the whole file at once: ok", n);
+}
+
 static sigjmp_buf jb;
 
 static void
@@ -279,6 +296,8 @@ main(int argc, char **argv)
 		mode_vmops();
 	else if (strcmp(mode, "populate") == 0)
 		mode_populate();
+	else if (strcmp(mode, "many") == 0 && argc > 5)
+		mode_many((int)strtol(argv[5], NULL, 10));
 	else if (strcmp(mode, "sigbus") == 0 && argc > 5)
 		mode_sigbus((size_t)strtoul(argv[5], NULL, 10));
 	else
