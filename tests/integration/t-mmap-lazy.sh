@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t-mmap-lazy: mmap of a cold file returns at once and each touched chunk is filled on its first fault (userfaultfd): a 5% touch of a 64 MiB object fetches about 5%; shared, private, copy-on-write, threads, fork, munmap/madvise/mprotect/mremap and MAP_POPULATE read the source's bytes; past the VMA budget and without userfaultfd (no CAP_SYS_PTRACE) the whole range is filled as before; a daemon that dies while a fault waits gives SIGBUS, never zeros.
+# t-mmap-lazy: mmap of a cold file returns at once and each touched chunk is filled on its first fault (userfaultfd): a 5% touch of a 64 MiB object fetches about 5%; shared, private, copy-on-write, threads, fork, munmap/madvise/mprotect/mremap and MAP_POPULATE read the source's bytes; past the VMA budget and without userfaultfd (no CAP_SYS_PTRACE) the whole range is filled as before; a daemon that dies while a fault waits gives SIGBUS, never zeros, unless the next one serves it.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -14,7 +14,7 @@ export MS_CHUNK=256K
 ms_start_s3
 MS_SRC=$T/src
 # One cold object per case: big.dat for the 5% touch, a copy of a 3 MiB file for each other.
-modes=(shared private cow fork vmops threads populate fallback sigbus)
+modes=(shared private cow fork vmops threads populate fallback sigbus restart)
 ms_random "$MS_SRC/big.dat" $((64 * 1048576))
 ms_random "$T/mid.dat" $((3 * 1048576 + 4321))
 for m in "${modes[@]}"; do
@@ -96,28 +96,50 @@ else
 	wrap=()
 fi
 
+# fault_then_kill KEY OUT MODE [ARG...]: shim_mmap_lazy MODE on KEY in the background (its pid
+# in $pid) while the store stalls every GET; once its fault's GET has reached the store, our
+# daemon is killed with SIGKILL.
+fault_then_kill() {
+	local key=$1 out=$2
+	shift 2
+	ms_front_config '{"stall": true}'
+	ms_shim "$prog" "/models/$key" "$MS_SRC/$key" "$chunk" "$@" >"$out" 2>&1 &
+	pid=$!
+	ms_track_pid "$pid"
+	for _ in $(seq 100); do
+		(($(ms_key_stat "$key" count) == 0)) || break
+		sleep 0.1
+	done
+	(($(ms_key_stat "$key" count) > 0)) || ms_bad "$key: the fault never reached the store"
+	kill -9 "$MS_DAEMON_PID"
+	wait "$MS_DAEMON_PID" 2>/dev/null || true
+	ms_untrack_pid "$MS_DAEMON_PID"
+	MS_DAEMON_PID=
+}
+
 # 5. The daemon dies while a fault waits, and none can start again: SIGBUS, never zeros.
-ms_front_config '{"stall": true}'
-ms_shim "$prog" /models/m-sigbus.dat "$MS_SRC/m-sigbus.dat" "$chunk" sigbus 5 >"$T/sigbus.out" 2>&1 &
-pid=$!
-ms_track_pid "$pid"
-for _ in $(seq 100); do
-	(($(ms_key_stat m-sigbus.dat count) == 0)) || break
-	sleep 0.1
-done
-(($(ms_key_stat m-sigbus.dat count) > 0)) || ms_bad "the fault never reached the store"
 chmod 0644 "$T/credentials" # the daemon refuses to start with world-readable credentials
-kill -9 "$MS_DAEMON_PID"
-wait "$MS_DAEMON_PID" 2>/dev/null || true
-ms_untrack_pid "$MS_DAEMON_PID"
-MS_DAEMON_PID=
+fault_then_kill m-sigbus.dat "$T/sigbus.out" sigbus 5
 rc=0
 wait "$pid" || rc=$?
 ms_front_config '{"stall": false}'
 chmod 0600 "$T/credentials"
 if ((rc == 0)) && grep -q 'SIGBUS, twice: ok' "$T/sigbus.out"; then
-	ms_ok "daemon killed during a fault: $(grep -m1 'modelshim:' "$T/sigbus.out" | head -c 200)"
+	ms_ok "daemon killed during a fault, none can start: $(grep -m1 'modelshim:' "$T/sigbus.out" | head -c 200)"
 else
-	ms_bad "daemon killed during a fault: exit $rc: $(tr '\n' ' ' <"$T/sigbus.out" | head -c 600)"
+	ms_bad "daemon killed during a fault, none can start: exit $rc: $(tr '\n' ' ' <"$T/sigbus.out" | head -c 600)"
+fi
+
+# 6. The daemon dies while a fault waits and the handler starts the next one: the fault is
+# asked again there and the access reads the source's bytes.
+ms_daemon_start
+fault_then_kill m-restart.dat "$T/restart.out" sparse 9
+ms_front_config '{"stall": false}'
+rc=0
+wait "$pid" || rc=$?
+if ((rc == 0)) && [[ -n $(ms_daemon_pid) ]]; then
+	ms_ok "daemon killed during a fault, a new one started: $(tail -n 1 "$T/restart.out")"
+else
+	ms_bad "daemon killed during a fault, a new one should serve: exit $rc: $(tr '\n' ' ' <"$T/restart.out" | head -c 600)"
 fi
 ms_done
