@@ -21,7 +21,7 @@
 #include "ini_line.h"
 #include "log.h"
 
-enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT, SECT_TIER };
+enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT, SECT_TIER, SECT_GC };
 
 /* State of one ms_config_load(): inih calls read_line() and on_key() with it. */
 struct parse {
@@ -38,6 +38,7 @@ struct parse {
 	struct ms_tier *tier;   /* when sect == SECT_TIER */
 	uint64_t seen;          /* one bit per key of keys[] seen in the current section */
 	int cache_line;         /* line of [cache], 0 if none yet */
+	int gc_line;            /* line of [gc], 0 if none */
 	int path_line[MS_MAX_MOUNTS];
 	char why[512];          /* what is wrong with the value being set */
 };
@@ -382,6 +383,37 @@ set_fill(struct parse *p, const char *v)
 }
 
 static int
+set_gc_lock(struct parse *p, const char *v)
+{
+	return one_of_two(p, v, "etcd", "none", &p->cfg->gc_lock_etcd);
+}
+
+/* Up to 8 etcd client URLs, http[s]://HOST:PORT, separated by blanks; kept joined with ','. */
+static int
+set_etcd_endpoints(struct parse *p, const char *v)
+{
+	char *out = p->cfg->gc_etcd_endpoints;
+	size_t len = 0, n, cap = sizeof p->cfg->gc_etcd_endpoints;
+	unsigned count = 0;
+
+	for (v += strspn(v, " \t"); *v != '\0'; v += strspn(v, " \t")) {
+		n = strcspn(v, " \t");
+		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:/[]-_") < n)
+			return bad(p, "'%.*s' is not an etcd URL (http[s]://HOST:PORT)", (int)(n > 64 ? 64 : n), v);
+		if (++count > 8 || len + n + 2 > cap)
+			return bad(p, "too many endpoints (at most 8, %zu characters)", cap - 1);
+		if (len > 0)
+			out[len++] = ',';
+		memcpy(out + len, v, n);
+		len += n;
+		out[len] = '\0';
+		v += n;
+	}
+	return count > 0 ? 0 : bad(p, "no endpoint given");
+}
+
+static int
 set_lookup(struct parse *p, const char *v)
 {
 	return one_of_two(p, v, "on", "off", &p->cfg->lookup);
@@ -584,6 +616,10 @@ static const struct key keys[] = {
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
 	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },
 	{ SECT_TIER, "allow", V_FN, 0, 0, 0, set_allow },
+	{ SECT_GC, "lock", V_FN, 0, 0, 0, set_gc_lock },
+	{ SECT_GC, "etcd_endpoints", V_FN, 0, 0, 0, set_etcd_endpoints },
+	{ SECT_GC, "lock_ttl", V_MS, C(gc_lock_ttl_ms), 0, 0, NULL },
+	{ SECT_GC, "lock_name", V_NAME, C(gc_lock_name), 0, 0, NULL },
 	{ SECT_TENANT, "size", V_SIZE, T(size), 0, 0, NULL },
 	{ SECT_TENANT, "gid", V_FN, 0, 0, 0, set_gid },
 };
@@ -594,7 +630,7 @@ _Static_assert(NKEYS <= 64, "struct parse's seen has 64 bits, one per key");
 static int
 set_value(struct parse *p, const struct key *k, const char *v)
 {
-	char *f = (k->sect == SECT_CACHE ? (char *)p->cfg : k->sect == SECT_MOUNT ?
+	char *f = (k->sect == SECT_CACHE || k->sect == SECT_GC ? (char *)p->cfg : k->sect == SECT_MOUNT ?
 	    (char *)p->mount : k->sect == SECT_TIER ? (char *)p->tier : (char *)p->tenant) + k->off;
 	const char *end;
 	uint64_t n;
@@ -769,13 +805,21 @@ begin_section(struct parse *p, const char *line)
 		strlcpy(p->label, "[cache]", sizeof p->label);
 		return 0;
 	}
+	if (len == 2 && !strncmp(in, "gc", 2)) {
+		if (p->gc_line)
+			return fail(p, p->lineno, "[gc]: duplicate section (first at line %d)", p->gc_line);
+		p->sect = SECT_GC;
+		p->gc_line = p->lineno;
+		strlcpy(p->label, "[gc]", sizeof p->label);
+		return 0;
+	}
 	if (len > 6 && !strncmp(in, "tenant", 6) && strchr(" \t\"", in[6]))
 		return begin_tenant(p, in, len);
 	if (len > 4 && !strncmp(in, "tier", 4) && strchr(" \t\"", in[4]))
 		return begin_tier(p, in, len);
 	if (len < 5 || strncmp(in, "mount", 5) || !strchr(" \t\"", in[5]))
 		return fail(p, p->lineno, "[%.*s]: unknown section (expected [cache], [mount \"NAME\"], "
-		    "[tenant \"NAME\"] or [tier \"NAME\"])", (int)(len > 64 ? 64 : len), in);
+		    "[tenant \"NAME\"], [tier \"NAME\"] or [gc])", (int)(len > 64 ? 64 : len), in);
 	name = quoted_name(p, in, len, 5, "mount", &nlen);
 	if (name == NULL)
 		return -EINVAL;
@@ -890,6 +934,8 @@ finish(struct parse *p)
 		return fail(p, p->cache_line, "[cache] dir: required key missing");
 	if (cfg->nmounts == 0)
 		return fail(p, 0, "no [mount \"NAME\"] section: at least one mount is required");
+	if (cfg->gc_lock_etcd && !cfg->gc_etcd_endpoints[0])
+		return fail(p, p->gc_line, "[gc] etcd_endpoints: required with lock = etcd");
 	for (unsigned i = 0; i < cfg->ntenants; i++) {
 		unsigned j;
 
@@ -959,6 +1005,8 @@ ms_config_load(struct ms_config *cfg, const char *file, char *err, size_t errlen
 	cfg->timeout_ms = 30 * 1000;
 	cfg->retries = 5;
 	cfg->lookup = true;
+	cfg->gc_lock_ttl_ms = 30 * 1000;
+	strlcpy(cfg->gc_lock_name, "modelshim-gc", sizeof cfg->gc_lock_name);
 	cfg->lookup_ttl_ms = 15 * 1000;
 	p.f = fopen(file, "re");
 	if (!p.f) {

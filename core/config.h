@@ -107,6 +107,10 @@ struct ms_config {
 	uint16_t metrics_port;       /* ...and its port; 0: no metrics endpoint (the default) */
 	bool lookup;                 /* [cache] lookup = on (default): a name missing from the
 	                              * namespace is asked of the store (one HEAD) before ENOENT */
+	bool gc_lock_etcd;           /* [gc] lock = etcd: `modelshim gc` runs under a cluster lock */
+	char gc_etcd_endpoints[512]; /* [gc] etcd_endpoints, joined with ',' as etcdctl takes them */
+	unsigned gc_lock_ttl_ms;     /* [gc] lock_ttl: a dead holder's lock lapses after this (30s) */
+	char gc_lock_name[MS_NAME_MAX]; /* [gc] lock_name: the etcd lock's name (modelshim-gc) */
 	unsigned lookup_ttl_ms;      /* [cache] lookup_ttl: how long a name the store does not have
 	                              * is not asked again (default 15s) */
 	unsigned nmounts;

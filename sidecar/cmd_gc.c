@@ -6,6 +6,7 @@
  *   --free SIZE             make SIZE bytes of room under the quota and on the disk
  *   --tenant T              only tenant T's objects
  *   --before-start T --need SIZE   room for tenant T's job: other tenants' cold data first
+ * With [gc] lock = etcd the whole command runs under a cluster-wide lock first (gc_lock.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +18,9 @@
 
 #include "cache.h"
 #include "client.h"
+#include "clock.h"
 #include "cmd.h"
+#include "gc_lock.h"
 
 #define EXIT_BUSY 75
 
@@ -41,6 +44,7 @@ cmd_gc_exec(int argc, char **argv)
 	struct ms_config cfg;
 	struct ms_client cl;
 	bool wait = true;
+	uint64_t start_ns;
 	int i, fd, rc;
 
 	if (cmd_load_config(&cmd_gc_entry, &argc, argv, &cfg) < 0)
@@ -76,6 +80,8 @@ cmd_gc_exec(int argc, char **argv)
 		fprintf(stderr, "modelshim gc: %s sets no quota: give --target or --free\n", cfg.file);
 		return 2;
 	}
+	if (gc_lock_take(&cfg, argc, argv) < 0)
+		return 1;
 	if ((rc = ms_cache_init(&cfg)) < 0 ||
 	    (rc = ms_cache_file_path(&cfg, "gc.lock", lockpath, sizeof lockpath)) < 0) {
 		fprintf(stderr, "modelshim gc: cache dir %s: %s\n", cfg.cache_dir, strerror(-rc));
@@ -95,11 +101,13 @@ cmd_gc_exec(int argc, char **argv)
 		fprintf(stderr, "modelshim gc: locking %s: %s\n", lockpath, strerror(errno));
 		return 1;
 	}
+	start_ns = ms_now_ns();
 	rc = cmd_connect(&cl, &cfg);
 	if (rc == 0) {
 		rc = ms_client_gc(&cl, &gc, tenant, &out, text, sizeof text);
 		ms_client_close(&cl);
 	}
+	gc_lock_test_hooks(start_ns);
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "modelshim gc: the daemon for %s: %s\n", cfg.cache_dir, strerror(-rc));
