@@ -835,3 +835,42 @@ Test(config, tier_errors)
 	    "[tier \"site-a\"]: duplicate tier (first at line 7)", NULL);
 	expect_error(CACHE MOUNT "[tier site-a]\n", 7, "expected [tier \"NAME\"]", NULL);
 }
+
+Test(config, lookup_keys)
+{
+	cr_assert_eq(load_text(CACHE MOUNT), 0, "%s", err);
+	cr_expect(cfg.lookup);
+	cr_expect_eq(cfg.lookup_ttl_ms, 15000);
+	cr_assert_eq(load_text(CACHE "lookup = off\nlookup_ttl = 2s\n" MOUNT), 0, "%s", err);
+	cr_expect_not(cfg.lookup);
+	cr_expect_eq(cfg.lookup_ttl_ms, 2000);
+	expect_error(CACHE "lookup = maybe\n" MOUNT, 3, "lookup: 'maybe' is neither on nor off", NULL);
+	expect_error(CACHE "lookup_ttl = 0\n" MOUNT, 3, "lookup_ttl: '0' is not a duration above zero",
+	    NULL);
+}
+
+Test(config, gc_section)
+{
+	cr_assert_eq(load_text(CACHE MOUNT), 0, "%s", err);
+	cr_expect_not(cfg.gc_lock_etcd);
+	cr_expect_eq(cfg.gc_lock_ttl_ms, 30000);
+	cr_expect_str_eq(cfg.gc_lock_name, "modelshim-gc");
+	cr_assert_eq(load_text(CACHE MOUNT "[gc]\nlock = etcd\netcd_endpoints = http://10.0.0.9:2379 "
+	    " https://[fd00::9]:2379\nlock_ttl = 10s\nlock_name = site-a.gc\n"), 0, "%s", err);
+	cr_expect(cfg.gc_lock_etcd);
+	cr_expect_str_eq(cfg.gc_etcd_endpoints, "http://10.0.0.9:2379,https://[fd00::9]:2379");
+	cr_expect_eq(cfg.gc_lock_ttl_ms, 10000);
+	cr_expect_str_eq(cfg.gc_lock_name, "site-a.gc");
+	cr_assert_eq(load_text(CACHE MOUNT "[gc]\nlock = none\n"), 0, "%s", err);
+	cr_expect_not(cfg.gc_lock_etcd);
+	expect_error(CACHE MOUNT "[gc]\nlock = etcd\n", 7, "[gc] etcd_endpoints: required with lock = etcd",
+	    NULL);
+	expect_error(CACHE MOUNT "[gc]\nlock = zookeeper\n", 8, "lock: 'zookeeper' is neither etcd nor none",
+	    NULL);
+	expect_error(CACHE MOUNT "[gc]\netcd_endpoints = 10.0.0.9:2379\n", 8, "is not an etcd URL", NULL);
+	expect_error(CACHE MOUNT "[gc]\netcd_endpoints = http://a:1,http://b:2\n", 8, "is not an etcd URL",
+	    NULL);
+	expect_error(CACHE MOUNT "[gc]\netcd_endpoints = h://1 \n", 8, "is not an etcd URL", NULL);
+	expect_error(CACHE MOUNT "[gc]\n[gc]\n", 8, "[gc]: duplicate section (first at line 7)", NULL);
+	expect_error(CACHE MOUNT "[gc]\nsize = 1G\n", 8, "[gc]", NULL);
+}

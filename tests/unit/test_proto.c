@@ -119,3 +119,23 @@ Test(proto, decoder_rejects_garbage)
 	memset(bad, 0, sizeof bad);
 	cr_expect_eq(ms_proto_decode(bad, sizeof bad, &m), -EBADMSG);
 }
+
+/* A lookup and a warm-up into the tier are fill-shaped: the same strict decoding. */
+Test(proto, lookup_and_tier_warm_round_trip)
+{
+	char buf[MS_MSG_MAX];
+	struct ms_msg m;
+	int n = ms_proto_fill(buf, sizeof buf, MS_MSG_LOOKUP, 7, "models", "lora/new.bin", 0, 0, 0);
+
+	cr_assert_gt(n, 0);
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
+	cr_expect_eq(m.hdr.type, MS_MSG_LOOKUP);
+	cr_expect(memcmp(m.key, "lora/new.bin", m.u.fill.key_len) == 0);
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n - 1, &m), -EBADMSG);
+	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 8, "models", "m.bin", 16 << 20, 0, 0,
+	    MS_FILL_TIER);
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
+	cr_expect_eq(m.u.fill.flags, MS_FILL_TIER);
+	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 9, "models", "m.bin", 0, 0, 0, 0x4);
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), -EBADMSG, "an unknown flag is refused");
+}
