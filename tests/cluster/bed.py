@@ -151,9 +151,9 @@ class Bed:
     def nsexec(self, ns, argv):
         return ["ip", "netns", "exec", ns] + list(argv)
 
-    def on_node(self, i, argv, shim=None, env=()):
+    def on_node(self, i, argv, shim=None):
         """ARGV run in node I's namespace with its config (and with SHIM, a LD_PRELOAD value)."""
-        pre = ["env", "MODELSHIM_CONFIG=" + self.node(i)["ini"]] + list(env)
+        pre = ["env", "MODELSHIM_CONFIG=" + self.node(i)["ini"]]
         if shim:
             pre.append("LD_PRELOAD=" + shim)
         return self.nsexec(self.node(i)["ns"], pre + list(argv))
@@ -273,23 +273,23 @@ class Bed:
             n["tier"] = tier
         if credentials is not None:
             n["credentials"] = credentials
-        nodes = " ".join(self.tier(j)["node"] for j in self.tiers)
-        extra = '[tier "t1"]\nnodes = %s\nblock = %s\nallow = %s0/24' % (nodes, self.st["block"], LAN)
-        mslife.write_config(n["ini"], n["cache"], [{
-            "name": "models", "path": "/models", "source": "s3://models/", "endpoint": self.st["origin"]["endpoint"],
-            "credentials": n["credentials"], "lines": ["tier = t1"] if n["tier"] else []}],
-            ["chunk_size = " + self.st["chunk"]] + self.st["cache_lines"], extra)
+        self._write_config(n["ini"], n["cache"], n["credentials"], n["tier"], self.st["cache_lines"])
         self.save()
+
+    def _write_config(self, path, cache, credentials, tier, cache_lines=()):
+        """A node's INI: [tier "t1"] (every tier node, the bed's block, the LAN allowed) and mount
+        "models" at /models, through the tier when TIER."""
+        extra = '[tier "t1"]\nnodes = %s\nblock = %s\nallow = %s0/24' % (
+            " ".join(self.tier(j)["node"] for j in self.tiers), self.st["block"], LAN)
+        mslife.write_config(path, cache, [{
+            "name": "models", "path": "/models", "source": "s3://models/", "endpoint": self.st["origin"]["endpoint"],
+            "credentials": credentials, "lines": ["tier = t1"] if tier else []}],
+            ["chunk_size = " + self.st["chunk"]] + list(cache_lines), extra)
 
     def tier_ini(self):
         """The config tier-config reads: node 1's, with the tier on (the daemons' own settings)."""
         path = os.path.join(self.dir, "tier.ini")
-        n = self.node(1)
-        extra = '[tier "t1"]\nnodes = %s\nblock = %s\nallow = %s0/24' % (
-            " ".join(self.tier(j)["node"] for j in self.tiers), self.st["block"], LAN)
-        mslife.write_config(path, n["cache"], [{
-            "name": "models", "path": "/models", "source": "s3://models/", "endpoint": self.st["origin"]["endpoint"],
-            "credentials": n["credentials"], "lines": ["tier = t1"]}], ["chunk_size = " + self.st["chunk"]], extra)
+        self._write_config(path, self.node(1)["cache"], self.node(1)["credentials"], True)
         return path
 
     # -- the tier
@@ -396,12 +396,12 @@ class Bed:
             if p.returncode != 0:
                 raise mslife.LifeError("import on node %d failed: %s" % (i, out.strip()))
 
-    def start_daemons(self, nodes=None, env=None):
+    def start_daemons(self, nodes=None):
         for i in nodes or self.nodes:
             n = self.node(i)
             log = os.path.join(n["dir"], "daemon.log")
             p = self.run.spawn(self.nsexec(n["ns"], [self.ms_bin, "daemon", "--config", n["ini"]]),
-                               "daemon n%d" % i, log, env=env)
+                               "daemon n%d" % i, log)
             mslife.daemon_wait(n["ini"], p.pid, 10, log)
 
     def stop_daemons(self, nodes=None):

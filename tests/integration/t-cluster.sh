@@ -86,6 +86,9 @@ mid_run cut.bin cut 2 "case 3 (tier node 2's link cut at 40%)"
 	ms_bad "case 3: no daemon saw tier node 2 fail: the cut tested nothing"
 bed tier "$BED" 2 mend || ms_fail "tier node 2's link did not come back"
 bed rate "$BED" 200mbit || ms_fail "cannot change the WAN's rate"
+# Every daemon forgets that node 2 was down (30 s): until then a daemon sends node 2's blocks to
+# node 1, and warmup --tier (case 5) would warm node 1 with blocks the others ask of node 2.
+bed daemons "$BED" restart || ms_fail "the daemons did not restart"
 
 # --- 4: an object replaced between runs
 cp "$T/src/swap.bin" "$T/swap-v1.bin"
