@@ -389,8 +389,8 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 		return -1;
 	}
 	if (shim_uffd_register(p, plen) < 0 || REAL(mprotect)(p, plen, prot) < 0) {
-		/* At a fixed address the caller's real mmap replaces the placeholder. */
-		if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) == 0)
+		/* With MAP_FIXED the caller's real mmap replaces the placeholder (and the old mapping is gone). */
+		if ((flags & MAP_FIXED) == 0)
 			REAL(munmap)(p, plen);
 		REAL(close)(dfd);
 		unclaim_slot(slot);

@@ -157,7 +157,10 @@ mode_fork(void)
 	st_say("fork: the child read the whole mapping right: ok");
 }
 
-/* vmops: munmap cutting chunks, madvise(DONTNEED), mprotect, mremap growing a lazy mapping. */
+/*
+ * vmops: munmap cutting chunks, mmap MAP_FIXED over a part, madvise(DONTNEED), mprotect, mremap
+ * growing a lazy mapping.
+ */
 static void
 mode_vmops(void)
 {
@@ -172,6 +175,14 @@ mode_vmops(void)
 	st_check(m + cut + 2 * chunk, ref, size, cut + 2 * chunk, size - cut - 2 * chunk, "after the hole");
 	munmap(m, cut);
 	munmap(m + cut + 2 * chunk, size - cut - 2 * chunk);
+
+	/* mmap MAP_FIXED of anonymous memory over the middle of a lazy mapping: the rest reads right. */
+	m = map(size, PROT_READ, MAP_PRIVATE, 0);
+	if (mmap(m + cut, chunk, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != m + cut)
+		st_die("mmap MAP_FIXED over the middle: %s", strerror(errno));
+	st_check(m, ref, size, 0, cut, "before the MAP_FIXED part");
+	st_check(m + cut + chunk, ref, size, cut + chunk, size - cut - chunk, "after the MAP_FIXED part");
+	munmap(m, size);
 
 	/* madvise(DONTNEED) on filled and unfilled chunks alike. */
 	m = map(size, PROT_READ, MAP_PRIVATE, 0);
@@ -197,7 +208,7 @@ mode_vmops(void)
 		st_die("mremap: %s", strerror(errno));
 	st_check(m, ref, size, 0, size, "mremap-grown lazy mapping");
 	munmap(m, size);
-	st_say("vmops: munmap of a middle part, madvise, mprotect, mremap: ok");
+	st_say("vmops: munmap of a middle part, MAP_FIXED over a part, madvise, mprotect, mremap: ok");
 }
 
 /* populate: MAP_POPULATE is never lazy (the whole range is filled at mmap). */
