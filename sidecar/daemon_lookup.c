@@ -24,7 +24,7 @@
 #include "namespace.h"
 
 #define NEGATIVE_MAX 4096 /* names remembered as missing, the oldest replaced first */
-#define PENDING_MAX 256   /* HEADs in flight; past that a lookup fails with EAGAIN */
+#define PENDING_MAX 256u  /* HEADs in flight; past that a lookup fails with EAGAIN */
 
 struct lookup_waiter {
 	struct lookup_waiter *next;
