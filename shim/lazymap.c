@@ -592,11 +592,28 @@ settle_slot(unsigned slot, uintptr_t lo, uintptr_t hi, bool forget)
 	shim_file_put(f);
 }
 
+/* Whether [LO, HI) meets any region: one look under the lock, the wrappers' common answer. */
+static bool
+meets_any(uintptr_t lo, uintptr_t hi)
+{
+	bool met = false;
+	sigset_t old;
+	unsigned i;
+
+	lock_regions(&old);
+	for (i = 0; i < MAX_REGIONS && !met; i++)
+		met = overlaps(&regions[i], lo, hi);
+	unlock_regions(&old);
+	return met;
+}
+
 void
 shim_lazy_settle(void *addr, size_t len, bool forget)
 {
 	unsigned i;
 
+	if (!meets_any((uintptr_t)addr, (uintptr_t)addr + len + page_size() - 1))
+		return;
 	for (i = 0; i < MAX_REGIONS && shim_lazy_any(); i++)
 		settle_slot(i, (uintptr_t)addr, (uintptr_t)addr + len + page_size() - 1, forget);
 	reap();
@@ -624,7 +641,7 @@ cut_locked(struct region *r, uintptr_t lo, uintptr_t hi)
 	}
 }
 
-void
+bool
 shim_lazy_unmap_begin(void *addr, size_t len)
 {
 	/* The kernel unmaps whole pages: the length is rounded up as it does. */
@@ -636,6 +653,8 @@ shim_lazy_unmap_begin(void *addr, size_t len)
 	unsigned i;
 	char *a;
 
+	if (!meets_any(lo, hi))
+		return false;
 	for (i = 0; i < MAX_REGIONS && shim_lazy_any(); i++) {
 		bool edge_lo = false, edge_hi = false;
 
@@ -662,6 +681,7 @@ shim_lazy_unmap_begin(void *addr, size_t len)
 			cut_locked(r, lo, hi);
 		unlock_regions(&old);
 	}
+	return true;
 }
 
 void

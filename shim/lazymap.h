@@ -29,10 +29,11 @@ bool shim_lazy_any(void);
 
 /*
  * Around a call that unmaps or replaces [ADDR, ADDR + LEN) (munmap, mmap MAP_FIXED): _begin
- * settles the chunks that straddle the range's ends and forgets those inside it; _end wakes any
- * thread still waiting on a fault there (it then faults on whatever is mapped now).
+ * settles the chunks that straddle the range's ends and forgets those inside it, and says
+ * whether the range met a lazy region at all; if so, _end wakes any thread still waiting on a
+ * fault there (it then faults on whatever is mapped now).
  */
-void shim_lazy_unmap_begin(void *addr, size_t len);
+bool shim_lazy_unmap_begin(void *addr, size_t len);
 void shim_lazy_unmap_end(void *addr, size_t len);
 
 /*

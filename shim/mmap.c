@@ -81,10 +81,9 @@ map_common(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p;
 
-	if ((flags & MAP_FIXED) == 0 || !lazy_watch())
-		return map_file(addr, len, prot, flags, fd, off);
 	/* Replacing part of a lazy mapping: as an munmap of it first. */
-	shim_lazy_unmap_begin(addr, len);
+	if ((flags & MAP_FIXED) == 0 || !lazy_watch() || !shim_lazy_unmap_begin(addr, len))
+		return map_file(addr, len, prot, flags, fd, off);
 	p = map_file(addr, len, prot, flags, fd, off);
 	shim_lazy_unmap_end(addr, len);
 	return p;
@@ -107,11 +106,9 @@ munmap(void *addr, size_t len)
 {
 	struct shim_file *drop[MAX_MAPPINGS];
 	unsigned i, ndrop = 0;
-	bool lazy = lazy_watch() && !shim_in_vfork_child();
+	bool lazy = lazy_watch() && !shim_in_vfork_child() && shim_lazy_unmap_begin(addr, len);
 	int rc;
 
-	if (lazy)
-		shim_lazy_unmap_begin(addr, len);
 	rc = REAL(munmap)(addr, len);
 	if (lazy)
 		shim_lazy_unmap_end(addr, len);
@@ -152,7 +149,7 @@ mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
 	if (lazy)
 		shim_lazy_settle(old, oldlen, true);
 	if (lazy && newaddr != NULL)
-		shim_lazy_unmap_begin(newaddr, newlen);
+		lazy = shim_lazy_unmap_begin(newaddr, newlen);
 	pthread_mutex_lock(&mappings_lock);
 	for (i = 0; i < nmappings && newlen > oldlen; i++)
 		if (mappings[i].addr == old)
