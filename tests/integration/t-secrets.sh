@@ -28,10 +28,10 @@ for _ in range(400):
         break
     time.sleep(0.05)
 '
-# scan PID: exit 0 if SECRET is found in the readable memory of PID.
+# scan PID SECRET...: exit 0 if any SECRET is found in the readable memory of PID.
 scan='
 import re, sys
-pid, needle = sys.argv[1], sys.argv[2].encode()
+pid, needles = sys.argv[1], [n.encode() for n in sys.argv[2:]]
 found = False
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
     for line in maps:
@@ -43,7 +43,8 @@ with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem
             continue  # sanitizer shadow and other reservations: terabytes of zero pages
         try:
             mem.seek(lo)
-            if needle in mem.read(hi - lo):
+            chunk = mem.read(hi - lo)
+            if any(n in chunk for n in needles):
                 found = True
                 break
         except (OSError, ValueError, OverflowError):
@@ -114,17 +115,20 @@ for src in web-identity container; do
 	token=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' "$last")
 	[[ $(ms_life counters "$MS_CONFIG" mount.credentials --bin "$MS_BIN") == *"'source': '$src'"* ]] ||
 		ms_fail "$src: the daemon does not use $src credentials"
-	for needle in "$secret" "$token" secret-web-identity-token secret-container-auth; do
+	needles=("$secret" "$token" secret-web-identity-token secret-container-auth)
+	for needle in "${needles[@]}"; do
 		if tr '\0' '\n' <"/proc/$app/environ" | grep -qF -- "$needle"; then
 			ms_fail "$src: the application's environment holds a secret"
 		fi
-		if /usr/bin/python3 -c "$scan" "$app" "$needle"; then
-			ms_fail "$src: a secret (${needle:0:6}...) is in the memory of the application"
-		fi
 	done
+	if /usr/bin/python3 -c "$scan" "$app" "${needles[@]}"; then
+		ms_fail "$src: a secret (key, session token or source token) is in the memory of the application"
+	fi
 	if ls -l "/proc/$app/fd" | grep -q -e wi.token -e ecs.token; then ms_fail "$src: the application holds a token file open"; fi
-	/usr/bin/python3 -c "$scan" "$MS_DAEMON_PID" "$token" ||
-		ms_fail "$src: the scanner does not find the session token in the daemon that holds it: the check proves nothing"
+	# The control, once: the scanner finds the session token in the daemon, which holds it.
+	if [[ $src == web-identity ]] && ! /usr/bin/python3 -c "$scan" "$MS_DAEMON_PID" "$token"; then
+		ms_fail "the scanner does not find the session token in the daemon that holds it: the check proves nothing"
+	fi
 	touch "$T/go"
 	wait "$app" || ms_fail "$src: the application failed to read /models/$key"
 	ms_ok "$src: the issued secret, session token and source tokens are in the daemon only; the application read its file"
