@@ -70,7 +70,7 @@ static int
 resolve_endpoint(struct ms_mount *m, ms_getenv_fn env, char *err, size_t errlen)
 {
 	const char *v, *var;
-	char why[200];
+	char why[200], aws[MS_NAME_MAX + 40];
 
 	if (m->endpoint[0] != '\0') {
 		ms_debug("mount %s: endpoint %s (config)", m->name, m->endpoint);
@@ -78,8 +78,10 @@ resolve_endpoint(struct ms_mount *m, ms_getenv_fn env, char *err, size_t errlen)
 	}
 	var = first_set(env, endpoint_vars, sizeof endpoint_vars / sizeof endpoint_vars[0], &v);
 	if (var == NULL) {
-		snprintf(m->endpoint, sizeof m->endpoint, "https://s3.%s.amazonaws.com%s", m->region,
+		/* Through a copy: gcc cannot tell that region and endpoint never overlap. */
+		snprintf(aws, sizeof aws, "https://s3.%s.amazonaws.com%s", m->region,
 		    strncmp(m->region, "cn-", 3) == 0 ? ".cn" : "");
+		strlcpy(m->endpoint, aws, sizeof m->endpoint);
 		ms_debug("mount %s: endpoint %s (AWS's, for the region)", m->name, m->endpoint);
 		return 0;
 	}
