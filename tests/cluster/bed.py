@@ -161,9 +161,9 @@ class Bed:
     # -- up
     def up(self, owner, nodes=4, tiers=2, rate="1gbit", delay_ms=30, block="16M", chunk="4M",
            cache_lines=(), tier_size=None):
-        reap_orphans()
         prefix = "msc%d" % owner
         check_features(prefix)
+        reap_orphans()
         os.makedirs(self.dir, exist_ok=True)
         self.run.create()
         self.st = {"prefix": prefix, "rate": rate, "delay_ms": delay_ms, "block": block, "chunk": chunk,
