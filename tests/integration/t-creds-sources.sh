@@ -40,8 +40,11 @@ source_reads() {
 		ms_bad "$name: the daemon did not read w.bin right: $(cat "$T/err"; tail -n 3 "$MS_CACHE_DIR/daemon.log")"
 	else
 		st=$(ms_life counters "$MS_CONFIG" mount.credentials --bin "$MS_BIN" 2>&1) || st="?"
-		if [[ $st == *"'source': '$kind'"* ]]; then
-			ms_ok "$name: import and a read through the daemon, status says source $kind"
+		line=$("$MS_BIN" status --config "$MS_CONFIG" | grep "mount models: credentials from " || true)
+		if [[ -z $line ]]; then
+			ms_bad "$name: status prints no credentials line"
+		elif [[ $st == *"'source': '$kind'"* ]]; then
+			ms_ok "$name: import and a read through the daemon; status: ${line#daemon: }"
 		else
 			ms_bad "$name: status --json mount credentials: $st, want source $kind"
 		fi
