@@ -79,19 +79,22 @@ fi
 [[ ! -s $T/b1.out ]] || ms_fail "bytes of beta's model reached alpha"
 grep -qi "permission denied" "$T/b1.err" || ms_fail "unclear error for beta's model: $(cat "$T/b1.err")"
 # ... nor by asking the daemon directly: a hostile client of alpha's group sends the daemon a
-# well-formed FILL for beta's object (protocol v4); the daemon refuses and fetches nothing.
+# well-formed FILL for beta's object (the protocol version core/proto.h says); the daemon refuses
+# and fetches nothing.
 cat >"$T/fill.py" <<'EOF'
 import socket, struct, sys
 mount, key = sys.argv[2].encode(), sys.argv[3].encode()
 body = struct.pack("=QQQHHI", 0, 0, 0, len(mount), len(key), 0) + mount + key
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
-s.send(struct.pack("=HHIQ", 4, 100, 16 + len(body), 7) + body)
+s.send(struct.pack("=HHIQ", @VERSION@, 100, 16 + len(body), 7) + body)
 r = s.recv(4096)
 ver, typ, ln, rid = struct.unpack_from("=HHIQ", r)
 status, mlen = struct.unpack_from("=iI", r, 16)
 print(typ, rid, status, r[24:24 + mlen].decode())
 EOF
+version=$(sed -n 's/^#define MODELSHIM_PROTOCOL_VERSION \([0-9]*\).*/\1/p' "$MS_TOP/core/proto.h")
+sed -i "s/@VERSION@/$version/" "$T/fill.py"
 as $USER_UID $ALPHA_GID /usr/bin/python3 "$T/fill.py" "$MS_CACHE_DIR/daemon.sock" b b1.bin >"$T/b1.out" 2>&1 ||
 	ms_fail "the hostile client failed: $(cat "$T/b1.out")"
 grep -q "^200 7 -13 mount b (tenant beta) is not open to uid $USER_UID" "$T/b1.out" ||
@@ -135,12 +138,13 @@ tenant = sys.argv[3].encode()
 body = struct.pack("=QQIHH", 0, 0, int(sys.argv[2]), len(tenant), 0) + tenant
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
-s.send(struct.pack("=HHIQ", 4, 104, 16 + len(body), 9) + body)
+s.send(struct.pack("=HHIQ", @VERSION@, 104, 16 + len(body), 9) + body)
 r = s.recv(4096)
 typ, = struct.unpack_from("=H", r, 2)
 status, mlen = struct.unpack_from("=iI", r, 16)
 print(typ, status, r[56:56 + mlen].decode())
 EOF
+sed -i "s/@VERSION@/$version/" "$T/gc.py"
 for mode in "0 alpha" "1 beta" "2 alpha"; do
 	# shellcheck disable=SC2086 # mode and tenant as two words
 	as $USER_UID $ALPHA_GID /usr/bin/python3 "$T/gc.py" "$MS_CACHE_DIR/daemon.sock" $mode >"$T/gc.out" 2>&1 ||
