@@ -85,6 +85,9 @@ check_config(const struct ms_config *cfg)
 		check_path(m->path, 0);
 		if (m->credentials[0])
 			check_path(m->credentials, 1);
+		CHECK(TERMINATED(m->ca_bundle));
+		if (m->ca_bundle[0])
+			check_path(m->ca_bundle, 1);
 		plen = strlen(m->prefix);
 		CHECK(plen == 0 || (m->prefix[plen - 1] == '/' && m->prefix[0] != '/'));
 		CHECK(!m->endpoint[0] || !strncmp(m->endpoint, "http://", 7) ||
