@@ -26,6 +26,7 @@
 
 #define MAX_REGIONS 256
 #define READAHEAD_MAX_CHUNKS 16
+#define STREAM_FAULTS 4 /* forward faults in a row after which readahead is asked as demand */
 
 enum chunk_state { CH_UNFILLED, CH_FILLING, CH_MAPPED, CH_FAILED, CH_GONE };
 
@@ -476,8 +477,9 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 		r->ra = r->ra == 0 ? 2 : r->ra * 2;
 		if (r->ra > ra_max)
 			r->ra = ra_max;
+		/* Warm (behind demand fills) while it may still be a short run; demand once a stream. */
 		for (k = j + 1; k <= j + r->ra && k < r->n; k++)
-			want_chunk(r, slot, k, true, out, max, &n);
+			want_chunk(r, slot, k, r->streak < STREAM_FAULTS, out, max, &n);
 		r->ra_end = j + r->ra;
 	} else {
 		r->ra = 0;
