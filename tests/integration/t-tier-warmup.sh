@@ -59,6 +59,7 @@ ms_ok "a cold node read both files right with $origin origin bytes: 5 tier hits,
 # A mount without a tier, and a path not imported: refused by name, nothing sent.
 ms_write_config "$T/plain.ini"
 sed -i "s|^dir = .*|dir = $T/cache-plain|" "$T/plain.ini"
+MS_CACHE_DIR=$T/cache-plain # a daemon a command starts there is stopped at exit
 "$MS_BIN" import -q --config "$T/plain.ini" || ms_fail "import without a tier failed"
 if "$MS_BIN" warmup --tier --config "$T/plain.ini" /models/other.bin 2>"$T/err"; then
 	ms_fail "warmup --tier of a mount without a tier succeeded"
