@@ -282,7 +282,7 @@ int
 creds_get(struct creds_source *s, struct ms_creds *c, char *err, size_t errlen)
 {
 	struct creds_remote r = {
-		.mount = s->m.name, .role_arn = s->role_arn, .token_file = s->token_file,
+		.mount = s->m.name, .ca_file = s->m.ca_bundle, .role_arn = s->role_arn, .token_file = s->token_file,
 		.session_name = s->session_name, .sts_url = s->sts_url,
 		.container_url = s->container_url, .auth_token = s->auth_token,
 		.auth_file = s->auth_file, .imds_url = s->imds_url, .process = s->process,

@@ -39,6 +39,7 @@ void creds_source_free(struct creds_source *src);
 /* creds_fetch.c: the sources that answer over HTTP or run a program. */
 struct creds_remote {
 	const char *mount;
+	const char *ca_file; /* the mount's ca_bundle (or AWS_CA_BUNDLE), "" for libcurl's CAs */
 	/* web identity */
 	const char *role_arn, *token_file, *session_name, *sts_url;
 	/* container */

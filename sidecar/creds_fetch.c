@@ -71,12 +71,14 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 
 /*
  * One request: METHOD to URL with HDRS (and BODY for a POST), no proxy when DIRECT (link-local
- * endpoints), at most TIMEOUT_MS. 0 with *status and B filled, or -EIO with the transport
+ * endpoints), trusting CA_FILE's CAs when it is not "" (the mount's ca_bundle or AWS_CA_BUNDLE,
+ * as for the store), at most TIMEOUT_MS. 0 with *status and B filled, or -EIO with the transport
  * failure in ERR.
  */
 static int
 http_call(const char *method, const char *url, struct curl_slist *hdrs, const char *post,
-    bool direct, long timeout_ms, struct body *b, long *status, char *err, size_t errlen)
+    bool direct, const char *ca_file, long timeout_ms, struct body *b, long *status, char *err,
+    size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE] = "";
 	CURL *e = curl_easy_init();
@@ -103,6 +105,8 @@ http_call(const char *method, const char *url, struct curl_slist *hdrs, const ch
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
 	if (direct)
 		curl_easy_setopt(e, CURLOPT_PROXY, "");
+	if (ca_file != NULL && ca_file[0] != '\0')
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
 	if (post != NULL) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, post);
 	} else if (strcmp(method, "PUT") == 0) {
@@ -246,7 +250,7 @@ creds_fetch_web_identity(const struct creds_remote *r, struct ms_creds *c, char 
 	/* STS is asked at its root: "https://sts.REGION.amazonaws.com/" or the override as given. */
 	snprintf(url, sizeof url, "%s%s", r->sts_url, strchr(strstr(r->sts_url, "://") ?
 	    strstr(r->sts_url, "://") + 3 : r->sts_url, '/') ? "" : "/");
-	rc = http_call("POST", url, NULL, form, false, TOTAL_TIMEOUT_MS, b, &status, why,
+	rc = http_call("POST", url, NULL, form, false, r->ca_file, TOTAL_TIMEOUT_MS, b, &status, why,
 	    sizeof why);
 	if (rc < 0) {
 		set_err(err, errlen, "STS AssumeRoleWithWebIdentity: %s", why);
@@ -301,7 +305,7 @@ creds_fetch_container(const struct creds_remote *r, struct ms_creds *c, char *er
 		rc = add_header(&h, "Authorization", token);
 	explicit_bzero(token, sizeof token);
 	if (rc == 0) {
-		rc = http_call("GET", r->container_url, h, NULL, true, TOTAL_TIMEOUT_MS, b, &status,
+		rc = http_call("GET", r->container_url, h, NULL, true, r->ca_file, TOTAL_TIMEOUT_MS, b, &status,
 		    why, sizeof why);
 		if (rc < 0)
 			set_err(err, errlen, "%s", why);
@@ -332,7 +336,7 @@ imds_call(const char *method, const char *base, const char *path, struct curl_sl
 	int rc;
 
 	snprintf(url, sizeof url, "%s%s", base, path);
-	rc = http_call(method, url, h, NULL, true, IMDS_TIMEOUT_MS, b, &status, why, sizeof why);
+	rc = http_call(method, url, h, NULL, true, NULL, IMDS_TIMEOUT_MS, b, &status, why, sizeof why);
 	if (rc < 0) {
 		set_err(err, errlen, "%s", why);
 		return rc;
