@@ -209,6 +209,20 @@ def report(p, rows, elapsed, cmd, load):
             name, what, r["origin"] / r["size"], r["wan"] / r["size"],
             "%.1f" % p50 if p50 else "–", "%.1f" % p99 if p99 else "–",
             "%.2f×" % (p99 / p50) if p50 else "–", right, p.nodes, "; ".join(notes)))
+    by = {name: r for name, _, r, _ in rows}
+    tiered = [n for n in ("b", "c") if n in by]
+    egress = max(by[n]["origin"] / by[n]["size"] for n in tiered)
+    spread = [pct(r["times"], 99) / pct(r["times"], 50) for _, _, r, _ in rows if r["times"]]
+    out += ["", "Goals: origin egress ÷ model through the tier (b, c) at most %.3f× (goal ≤ 1.05: %s); p99 ÷ p50 "
+            "at most %.2f× over all scenarios (goal ≤ 1.5: %s); %s." % (
+                egress, "met" if egress <= 1.05 else "NOT met", max(spread, default=0), "met" if max(spread, default=0) <= 1.5 else "NOT met",
+                "every node of every scenario read the right bytes"
+                if all(not r["failed"] and not r["wrong"] for _, _, r, _ in rows) else "SOME NODES FAILED (see notes)"),
+            "", "With a tier node killed, the daemons mark it down and send its blocks to the next node in hash "
+            "order, which fetches them from the origin unless it holds them: in b-kill that adds what the dead "
+            "node had fetched; in c-kill (after the warm-up) the dead node's share of the blocks not yet read comes "
+            "from the origin again. Every node here runs on the same 2 cores as the tier and the origin, so "
+            "completion times measure this machine's CPU more than the network: compare them between rows."]
     out += ["", MARK_END]
     return "\n".join(out)
 
