@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 6
+#define MODELSHIM_PROTOCOL_VERSION 7
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -51,7 +51,13 @@ enum ms_msg_type {
  * discards the bytes (nothing is cached locally, nothing is asked of the origin but the proof).
  */
 #define MS_FILL_TIER 0x2u
-#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER)
+/*
+ * A page fault of a lazy mapping (shim/uffd.c): a demand fill, but without the daemon's
+ * sequential readahead, since the fault handler reads ahead itself (chunks it asks as warm
+ * fills); a tensor's own end is still read ahead to (daemon_model.c).
+ */
+#define MS_FILL_FAULT 0x4u
+#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER | MS_FILL_FAULT)
 
 struct ms_msg_hdr {
 	uint16_t version; /* MODELSHIM_PROTOCOL_VERSION */

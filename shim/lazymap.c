@@ -418,10 +418,13 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 	return 1;
 }
 
-/* Asks for chunk J of R (under the lock) into OUT[*N] unless it is present (then mapped). */
+/*
+ * Asks for chunk J of R (under the lock) into OUT[*N] unless it is present (then mapped): the
+ * FAULT's own chunk, or readahead (AHEAD: behind demand fills).
+ */
 static void
-want_chunk(struct region *r, unsigned slot, uint32_t j, bool ahead, struct lazy_fill *out,
-    unsigned max, unsigned *n)
+want_chunk(struct region *r, unsigned slot, uint32_t j, bool ahead, bool fault,
+    struct lazy_fill *out, unsigned max, unsigned *n)
 {
 	if (r->state[j] != CH_UNFILLED)
 		return;
@@ -429,7 +432,7 @@ want_chunk(struct region *r, unsigned slot, uint32_t j, bool ahead, struct lazy_
 		map_chunk(r, j, true);
 	} else if (*n < max) {
 		r->state[j] = CH_FILLING;
-		out[(*n)++] = (struct lazy_fill){ slot, r->gen, j, ahead };
+		out[(*n)++] = (struct lazy_fill){ slot, r->gen, j, ahead, fault };
 	}
 }
 
@@ -456,7 +459,7 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 	slot = (unsigned)(r - regions);
 	j = chunk_of(r, addr);
 	if (r->state[j] == CH_UNFILLED) {
-		want_chunk(r, slot, j, false, out, max, &n);
+		want_chunk(r, slot, j, false, true, out, max, &n);
 		if (r->state[j] == CH_UNFILLED) /* no room for the request: it fails, loudly */
 			map_chunk(r, j, false);
 	} else if (r->state[j] != CH_FILLING) {
@@ -479,7 +482,7 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 			r->ra = ra_max;
 		/* Warm (behind demand fills) while it may still be a short run; demand once a stream. */
 		for (k = j + 1; k <= j + r->ra && k < r->n; k++)
-			want_chunk(r, slot, k, r->streak < STREAM_FAULTS, out, max, &n);
+			want_chunk(r, slot, k, r->streak < STREAM_FAULTS, false, out, max, &n);
 		r->ra_end = j + r->ra;
 	} else {
 		r->ra = 0;

@@ -52,6 +52,8 @@ struct lazy_fill {
 	unsigned slot, gen; /* the region, as it was when the fill was asked for */
 	uint32_t chunk;     /* index in the region */
 	bool ahead;         /* readahead, not a fault: asked for behind the daemon's demand fills */
+	bool fault;         /* the faulting chunk itself (the daemon adds no sequential readahead:
+	                     * a stream's readahead chunks, asked as demand, let its window ramp) */
 };
 
 /*

@@ -203,8 +203,12 @@ void lookups_fini(struct daemon *d);
 /* daemon_warm_tier.c: a warm-up into the tier of bytes [OFF, OFF + LEN) of O (one block). */
 void warm_tier_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
     uint64_t len);
-/* KIND: a program's demand fill (waits), a warm-up (waits, low priority), or a prefetch hint. */
-enum fill_kind { FILL_DEMAND, FILL_WARM, FILL_PREFETCH };
+/*
+ * KIND: a program's demand fill (waits), a lazy mapping's fault (a demand fill without the
+ * sequential readahead: its handler reads ahead itself), a warm-up (waits, low priority), or a
+ * prefetch hint.
+ */
+enum fill_kind { FILL_DEMAND, FILL_FAULT, FILL_WARM, FILL_PREFETCH };
 int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
     uint64_t len, enum fill_kind kind);
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);

@@ -165,7 +165,8 @@ static void
 handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 {
 	enum fill_kind kind = msg->hdr.type == MS_MSG_FILL ?
-	    ((msg->u.fill.flags & MS_FILL_WARM) != 0 ? FILL_WARM : FILL_DEMAND) : FILL_PREFETCH;
+	    ((msg->u.fill.flags & MS_FILL_WARM) != 0 ? FILL_WARM :
+	    (msg->u.fill.flags & MS_FILL_FAULT) != 0 ? FILL_FAULT : FILL_DEMAND) : FILL_PREFETCH;
 	bool demand = msg->hdr.type == MS_MSG_FILL || msg->hdr.type == MS_MSG_VERIFY ||
 	    msg->hdr.type == MS_MSG_LOOKUP;
 	char key[MS_KEY_PATH_MAX + 1], err[512];

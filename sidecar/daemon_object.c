@@ -335,7 +335,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
     uint64_t len, enum fill_kind kind)
 {
 	const struct ms_map_header *h = &o->map.hdr;
-	bool demand = kind == FILL_DEMAND, waits = kind != FILL_PREFETCH;
+	bool demand = kind == FILL_DEMAND || kind == FILL_FAULT, waits = kind != FILL_PREFETCH;
 	struct waiter *w;
 	uint32_t first, end, i, pending = 0, ra;
 
@@ -354,14 +354,15 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	if (demand)
 		fetch_promote(d, o, first, end);
 	obj_fetch_range(d, o, first, end, demand);
-	if (demand) {
+	if (kind == FILL_DEMAND) {
 		ra = ms_readahead_update(&o->ra, first, end,
 		    bytes_to_chunks(READAHEAD_INITIAL_BYTES, h->chunk_size),
 		    bytes_to_chunks(d->cfg.readahead, h->chunk_size));
 		if (ra > 0 && end < h->nchunks)
 			obj_fetch_range(d, o, end, end + ra < h->nchunks ? end + ra : h->nchunks, false);
-		model_readahead(d, o, off + len);
 	}
+	if (demand)
+		model_readahead(d, o, off + len);
 	if (!waits)
 		return 0;
 	for (i = first; i < end; i++)

@@ -20,9 +20,10 @@ fds_before=$(fds)
 
 # Every message below is wrong in one way; each goes on its own connection, and the reply (if
 # any) must be a refusal, never a served fill. The last part floods with well-formed requests.
-python3 - "$MS_CACHE_DIR/daemon.sock" >"$T/hostile.out" <<'PY'
+version=$(sed -n 's/^#define MODELSHIM_PROTOCOL_VERSION \([0-9]*\).*/\1/p' "$MS_TOP/core/proto.h")
+python3 - "$MS_CACHE_DIR/daemon.sock" "$version" >"$T/hostile.out" <<'PY'
 import os, socket, struct, sys
-V = 6
+V = int(sys.argv[2])
 def hdr(typ, ln, ver=V, mid=1):
     return struct.pack("=HHIQ", ver, typ, ln, mid)
 def fill(mount=b"models", key=b"f.bin", typ=100, flags=0, ml=None, kl=None, extra=b"", ver=V):

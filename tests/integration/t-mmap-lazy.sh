@@ -20,6 +20,7 @@ ms_random "$T/mid.dat" $((3 * 1048576 + 4321))
 for m in "${modes[@]}"; do
 	cp "$T/mid.dat" "$MS_SRC/m-$m.dat"
 done
+ms_random "$MS_SRC/m-pair.dat" $((32 * chunk))
 ms_random "$MS_SRC/m-budget.dat" $((128 * chunk))
 cp "$MS_SRC/m-budget.dat" "$MS_SRC/m-budget2.dat"
 ms_import_src "retries = 1" "timeout = 3s"
@@ -52,6 +53,22 @@ if run big.dat sparse "${touch[@]}"; then
 		ms_ok "5% touch: fetched $got bytes for ${#touch[@]} touched chunks ($want bytes) of 64 MiB"
 	else
 		ms_bad "5% touch: fetched $got bytes, want $want to $((want * 11 / 10)) (${#touch[@]} chunks of $chunk)"
+	fi
+fi
+
+# 1b. Two adjacent faults (one expert's short run) fetch those two chunks: the daemon adds no
+# sequential readahead to a fault's fill (MS_FILL_FAULT; the handler reads ahead itself, from
+# the third forward fault). Counted once the daemon has nothing in flight.
+if run m-pair.dat sparse 4 5; then
+	for ((i = 0; i < 100; i++)); do
+		[[ $(ms_status_fields daemon.inflight) != 0 ]] || break
+		sleep 0.1
+	done
+	got=$(ms_key_stat m-pair.dat bytes)
+	if ((got == 2 * chunk)); then
+		ms_ok "two adjacent faults fetched their two chunks ($got bytes), no readahead"
+	else
+		ms_bad "two adjacent faults fetched $got bytes, want $((2 * chunk)) (the daemon read ahead?)"
 	fi
 fi
 
