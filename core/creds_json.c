@@ -5,26 +5,14 @@
  * the daemon and the CLI only (never linked into the shim).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
 #include "creds.h"
+#include "errmsg.h"
 #include "s3.h"
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * The string member NAME of OBJ into DST (CAP bytes): 0, -ENOENT when absent (and OPTIONAL), or
@@ -41,26 +29,26 @@ take_string(json_object *obj, const char *name, bool optional, char *dst, size_t
 	if (!json_object_object_get_ex(obj, name, &v) || json_object_is_type(v, json_type_null)) {
 		if (optional)
 			return -ENOENT;
-		set_err(err, errlen, "\"%s\" is missing", name);
+		ms_errf(err, errlen, "\"%s\" is missing", name);
 		return -EBADMSG;
 	}
 	if (!json_object_is_type(v, json_type_string)) {
-		set_err(err, errlen, "\"%s\" is not a string", name);
+		ms_errf(err, errlen, "\"%s\" is not a string", name);
 		return -EBADMSG;
 	}
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (len == 0 && !optional) {
-		set_err(err, errlen, "\"%s\" is empty", name);
+		ms_errf(err, errlen, "\"%s\" is empty", name);
 		return -EBADMSG;
 	}
 	if (len >= cap) {
-		set_err(err, errlen, "\"%s\" is too long (max %zu characters)", name, cap - 1);
+		ms_errf(err, errlen, "\"%s\" is too long (max %zu characters)", name, cap - 1);
 		return -EBADMSG;
 	}
 	for (size_t i = 0; i < len; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			set_err(err, errlen, "\"%s\" holds a control byte", name);
+			ms_errf(err, errlen, "\"%s\" holds a control byte", name);
 			return -EBADMSG;
 		}
 	}
@@ -77,13 +65,13 @@ parse_object(json_object *obj, bool process, struct ms_creds *c, char *err, size
 	int rc;
 
 	if (!json_object_is_type(obj, json_type_object)) {
-		set_err(err, errlen, "not a JSON object");
+		ms_errf(err, errlen, "not a JSON object");
 		return -EBADMSG;
 	}
 	if (process) {
 		if (!json_object_object_get_ex(obj, "Version", &v) ||
 		    !json_object_is_type(v, json_type_int) || json_object_get_int64(v) != 1) {
-			set_err(err, errlen, "\"Version\" is not 1");
+			ms_errf(err, errlen, "\"Version\" is not 1");
 			return -EBADMSG;
 		}
 	} else {
@@ -91,7 +79,7 @@ parse_object(json_object *obj, bool process, struct ms_creds *c, char *err, size
 		if (rc == -EBADMSG)
 			return rc;
 		if (rc == 0 && strcmp(code, "Success") != 0) {
-			set_err(err, errlen, "\"Code\" is not \"Success\"");
+			ms_errf(err, errlen, "\"Code\" is not \"Success\"");
 			return -EBADMSG;
 		}
 	}
@@ -109,11 +97,11 @@ parse_object(json_object *obj, bool process, struct ms_creds *c, char *err, size
 	if (rc == -EBADMSG)
 		return rc;
 	if (rc == 0 && (ms_parse_time(when, &c->expiration) < 0 || c->expiration <= 0)) {
-		set_err(err, errlen, "\"Expiration\" is not an ISO 8601 time");
+		ms_errf(err, errlen, "\"Expiration\" is not an ISO 8601 time");
 		return -EBADMSG;
 	}
 	if (rc == -ENOENT && c->session_token[0] != '\0') {
-		set_err(err, errlen, "temporary credentials (with a token) without \"Expiration\"");
+		ms_errf(err, errlen, "temporary credentials (with a token) without \"Expiration\"");
 		return -EBADMSG;
 	}
 	return 0;
@@ -142,23 +130,23 @@ ms_creds_json_parse(const char *buf, size_t len, bool process, struct ms_creds *
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (len > MS_CREDS_JSON_MAX) {
-		set_err(err, errlen, "over %u bytes", MS_CREDS_JSON_MAX);
+		ms_errf(err, errlen, "over %u bytes", MS_CREDS_JSON_MAX);
 		return -EBADMSG;
 	}
 	tok = json_tokener_new_ex(16);
 	if (tok == NULL) {
-		set_err(err, errlen, "out of memory");
+		ms_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (obj == NULL || jerr != json_tokener_success) {
-		set_err(err, errlen, "not valid JSON (%s)", jerr == json_tokener_continue ?
+		ms_errf(err, errlen, "not valid JSON (%s)", jerr == json_tokener_continue ?
 		    "the document ends early" : json_tokener_error_desc(jerr));
 		rc = -EBADMSG;
 	} else if (!only_blanks(buf + json_tokener_get_parse_end(tok),
 	    len - json_tokener_get_parse_end(tok))) {
-		set_err(err, errlen, "not valid JSON (bytes after the document)");
+		ms_errf(err, errlen, "not valid JSON (bytes after the document)");
 		rc = -EBADMSG;
 	} else {
 		rc = parse_object(obj, process, c, err, errlen);

@@ -6,13 +6,13 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h> /* arc4random_uniform, through libbsd's overlay */
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "errmsg.h"
 #include "log.h"
 #include "plan.h"
 #include "s3.h"
@@ -51,18 +51,6 @@ struct ms_s3 {
 	struct s3_body body;
 	char url[MS_URL_MAX];
 };
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 struct ms_s3 *
 ms_s3_new(const struct ms_config *cfg, const struct ms_mount *m, const struct ms_creds *c)
@@ -437,20 +425,20 @@ s3_fail(struct ms_s3 *s, const struct s3_result *r, const char *what, const char
 	if (r->attempts > 1)
 		snprintf(tries, sizeof tries, " (after %u attempts)", r->attempts);
 	if (ms_s3_tls_refused(&s->m, r->cc, s->curl_err, tls, sizeof tls)) {
-		set_err(err, errlen, "%s %s: %s", what, who, tls);
+		ms_errf(err, errlen, "%s %s: %s", what, who, tls);
 		return -EIO;
 	}
 	if (r->cc != CURLE_OK && r->cc != CURLE_HTTP_RETURNED_ERROR) {
-		set_err(err, errlen, "%s %s: %s%s%s%s%s", what, who, curl_easy_strerror(r->cc),
+		ms_errf(err, errlen, "%s %s: %s%s%s%s%s", what, who, curl_easy_strerror(r->cc),
 		    s->curl_err[0] ? " (" : "", s->curl_err, s->curl_err[0] ? ")" : "", tries);
 		return r->cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;
 	}
 	if (r->verdict == MS_S3_DENIED) {
-		set_err(err, errlen, "access denied by %s (HTTP %ld%s): check the credentials", who,
+		ms_errf(err, errlen, "access denied by %s (HTTP %ld%s): check the credentials", who,
 		    r->status, detail);
 		return -EACCES;
 	}
-	set_err(err, errlen, "%s %s: HTTP %ld%s%s", what, who, r->status, detail, tries);
+	ms_errf(err, errlen, "%s %s: HTTP %ld%s%s", what, who, r->status, detail, tries);
 	return -EIO;
 }
 
@@ -493,21 +481,21 @@ ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errle
 	for (page = 1; truncated; page++) {
 		rc = ms_s3_list_url(&s->m, token, s->url, sizeof s->url);
 		if (rc < 0) {
-			set_err(err, errlen, "list %s: cannot build the request URL (%s)", s->where,
+			ms_errf(err, errlen, "list %s: cannot build the request URL (%s)", s->where,
 			    strerror(-rc));
 			goto out;
 		}
 		rc = s3_perform(s, "list", s->where, &r);
 		if (rc == -EFBIG) {
-			set_err(err, errlen, "list %s: page %lu is over %u bytes", s->where, page,
+			ms_errf(err, errlen, "list %s: page %lu is over %u bytes", s->where, page,
 			    MS_LIST_BODY_MAX);
 			goto out;
 		} else if (rc < 0) {
-			set_err(err, errlen, "list %s: %s", s->where, strerror(-rc));
+			ms_errf(err, errlen, "list %s: %s", s->where, strerror(-rc));
 			goto out;
 		}
 		if (r.verdict == MS_S3_NOTFOUND) {
-			set_err(err, errlen, "bucket %s not found at %s (HTTP 404)", s->m.bucket,
+			ms_errf(err, errlen, "bucket %s not found at %s (HTTP 404)", s->m.bucket,
 			    s->m.endpoint);
 			rc = -ENOENT;
 			goto out;
@@ -522,11 +510,11 @@ ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errle
 		    sizeof token, perr, sizeof perr);
 		if (rc != 0) {
 			if (perr[0] != '\0') /* else the callback's own value, passed through */
-				set_err(err, errlen, "list %s: page %lu: %s", s->where, page, perr);
+				ms_errf(err, errlen, "list %s: page %lu: %s", s->where, page, perr);
 			goto out;
 		}
 		if (truncated && strcmp(token, prev) == 0) {
-			set_err(err, errlen, "list %s: page %lu: the server repeated its continuation token",
+			ms_errf(err, errlen, "list %s: page %lu: the server repeated its continuation token",
 			    s->where, page);
 			rc = -EBADMSG;
 			goto out;

@@ -6,7 +6,6 @@
  * token), wiped when freed; the credentials themselves are the caller's.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "creds_chain.h"
+#include "errmsg.h"
 
 #define CONTAINER_HOST "http://169.254.170.2"
 #define IMDS_DEFAULT "http://169.254.169.254"
@@ -29,18 +29,6 @@ struct creds_source {
 	char container_url[2048], auth_token[4096], auth_file[MS_PATH_MAX];
 	char imds_url[1024];
 };
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *const kind_names[CREDS_FILE + 1] = {
 	[MS_CRED_CHAIN] = "chain", [MS_CRED_ENV] = "environment",
@@ -77,7 +65,7 @@ copy_env(char *dst, size_t cap, const char *var, const char *v, char *err, size_
 {
 	if (strlcpy(dst, v, cap) < cap)
 		return 0;
-	set_err(err, errlen, "%s is too long (max %zu characters)", var, cap - 1);
+	ms_errf(err, errlen, "%s is too long (max %zu characters)", var, cap - 1);
 	return -ENAMETOOLONG;
 }
 
@@ -120,7 +108,7 @@ read_profile(struct creds_source *s, struct ms_creds *c, char *err, size_t errle
 		rc = ms_creds_read_profile(s->shared_file, s->profile, false, c, s->process,
 		    sizeof s->process, why, sizeof why);
 		if (rc != 0 && rc != -ENOENT) {
-			set_err(err, errlen, "%s", why);
+			ms_errf(err, errlen, "%s", why);
 			return rc;
 		}
 	}
@@ -128,12 +116,12 @@ read_profile(struct creds_source *s, struct ms_creds *c, char *err, size_t errle
 		rc = ms_creds_read_profile(s->config_file, s->profile, true, c, s->process,
 		    sizeof s->process, why2, sizeof why2);
 		if (rc != 0 && rc != -ENOENT) {
-			set_err(err, errlen, "%s", why2);
+			ms_errf(err, errlen, "%s", why2);
 			return rc;
 		}
 	}
 	if (rc == -ENOENT) {
-		set_err(err, errlen, "profile [%s] has neither keys nor credential_process (%s%s%s)",
+		ms_errf(err, errlen, "profile [%s] has neither keys nor credential_process (%s%s%s)",
 		    s->profile, why[0] ? why : "", why[0] && why2[0] ? "; " : "", why2);
 		return rc;
 	}
@@ -141,7 +129,7 @@ read_profile(struct creds_source *s, struct ms_creds *c, char *err, size_t errle
 		ms_creds_wipe(c);
 		s->kind = MS_CRED_PROCESS;
 	} else if (s->kind == MS_CRED_PROCESS) {
-		set_err(err, errlen, "profile [%s] has no credential_process", s->profile);
+		ms_errf(err, errlen, "profile [%s] has no credential_process", s->profile);
 		return -ENOENT;
 	} else {
 		s->kind = MS_CRED_PROFILE;
@@ -157,7 +145,7 @@ setup_web_identity(struct creds_source *s, char *err, size_t errlen)
 	int rc;
 
 	if (arn == NULL || file == NULL) {
-		set_err(err, errlen, "%s is not set", arn == NULL ? "AWS_ROLE_ARN" :
+		ms_errf(err, errlen, "%s is not set", arn == NULL ? "AWS_ROLE_ARN" :
 		    "AWS_WEB_IDENTITY_TOKEN_FILE");
 		return -ENOENT;
 	}
@@ -189,24 +177,24 @@ setup_container(struct creds_source *s, char *err, size_t errlen)
 
 	if (rel != NULL) {
 		if (rel[0] != '/') {
-			set_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI does not start "
+			ms_errf(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI does not start "
 			    "with '/'");
 			return -EINVAL;
 		}
 		if (snprintf(s->container_url, sizeof s->container_url, "%s%s", CONTAINER_HOST,
 		    rel) >= (int)sizeof s->container_url) {
-			set_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is too long");
+			ms_errf(err, errlen, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is too long");
 			return -ENAMETOOLONG;
 		}
 	} else if (full != NULL) {
 		if (strncmp(full, "http://", 7) != 0 && strncmp(full, "https://", 8) != 0) {
-			set_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL");
+			ms_errf(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI is not an http(s) URL");
 			return -EINVAL;
 		}
 		rc = copy_env(s->container_url, sizeof s->container_url,
 		    "AWS_CONTAINER_CREDENTIALS_FULL_URI", full, err, errlen);
 	} else {
-		set_err(err, errlen, "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
+		ms_errf(err, errlen, "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor "
 		    "AWS_CONTAINER_CREDENTIALS_FULL_URI is set");
 		return -ENOENT;
 	}
@@ -225,7 +213,7 @@ setup_imds(struct creds_source *s, char *err, size_t errlen)
 	const char *off = env("AWS_EC2_METADATA_DISABLED"), *v;
 
 	if (off != NULL && strcasecmp(off, "true") == 0) {
-		set_err(err, errlen, "AWS_EC2_METADATA_DISABLED is true");
+		ms_errf(err, errlen, "AWS_EC2_METADATA_DISABLED is true");
 		return -ENOENT;
 	}
 	if ((v = env("AWS_EC2_METADATA_SERVICE_ENDPOINT")) != NULL)
@@ -242,7 +230,7 @@ get_env(struct ms_creds *c, char *err, size_t errlen)
 	const char *token = env("AWS_SESSION_TOKEN");
 
 	if (id == NULL || key == NULL) {
-		set_err(err, errlen, "%s is not set", id == NULL ? "AWS_ACCESS_KEY_ID" :
+		ms_errf(err, errlen, "%s is not set", id == NULL ? "AWS_ACCESS_KEY_ID" :
 		    "AWS_SECRET_ACCESS_KEY");
 		return -ENOENT;
 	}
@@ -262,7 +250,7 @@ setup(struct creds_source *s, char *err, size_t errlen)
 	case MS_CRED_ENV:
 		if (env("AWS_ACCESS_KEY_ID") || env("AWS_SECRET_ACCESS_KEY"))
 			return 0;
-		set_err(err, errlen, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
+		ms_errf(err, errlen, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
 		return -ENOENT;
 	case MS_CRED_WEB_IDENTITY:
 		return setup_web_identity(s, err, errlen);
@@ -324,9 +312,9 @@ creds_get(struct creds_source *s, struct ms_creds *c, char *err, size_t errlen)
 	if (rc < 0) {
 		ms_creds_wipe(c);
 		if (s->kind == CREDS_FILE)
-			set_err(err, errlen, "%s", why);
+			ms_errf(err, errlen, "%s", why);
 		else
-			set_err(err, errlen, "credentials from %s: %s", creds_kind_name(s->kind), why);
+			ms_errf(err, errlen, "credentials from %s: %s", creds_kind_name(s->kind), why);
 	}
 	return rc;
 }
@@ -356,10 +344,10 @@ pick_chain(struct creds_source *s, char *err, size_t errlen)
 		if (rc == -ENOENT)
 			continue;
 		if (rc < 0)
-			set_err(err, errlen, "credentials from %s: %s", creds_kind_name(s->kind), why);
+			ms_errf(err, errlen, "credentials from %s: %s", creds_kind_name(s->kind), why);
 		return rc;
 	}
-	set_err(err, errlen, "no credentials found: no credentials file configured; environment, "
+	ms_errf(err, errlen, "no credentials found: no credentials file configured; environment, "
 	    "web identity, profile and container not set; %s", why);
 	return -ENOENT;
 }
@@ -374,12 +362,12 @@ creds_open(const struct ms_mount *m, struct creds_source **out, struct ms_creds 
 
 	ms_creds_wipe(c);
 	if (s == NULL) {
-		set_err(err, errlen, "out of memory");
+		ms_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	s->m = *m;
 	if (m->credentials[0] != '\0' && m->credential_source != MS_CRED_CHAIN) {
-		set_err(err, errlen, "credentials = and credential_source = %s exclude each other",
+		ms_errf(err, errlen, "credentials = and credential_source = %s exclude each other",
 		    ms_cred_source_names[m->credential_source]);
 		rc = -EINVAL;
 	} else if (m->credentials[0] != '\0') {
@@ -391,14 +379,14 @@ creds_open(const struct ms_mount *m, struct creds_source **out, struct ms_creds 
 		s->kind = m->credential_source;
 		rc = setup(s, why, sizeof why);
 		if (rc < 0)
-			set_err(err, errlen, "credentials from %s (credential_source = %s): %s",
+			ms_errf(err, errlen, "credentials from %s (credential_source = %s): %s",
 			    creds_kind_name(s->kind), ms_cred_source_names[m->credential_source], why);
 	}
 	if (rc == 0 && (rc = creds_get(s, c, err, errlen)) < 0 && m->credentials[0] == '\0' &&
 	    m->credential_source == MS_CRED_CHAIN && s->kind == MS_CRED_IMDS) {
 		/* The end of the chain: nothing else was set either. */
 		snprintf(why, sizeof why, "%s", err);
-		set_err(err, errlen, "no credentials found: no credentials file configured; "
+		ms_errf(err, errlen, "no credentials found: no credentials file configured; "
 		    "environment, web identity, profile and container not set; %s", why);
 	}
 	if (rc < 0) {

@@ -10,7 +10,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 
 #include "clock.h"
 #include "creds_chain.h"
+#include "errmsg.h"
 #include "s3.h"
 
 #define CONNECT_TIMEOUT_MS 2000L
@@ -33,18 +33,6 @@
 #define TOKEN_FILE_MAX (16u << 10)
 
 extern char **environ;
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* An answer body, capped. */
 struct body {
@@ -89,7 +77,7 @@ http_call(const char *method, const char *url, struct curl_slist *hdrs, const ch
 	b->too_big = false;
 	*status = 0;
 	if (e == NULL) {
-		set_err(err, errlen, "out of memory");
+		ms_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -117,12 +105,12 @@ http_call(const char *method, const char *url, struct curl_slist *hdrs, const ch
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(e);
 	if (b->too_big) {
-		set_err(err, errlen, "%s %s: the answer is over %u bytes", method, url,
+		ms_errf(err, errlen, "%s %s: the answer is over %u bytes", method, url,
 		    MS_CREDS_JSON_MAX);
 		return -EIO;
 	}
 	if (cc != CURLE_OK) {
-		set_err(err, errlen, "%s %s: %s%s%s%s", method, url, curl_easy_strerror(cc),
+		ms_errf(err, errlen, "%s %s: %s%s%s%s", method, url, curl_easy_strerror(cc),
 		    cerr[0] ? " (" : "", cerr, cerr[0] ? ")" : "");
 		return -EIO;
 	}
@@ -168,12 +156,12 @@ read_token_file(const char *what, const char *path, char *buf, size_t cap, char 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
-		set_err(err, errlen, "cannot read %s %s: %s", what, path, strerror(-rc));
+		ms_errf(err, errlen, "cannot read %s %s: %s", what, path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		set_err(err, errlen, "%s %s is not a regular file", what, path);
+		ms_errf(err, errlen, "%s %s is not a regular file", what, path);
 		return -EINVAL;
 	}
 	while (len < cap - 1 && (n = read(fd, buf + len, cap - 1 - len)) != 0) {
@@ -195,7 +183,7 @@ read_token_file(const char *what, const char *path, char *buf, size_t cap, char 
 		rc = -EINVAL;
 	if (rc < 0) {
 		explicit_bzero(buf, cap);
-		set_err(err, errlen, "%s %s: %s", what, path, rc == -EFBIG ? "too large" :
+		ms_errf(err, errlen, "%s %s: %s", what, path, rc == -EFBIG ? "too large" :
 		    rc == -EINVAL ? "empty, or more than one line" : strerror(-rc));
 	}
 	return rc;
@@ -210,9 +198,9 @@ describe_refusal(const char *who, long status, const struct body *b, bool xml, c
 	char what[400] = "";
 
 	if (xml && ms_creds_sts_parse(b->buf, b->len, &scratch, what, sizeof what) == -EACCES)
-		set_err(err, errlen, "%s answered HTTP %ld: %s", who, status, what);
+		ms_errf(err, errlen, "%s answered HTTP %ld: %s", who, status, what);
 	else
-		set_err(err, errlen, "%s answered HTTP %ld", who, status);
+		ms_errf(err, errlen, "%s answered HTTP %ld", who, status);
 	ms_creds_wipe(&scratch);
 }
 
@@ -236,14 +224,14 @@ creds_fetch_web_identity(const struct creds_remote *r, struct ms_creds *c, char 
 	tok = curl_easy_escape(NULL, token, 0);
 	explicit_bzero(token, sizeof token);
 	if (b == NULL || arn == NULL || name == NULL || tok == NULL) {
-		set_err(err, errlen, "out of memory");
+		ms_errf(err, errlen, "out of memory");
 		rc = -ENOMEM;
 		goto out;
 	}
 	if (snprintf(form, sizeof form, "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&"
 	    "RoleArn=%s&RoleSessionName=%s&WebIdentityToken=%s", arn, name, tok) >=
 	    (int)sizeof form) {
-		set_err(err, errlen, "the web identity token is too long");
+		ms_errf(err, errlen, "the web identity token is too long");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -253,7 +241,7 @@ creds_fetch_web_identity(const struct creds_remote *r, struct ms_creds *c, char 
 	rc = http_call("POST", url, NULL, form, false, r->ca_file, TOTAL_TIMEOUT_MS, b, &status, why,
 	    sizeof why);
 	if (rc < 0) {
-		set_err(err, errlen, "STS AssumeRoleWithWebIdentity: %s", why);
+		ms_errf(err, errlen, "STS AssumeRoleWithWebIdentity: %s", why);
 		goto out;
 	}
 	if (status != 200) {
@@ -263,7 +251,7 @@ creds_fetch_web_identity(const struct creds_remote *r, struct ms_creds *c, char 
 	}
 	rc = ms_creds_sts_parse(b->buf, b->len, c, why, sizeof why);
 	if (rc < 0)
-		set_err(err, errlen, "STS AssumeRoleWithWebIdentity at %s: %s", url, why);
+		ms_errf(err, errlen, "STS AssumeRoleWithWebIdentity at %s: %s", url, why);
 out:
 	explicit_bzero(form, sizeof form);
 	if (tok != NULL)
@@ -288,7 +276,7 @@ creds_fetch_container(const struct creds_remote *r, struct ms_creds *c, char *er
 	int rc = 0;
 
 	if (b == NULL) {
-		set_err(err, errlen, "out of memory");
+		ms_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	token[0] = '\0';
@@ -298,7 +286,7 @@ creds_fetch_container(const struct creds_remote *r, struct ms_creds *c, char *er
 	else
 		strlcpy(token, r->auth_token, sizeof token);
 	if (rc == 0 && strpbrk(token, "\r\n") != NULL) {
-		set_err(err, errlen, "the authorization token holds a line break");
+		ms_errf(err, errlen, "the authorization token holds a line break");
 		rc = -EINVAL;
 	}
 	if (rc == 0 && token[0] != '\0')
@@ -308,17 +296,17 @@ creds_fetch_container(const struct creds_remote *r, struct ms_creds *c, char *er
 		rc = http_call("GET", r->container_url, h, NULL, true, r->ca_file, TOTAL_TIMEOUT_MS, b, &status,
 		    why, sizeof why);
 		if (rc < 0)
-			set_err(err, errlen, "%s", why);
+			ms_errf(err, errlen, "%s", why);
 	}
 	if (rc == 0 && status != 200) {
-		set_err(err, errlen, "GET %s answered HTTP %ld%s", r->container_url, status,
+		ms_errf(err, errlen, "GET %s answered HTTP %ld%s", r->container_url, status,
 		    status == 401 || status == 403 ? " (check the authorization token)" : "");
 		rc = -EACCES;
 	}
 	if (rc == 0) {
 		rc = ms_creds_json_parse(b->buf, b->len, false, c, why, sizeof why);
 		if (rc < 0)
-			set_err(err, errlen, "GET %s: bad credentials JSON: %s", r->container_url, why);
+			ms_errf(err, errlen, "GET %s: bad credentials JSON: %s", r->container_url, why);
 	}
 	free_headers(h);
 	explicit_bzero(b, sizeof *b);
@@ -338,11 +326,11 @@ imds_call(const char *method, const char *base, const char *path, struct curl_sl
 	snprintf(url, sizeof url, "%s%s", base, path);
 	rc = http_call(method, url, h, NULL, true, NULL, IMDS_TIMEOUT_MS, b, &status, why, sizeof why);
 	if (rc < 0) {
-		set_err(err, errlen, "%s", why);
+		ms_errf(err, errlen, "%s", why);
 		return rc;
 	}
 	if (status != 200) {
-		set_err(err, errlen, "%s %s answered HTTP %ld", method, url, status);
+		ms_errf(err, errlen, "%s %s answered HTTP %ld", method, url, status);
 		return status == 401 || status == 403 ? -EACCES : -EIO;
 	}
 	return 0;
@@ -359,7 +347,7 @@ creds_fetch_imds(const struct creds_remote *r, struct ms_creds *c, char *err, si
 	int rc;
 
 	if (b == NULL) {
-		set_err(err, errlen, "out of memory");
+		ms_errf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	strlcpy(base, r->imds_url, sizeof base);
@@ -372,7 +360,7 @@ creds_fetch_imds(const struct creds_remote *r, struct ms_creds *c, char *err, si
 	free_headers(h);
 	h = NULL;
 	if (rc == 0 && (b->len == 0 || b->len >= sizeof token || strpbrk(b->buf, "\r\n"))) {
-		set_err(err, errlen, "PUT %s/latest/api/token: no usable token in the answer", base);
+		ms_errf(err, errlen, "PUT %s/latest/api/token: no usable token in the answer", base);
 		rc = -EBADMSG;
 	}
 	if (rc == 0) {
@@ -385,7 +373,7 @@ creds_fetch_imds(const struct creds_remote *r, struct ms_creds *c, char *err, si
 	if (rc == 0) {
 		b->buf[strcspn(b->buf, "\r\n")] = '\0';
 		if (b->buf[0] == '\0' || strlen(b->buf) >= sizeof role || strchr(b->buf, '/')) {
-			set_err(err, errlen, "GET %s%s: no role name in the answer", base, creds_path);
+			ms_errf(err, errlen, "GET %s%s: no role name in the answer", base, creds_path);
 			rc = -EBADMSG;
 		} else {
 			strlcpy(role, b->buf, sizeof role);
@@ -396,7 +384,7 @@ creds_fetch_imds(const struct creds_remote *r, struct ms_creds *c, char *err, si
 	if (rc == 0) {
 		rc = ms_creds_json_parse(b->buf, b->len, false, c, why, sizeof why);
 		if (rc < 0)
-			set_err(err, errlen, "GET %s%s: bad credentials JSON: %s", base, path, why);
+			ms_errf(err, errlen, "GET %s%s: bad credentials JSON: %s", base, path, why);
 	}
 	free_headers(h);
 	explicit_bzero(b, sizeof *b);
@@ -447,7 +435,7 @@ creds_fetch_process(const struct creds_remote *r, struct ms_creds *c, char *err,
 
 	if (b == NULL || pipe2(pipefd, O_CLOEXEC) < 0) {
 		free(b);
-		set_err(err, errlen, "cannot run credential_process: %s", strerror(errno));
+		ms_errf(err, errlen, "cannot run credential_process: %s", strerror(errno));
 		return -EIO;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -459,7 +447,7 @@ creds_fetch_process(const struct creds_remote *r, struct ms_creds *c, char *err,
 	if (rc != 0) {
 		close(pipefd[0]);
 		free(b);
-		set_err(err, errlen, "cannot run credential_process: %s", strerror(rc));
+		ms_errf(err, errlen, "cannot run credential_process: %s", strerror(rc));
 		return -EIO;
 	}
 	rc = read_output(pipefd[0], b, ms_now_ms() + PROCESS_TIMEOUT_S * 1000u);
@@ -469,17 +457,17 @@ creds_fetch_process(const struct creds_remote *r, struct ms_creds *c, char *err,
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (rc == -ETIMEDOUT)
-		set_err(err, errlen, "credential_process did not finish within %d s (killed)",
+		ms_errf(err, errlen, "credential_process did not finish within %d s (killed)",
 		    PROCESS_TIMEOUT_S);
 	else if (rc < 0)
-		set_err(err, errlen, "credential_process: reading its output: %s", rc == -EFBIG ?
+		ms_errf(err, errlen, "credential_process: reading its output: %s", rc == -EFBIG ?
 		    "over 64 KiB" : strerror(-rc));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		set_err(err, errlen, "credential_process failed (%s %d)", WIFEXITED(status) ?
+		ms_errf(err, errlen, "credential_process failed (%s %d)", WIFEXITED(status) ?
 		    "exit status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) :
 		    WTERMSIG(status));
 	else if ((rc = ms_creds_json_parse(b->buf, b->len, true, c, why, sizeof why)) < 0)
-		set_err(err, errlen, "credential_process printed bad JSON: %s", why);
+		ms_errf(err, errlen, "credential_process printed bad JSON: %s", why);
 	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
 		rc = -EIO;
 	explicit_bzero(b, sizeof *b);
