@@ -3,8 +3,8 @@
 tests/cluster/bed.py. N nodes (8) cold-load one model (1 GiB) at once through a WAN link shaped to
 1 Gbit/s with 30 ms per request at the origin: (a) each node straight from the origin, (b) through
 a 3-node tier of nginx, (c) through the tier after `modelshim warmup --tier` from node 1, and (b)
-and (c) again with one tier node killed (kill -9) at 40% of the run (of the median completion
-time of the same scenario without the kill). Reports, per scenario, origin egress / model size (goal <= 1.05), p50 and p99 of the nodes'
+and (c) again with one tier node killed (kill -9) at 40% of the run (once the tier has delivered
+40% of the blocks the nodes will ask of it: one per node and block). Reports, per scenario, origin egress / model size (goal <= 1.05), p50 and p99 of the nodes'
 completion times (goal p99 <= 1.5x p50), and every node's sha256 check.
 
 Owns bench/work/cluster/ (the model, kept between runs; the bed and its logs, made afresh) and the
@@ -36,6 +36,7 @@ MARK_END = "<!-- /cluster -->"
 MODES = {"full": dict(nodes=8, tiers=3, mib=1024, rate="1gbit", delay_ms=30),
          "quick": dict(nodes=8, tiers=3, mib=128, rate="1gbit", delay_ms=30)}
 KEY = "cluster/model.bin"
+BLOCK = 16 << 20  # the tier's block (bed.py's default, "16M")
 
 
 def log(msg):
@@ -79,17 +80,21 @@ class Cluster:
         b.start_daemons()
         b.front("reset")
 
-    def load(self, kill_after=None):
+    def load(self, kill_at=None):
         """All nodes read the model at once (cat through the shim, in their namespaces); then
-        each node's copy is checked (sha256sum through the shim: a hit). KILL_AFTER: seconds
-        after the start at which tier node 1 is killed with -9. Returns the figures."""
+        each node's copy is checked (sha256sum through the shim: a hit). KILL_AT: the share of
+        the run (blocks the tier has delivered, of one per node and block) after which tier node
+        1 is killed with -9. Returns the figures."""
         b = self.bed
         size = self.p.mib << 20
         wan0 = b.wan_bytes()
         killer, killed = None, {}
-        if kill_after is not None:
+        if kill_at is not None:
+            want = b.tier_served() + int(kill_at * len(b.nodes) * -(-size // BLOCK))
+
             def strike():
-                time.sleep(kill_after)
+                while b.tier_served() < want and time.monotonic() - t0 < 1800:
+                    time.sleep(0.1)
                 killed["at"] = time.monotonic() - t0
                 b.kill_tier(1)
             killer = threading.Thread(target=strike, daemon=True)
@@ -143,7 +148,7 @@ class Cluster:
         b = self.bed = bedlib.Bed(b.dir, self.ms_bin)
         log("bed: %d nodes, %d tier nodes, WAN %s, %d ms per request at the origin" % (
             p.nodes, p.tiers, p.rate, p.delay_ms))
-        b.up(os.getpid(), nodes=p.nodes, tiers=p.tiers, rate=p.rate, delay_ms=p.delay_ms)
+        b.up(os.getpid(), nodes=p.nodes, tiers=p.tiers, rate=p.rate, delay_ms=p.delay_ms, block="%dM" % (BLOCK >> 20))
         log("uploading the %d MiB model" % p.mib)
         b.put(os.path.dirname(os.path.dirname(src)))
         rows = []
@@ -159,8 +164,7 @@ class Cluster:
                 if warm:
                     w = self.warmup_tier()
                     self.cold(True, wipe_tier=False)
-                # 40% of the run: of the same scenario's median completion without a kill.
-                rows.append((name, what, self.load(0.4 * pct(rows[-1][2]["times"], 50) if kill else None), w))
+                rows.append((name, what, self.load(0.4 if kill else None), w))
         return rows
 
 
@@ -195,7 +199,7 @@ def report(p, rows, elapsed, cmd, load):
         p50, p99 = pct(r["times"], 50), pct(r["times"], 99)
         notes = []
         if r["killed_at"] is not None:
-            notes.append("killed %.1f s in" % r["killed_at"])
+            notes.append("killed %.1f s in (40%% of the blocks delivered)" % r["killed_at"])
         if r["tier_failures"]:
             notes.append("%d tier failures seen by the daemons" % r["tier_failures"])
         if w:

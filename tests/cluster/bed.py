@@ -337,6 +337,18 @@ class Bed:
     def tier_log(self, j):
         return os.path.join(self.tier(j)["dir"], "access.log")
 
+    def tier_served(self):
+        """Requests the tier's nodes have answered (the lines of their access logs: nginx writes
+        one when an answer ends, so a block counts once it was delivered)."""
+        n = 0
+        for j in self.tiers:
+            try:
+                with open(self.tier_log(j), "rb") as f:
+                    n += sum(1 for _ in f)
+            except FileNotFoundError:
+                pass
+        return n
+
     def wipe_tier(self, j):
         """Tier node J stopped, its cache emptied, started again: a cold tier node."""
         self.kill_tier(j)
