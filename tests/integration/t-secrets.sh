@@ -3,8 +3,8 @@
 # shim (which starts the daemon) has no credential in its environment, its open files or anywhere
 # in its readable memory. A process that did read the credentials file is the scanner's control.
 # The same for the chain's temporary credentials (web identity through STS, the container
-# endpoint): the issued secret key, session token, web identity token and container
-# authorization token stay in the daemon.
+# endpoint, IMDSv2) and credential_process: the issued secret key, session token, web identity
+# token and container authorization token stay in the daemon.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 [[ -n $MS_BIN ]] || ms_skip "MS_BIN is not set (run under ctest)"
@@ -15,6 +15,8 @@ ms_start_s3
 ms_random "$T/src/w.bin" 3000000
 ms_random "$T/src/wi.bin" 3000000
 ms_random "$T/src/ecs.bin" 3000000
+ms_random "$T/src/imds.bin" 3000000
+ms_random "$T/src/proc.bin" 3000000
 ms_import_src
 secret=S3RVER
 
@@ -86,16 +88,29 @@ printf 'eyJ.secret-web-identity-token.sig\n' >"$T/wi.token"
 printf 'Bearer secret-container-auth\n' >"$T/ecs.token"
 curl -sf -X POST --data-binary '{"container_token":"Bearer secret-container-auth"}' \
 	"$FRONT_ENDPOINT/__creds/config" >/dev/null || ms_fail "creds config refused"
-for src in web-identity container; do
-	if [[ $src == web-identity ]]; then
+cat >"$T/proc.sh" <<'EOF'
+#!/bin/sh
+printf '{"Version": 1, "AccessKeyId": "S3RVER", "SecretAccessKey": "S3RVER"}\n'
+EOF
+chmod +x "$T/proc.sh"
+printf '[profile tool]\ncredential_process = %s\n' "$T/proc.sh" >"$T/aws-config"
+for src in web-identity container imds process; do
+	case $src in
+	web-identity)
 		vars=(AWS_ROLE_ARN=arn:aws:iam::123456789012:role/models AWS_WEB_IDENTITY_TOKEN_FILE="$T/wi.token"
 			AWS_ENDPOINT_URL_STS="$FRONT_ENDPOINT/__sts")
-		key=wi.bin
-	else
+		key=wi.bin ;;
+	container)
 		vars=(AWS_CONTAINER_CREDENTIALS_FULL_URI="$FRONT_ENDPOINT/__ecs/creds"
 			AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$T/ecs.token")
-		key=ecs.bin
-	fi
+		key=ecs.bin ;;
+	imds)
+		vars=(AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT="$FRONT_ENDPOINT/__imds")
+		key=imds.bin ;;
+	process)
+		vars=(AWS_CONFIG_FILE="$T/aws-config" AWS_PROFILE=tool)
+		key=proc.bin ;;
+	esac
 	env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$T" AWS_EC2_METADATA_DISABLED=true "${vars[@]}" \
 		"$MS_BIN" daemon --config "$MS_CONFIG" >>"$T/daemon.log" 2>&1 &
 	MS_DAEMON_PID=$!
@@ -110,9 +125,13 @@ for src in web-identity container; do
 	ms_track_pid "$app"
 	for ((i = 0; i < 200; i++)); do [[ -e $T/ready1 ]] && break; sleep 0.05; done
 	[[ -e $T/ready1 ]] || ms_fail "$src: the reading process did not start"
-	last=$(curl -sf "$FRONT_ENDPOINT/__creds/last") || ms_fail "$src: the double issued no key"
-	secret=$(node -e 'console.log(JSON.parse(process.argv[1]).secret)' "$last")
-	token=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' "$last")
+	if [[ $src == process ]]; then # it prints the static keys: no session token
+		secret=S3RVER token=S3RVER
+	else
+		last=$(curl -sf "$FRONT_ENDPOINT/__creds/last") || ms_fail "$src: the double issued no key"
+		secret=$(node -e 'console.log(JSON.parse(process.argv[1]).secret)' "$last")
+		token=$(node -e 'console.log(JSON.parse(process.argv[1]).token)' "$last")
+	fi
 	[[ $(ms_life counters "$MS_CONFIG" mount.credentials --bin "$MS_BIN") == *"'source': '$src'"* ]] ||
 		ms_fail "$src: the daemon does not use $src credentials"
 	needles=("$secret" "$token" secret-web-identity-token secret-container-auth)
