@@ -1,7 +1,8 @@
 /*
  * daemon_model.c: model-aware prefetch. When a program opens an incomplete checkpoint, the part
  * a loader reads first (a .safetensors header, a torch zip's central directory at its end) is
- * fetched at once, so that first read joins a GET already under way instead of missing; once
+ * fetched at once (a "*.bin", which may be no zip, is only parsed once the program read its
+ * tail), so that first read joins a GET already under way instead of missing; once
  * those bytes are present the tensor layout is parsed (model_layout.c), and a read inside a
  * tensor reads ahead to that tensor's end and no further, so a loader touching 5% of a file
  * fetches about 5%. A mount's `fill = open` fetches the whole object at open instead.
@@ -26,6 +27,7 @@ enum model_state {
 struct obj_model {
 	enum ms_model_format format;
 	enum model_state state;
+	bool passive;  /* parsed only if the program's own reads bring the bytes: nothing fetched */
 	uint64_t need_off, need_end;
 	struct ms_layout layout;
 };
@@ -68,7 +70,8 @@ model_advance(struct daemon *d, struct obj *o)
 		uint32_t first = chunk_of(o, m->need_off), end = chunk_after(o, m->need_end);
 
 		if (!range_present(o, first, end)) {
-			obj_fetch_range(d, o, first, end, false);
+			if (!m->passive)
+				obj_fetch_range(d, o, first, end, false);
 			return;
 		}
 		len = (size_t)(m->need_end - m->need_off);
@@ -99,6 +102,18 @@ model_advance(struct daemon *d, struct obj *o)
 	}
 }
 
+/*
+ * A "*.bin" is torch's zip as often as raw bytes of some other format: its layout is not fetched
+ * at open, only parsed if the program reads the tail itself (torch reads a zip from its end).
+ */
+static bool
+layout_at_open(const char *key)
+{
+	size_t n = strlen(key);
+
+	return n < 4 || strcmp(key + n - 4, ".bin") != 0;
+}
+
 void
 model_open(struct daemon *d, struct obj *o)
 {
@@ -114,6 +129,7 @@ model_open(struct daemon *d, struct obj *o)
 		return;
 	o->model->format = f;
 	o->model->state = MODEL_WAITING;
+	o->model->passive = !layout_at_open(o->key);
 	ms_layout_first_range(f, o->map.hdr.size, &o->model->need_off, &o->model->need_end);
 	model_advance(d, o);
 }

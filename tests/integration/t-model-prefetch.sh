@@ -100,6 +100,17 @@ got=$(pread_shim /models/model.pt $((e_begin + 100)) 4096)
 want=$(chunk_bytes "$pt_size" "$tail_off:$pt_size" "$cd:$pt_size" "$e_begin:$e_end")
 settle model.pt "$want" "a read in entry $(layout 'L["zip"]["names"][5]') fetched that entry, no further"
 
+# --- the same zip as pytorch_model.bin: nothing at open (a .bin may be no zip); once the program
+# has read the tail, as torch does, a read in an entry fetches that entry
+got=$(pread_shim /models/pytorch_model.bin $((pt_size - 4096)) 4096)
+[[ $got == $(src_sha "$T/src/pytorch_model.bin" $((pt_size - 4096)) 4096) ]] || ms_fail "pytorch_model.bin's tail is wrong"
+want=$(chunk_bytes "$pt_size" "$((pt_size - 4096)):$pt_size")
+settle pytorch_model.bin "$want" "open of pytorch_model.bin and a read of its last 4 KiB fetched that chunk only"
+got=$(pread_shim /models/pytorch_model.bin $((e_begin + 100)) 4096)
+[[ $got == $(src_sha "$T/src/pytorch_model.bin" $((e_begin + 100)) 4096) ]] || ms_fail "pytorch_model.bin's entry 5 is wrong"
+want=$(chunk_bytes "$pt_size" "$((pt_size - 4096)):$pt_size" "$e_begin:$e_end")
+settle pytorch_model.bin "$want" "then a read in entry 5 of pytorch_model.bin fetched that entry"
+
 # --- a garbage header: plain readahead, right bytes, one line in the log
 ms_shim cat /models/broken.safetensors | cmp - "$T/src/broken.safetensors" || ms_fail "broken.safetensors read wrong"
 grep -q "broken.safetensors: no tensor layout" "$T/daemon.log" ||

@@ -5,13 +5,15 @@ their layout as DIR/layout.json (byte ranges the test checks fetches against):
                      __metadata__ so the header spans two 1 MiB chunks, 12 tensors of 1-3 MiB)
   model.pt           a zip as torch.save writes it (stored entries archive/data/N, 64-byte aligned
                      data, archive/data.pkl) of 10 tensors of 1.5-2.5 MiB
+  pytorch_model.bin  the same zip under the name Hugging Face gives it (a .bin may be no zip:
+                     its layout is parsed only once the program read the tail)
   broken.safetensors a file named like one whose header is garbage (plain readahead, right bytes)
   plain.dat          20 MiB of random bytes, no format
   sharded/           model.safetensors.index.json naming two shards (each tensor listed, so
                      each shard many times), the two shards, and pytorch_model.bin, not named
   badindex/          model.safetensors.index.json naming a shard "../plain.dat"
 Deterministic (seeded), so the layout is the same on every run."""
-import json, os, random, struct, sys, zipfile
+import json, os, random, shutil, struct, sys, zipfile
 
 out = sys.argv[1]
 rnd = random.Random(1234)
@@ -57,6 +59,7 @@ entries = [[infos[i].header_offset, infos[i + 1].header_offset if i + 1 < len(in
            for i in range(len(infos))]
 names = [i.filename for i in infos]
 
+shutil.copyfile(zpath, os.path.join(out, "pytorch_model.bin"))
 with open(os.path.join(out, "broken.safetensors"), "wb") as f:
     f.write(struct.pack("<Q", 4096) + b"{not json" + blob(8 * MiB))
 with open(os.path.join(out, "plain.dat"), "wb") as f:
