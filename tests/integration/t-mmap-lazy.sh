@@ -128,6 +128,9 @@ fault_then_kill() {
 		sleep 0.1
 	done
 	(($(ms_key_stat "$key" count) > 0)) || ms_bad "$key: the fault never reached the store"
+	# Cleared before the kill: the stalled GET stays unanswered, and a next daemon's GET of the
+	# chunk (case 6) cannot race the clearing and stall too.
+	ms_front_config '{"stall": false}'
 	kill -9 "$MS_DAEMON_PID"
 	wait "$MS_DAEMON_PID" 2>/dev/null || true
 	ms_untrack_pid "$MS_DAEMON_PID"
@@ -139,7 +142,6 @@ chmod 0644 "$T/credentials" # the daemon refuses to start with world-readable cr
 fault_then_kill m-sigbus.dat "$T/sigbus.out" sigbus 5
 rc=0
 wait "$pid" || rc=$?
-ms_front_config '{"stall": false}'
 chmod 0600 "$T/credentials"
 if ((rc == 0)) && grep -q 'SIGBUS, twice: ok' "$T/sigbus.out"; then
 	ms_ok "daemon killed during a fault, none can start: $(grep -m1 'modelshim:' "$T/sigbus.out" | head -c 200)"
@@ -151,7 +153,6 @@ fi
 # asked again there and the access reads the source's bytes.
 ms_daemon_start
 fault_then_kill m-restart.dat "$T/restart.out" sparse 9
-ms_front_config '{"stall": false}'
 rc=0
 wait "$pid" || rc=$?
 if ((rc == 0)) && [[ -n $(ms_daemon_pid) ]]; then
