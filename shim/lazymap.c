@@ -26,7 +26,13 @@
 
 #define MAX_REGIONS 256
 #define READAHEAD_MAX_CHUNKS 16
-#define STREAM_FAULTS 4 /* forward faults in a row after which readahead is asked as demand */
+/*
+ * The readahead window of a forward run of faults is the run's length so far divided by this
+ * (at most READAHEAD_MAX_CHUNKS): chunks asked for past a run's end are then at most a tenth of
+ * the run (an expert's weights touched and left), while a long walk still grows its window
+ * geometrically, by a tenth of what it walked.
+ */
+#define READAHEAD_DIVISOR 10
 
 enum chunk_state { CH_UNFILLED, CH_FILLING, CH_MAPPED, CH_FAILED, CH_GONE };
 
@@ -45,8 +51,8 @@ struct region {
 	uint32_t open;        /* chunks still UNFILLED or FILLING */
 	uint32_t vmas;        /* VMAs reserved for it (worst case: every other chunk mapped) */
 	int64_t last;         /* readahead: the chunk of the last fault, */
-	uint32_t streak;      /* how many faults in a row walked forward, */
-	uint32_t ra_end, ra;  /* the end of the last window asked for, and its size */
+	uint32_t run;         /* the first chunk of the forward run it belongs to, */
+	uint32_t ra_end;      /* and the end of the chunks asked for in that run */
 };
 
 static struct region regions[MAX_REGIONS];
@@ -409,9 +415,8 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 	r->n = n;
 	r->open = n;
 	r->last = -2;
-	r->streak = 0;
+	r->run = 0;
 	r->ra_end = 0;
-	r->ra = 0;
 	r->addr = p; /* visible to the handler from here on */
 	unlock_regions(&old);
 	*out = p;
@@ -419,12 +424,12 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 }
 
 /*
- * Asks for chunk J of R (under the lock) into OUT[*N] unless it is present (then mapped): the
- * FAULT's own chunk, or readahead (AHEAD: behind demand fills).
+ * Asks for chunk J of R (under the lock) into OUT[*N] unless it is present (then mapped): a
+ * fault's own chunk or its readahead.
  */
 static void
-want_chunk(struct region *r, unsigned slot, uint32_t j, bool ahead, bool fault,
-    struct lazy_fill *out, unsigned max, unsigned *n)
+want_chunk(struct region *r, unsigned slot, uint32_t j, struct lazy_fill *out, unsigned max,
+    unsigned *n)
 {
 	if (r->state[j] != CH_UNFILLED)
 		return;
@@ -432,7 +437,7 @@ want_chunk(struct region *r, unsigned slot, uint32_t j, bool ahead, bool fault,
 		map_chunk(r, j, true);
 	} else if (*n < max) {
 		r->state[j] = CH_FILLING;
-		out[(*n)++] = (struct lazy_fill){ slot, r->gen, j, ahead, fault };
+		out[(*n)++] = (struct lazy_fill){ slot, r->gen, j };
 	}
 }
 
@@ -440,13 +445,12 @@ unsigned
 shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 {
 	unsigned n = 0, slot;
-	uint32_t j, k, ra_max;
+	uint32_t j, k, end, win, win_max;
 	struct region *r;
 	char *a;
 	size_t len;
 	uint64_t foff;
 	sigset_t old;
-	bool seq;
 
 	lock_regions(&old);
 	r = find_locked(addr);
@@ -459,7 +463,7 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 	slot = (unsigned)(r - regions);
 	j = chunk_of(r, addr);
 	if (r->state[j] == CH_UNFILLED) {
-		want_chunk(r, slot, j, false, true, out, max, &n);
+		want_chunk(r, slot, j, out, max, &n);
 		if (r->state[j] == CH_UNFILLED) /* no room for the request: it fails, loudly */
 			map_chunk(r, j, false);
 	} else if (r->state[j] != CH_FILLING) {
@@ -467,26 +471,27 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 		shim_uffd_wake(a, len);
 	}
 	/*
-	 * Faults walking forward (the next chunk, or inside the last window) read ahead from the
-	 * third one on: two chunks in a row are as often a short run (one expert's weights) as the
-	 * start of a stream, and a window fetched past a run's end is never used.
+	 * A fault walking forward (the next chunk, or up to the first chunk past those asked for:
+	 * the program read the window's mapped chunks without faulting) continues its run; any
+	 * other starts a new one. The window grows with the run (READAHEAD_DIVISOR), like the
+	 * kernel's readahead ramp, but from nothing: a run of a few chunks (one expert's weights) is
+	 * fetched as it faults and no further.
 	 */
-	seq = (int64_t)j == r->last + 1 || (r->ra > 0 && (int64_t)j > r->last && j <= r->ra_end);
-	r->streak = seq ? r->streak + 1 : 0;
-	if (r->streak >= 2) {
-		ra_max = (uint32_t)(shim.cfg.readahead / r->f->chunk_size);
-		if (ra_max > READAHEAD_MAX_CHUNKS)
-			ra_max = READAHEAD_MAX_CHUNKS;
-		r->ra = r->ra == 0 ? 2 : r->ra * 2;
-		if (r->ra > ra_max)
-			r->ra = ra_max;
-		/* Warm (behind demand fills) while it may still be a short run; demand once a stream. */
-		for (k = j + 1; k <= j + r->ra && k < r->n; k++)
-			want_chunk(r, slot, k, r->streak < STREAM_FAULTS, false, out, max, &n);
-		r->ra_end = j + r->ra;
-	} else {
-		r->ra = 0;
+	if (!((int64_t)j > r->last && ((int64_t)j == r->last + 1 || j <= r->ra_end))) {
+		r->run = j;
+		r->ra_end = j + 1;
 	}
+	win_max = (uint32_t)(shim.cfg.readahead / r->f->chunk_size);
+	if (win_max > READAHEAD_MAX_CHUNKS)
+		win_max = READAHEAD_MAX_CHUNKS;
+	win = (j - r->run + 1) / READAHEAD_DIVISOR;
+	if (win > win_max)
+		win = win_max;
+	end = j + 1 + win < r->n ? j + 1 + win : r->n;
+	for (k = r->ra_end > j + 1 ? r->ra_end : j + 1; k < end; k++)
+		want_chunk(r, slot, k, out, max, &n);
+	if (end > r->ra_end)
+		r->ra_end = end;
 	r->last = j;
 	unlock_regions(&old);
 	return n;

@@ -50,10 +50,8 @@ void shim_lazy_fork_child(void);
 /* What the handler thread (uffd.c) asks of the regions. */
 struct lazy_fill {
 	unsigned slot, gen; /* the region, as it was when the fill was asked for */
-	uint32_t chunk;     /* index in the region */
-	bool ahead;         /* readahead, not a fault: asked for behind the daemon's demand fills */
-	bool fault;         /* the faulting chunk itself (the daemon adds no sequential readahead:
-	                     * a stream's readahead chunks, asked as demand, let its window ramp) */
+	uint32_t chunk;     /* index in the region: asked as MS_FILL_FAULT, a fault's chunk or its
+	                     * readahead (lazymap.c sizes the window; the daemon adds none) */
 };
 
 /*

@@ -140,10 +140,8 @@ send_pending(void)
 			forget_pending(i);
 			continue;
 		}
-		if (ms_client_send_fill(&hcl, pending[i].fill.ahead ? MS_FILL_WARM :
-		    pending[i].fill.fault ? MS_FILL_FAULT : 0,
-		    shim.cfg.mounts[req.mount].name, req.key, req.off,
-		    req.len, req.ino, &pending[i].id) < 0) {
+		if (ms_client_send_fill(&hcl, MS_FILL_FAULT, shim.cfg.mounts[req.mount].name,
+		    req.key, req.off, req.len, req.ino, &pending[i].id) < 0) {
 			drop_connection();
 			lost_at_ms = ms_now_ms();
 			return;
