@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "ini_line.h"
+#include "keys.h"
 #include "log.h"
 
 enum sect { SECT_NONE, SECT_CACHE, SECT_MOUNT, SECT_TENANT, SECT_TIER, SECT_GC };
@@ -382,6 +383,20 @@ set_fill(struct parse *p, const char *v)
 	return one_of_two(p, v, "open", "demand", &p->mount->fill_on_open);
 }
 
+/* A key under the mount's prefix that an import can skip: one an import would accept. */
+static int
+set_snapshot(struct parse *p, const char *v)
+{
+	size_t len = strlen(v);
+	enum ms_key_verdict kv = ms_key_check(v, len);
+
+	if (kv != MS_KEY_OK || len >= sizeof p->mount->snapshot)
+		return bad(p, "'%.64s' is not an object key under the mount's prefix (%s)", v,
+		    kv != MS_KEY_OK ? ms_key_verdict_str(kv) : "too long");
+	memcpy(p->mount->snapshot, v, len + 1);
+	return 0;
+}
+
 static int
 set_gc_lock(struct parse *p, const char *v)
 {
@@ -613,6 +628,8 @@ static const struct key keys[] = {
 	{ SECT_MOUNT, "tier", V_NAME, M(tier_name), 0, 0, NULL },
 	{ SECT_MOUNT, "ca_bundle", V_PATH, M(ca_bundle), 0, 0, NULL },
 	{ SECT_MOUNT, "fill", V_FN, 0, 0, 0, set_fill },
+	{ SECT_MOUNT, "namespace_snapshot", V_FN, 0, 0, 0, set_snapshot },
+	{ SECT_MOUNT, "namespace_snapshot_max_age", V_MS, M(snapshot_max_age_ms), 0, 0, NULL },
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
 	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },
 	{ SECT_TIER, "allow", V_FN, 0, 0, 0, set_allow },
@@ -836,6 +853,7 @@ begin_section(struct parse *p, const char *line)
 	strlcpy(p->mount->tenant, "default", sizeof p->mount->tenant);
 	strlcpy(p->mount->profile, "default", sizeof p->mount->profile);
 	p->mount->tier = -1;
+	p->mount->snapshot_max_age_ms = 15 * 60 * 1000;
 	p->mount->line = p->lineno;
 	p->sect = SECT_MOUNT;
 	snprintf(p->label, sizeof p->label, "[mount \"%s\"]", p->mount->name);

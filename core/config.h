@@ -56,6 +56,11 @@ struct ms_mount {
 	int tier;                      /* its index in ms_config.tiers, -1 without one */
 	bool fill_on_open;             /* fill = open: the whole object is fetched when opened
 	                                  (default demand: only what is read, and read ahead) */
+	char snapshot[MS_PATH_MAX];    /* namespace_snapshot = KEY (under the prefix) of the listing
+	                                * one node publishes (`import --publish`) and the others
+	                                * import from instead of listing; "" = list every time */
+	unsigned snapshot_max_age_ms;  /* namespace_snapshot_max_age: older snapshots are not
+	                                * taken (default 15m) */
 	int line;                      /* line of the section header, for messages */
 };
 

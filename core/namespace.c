@@ -72,6 +72,8 @@ on_listed(void *arg, const struct ms_s3_object *o)
 	if (im->rep->listed % 1000 == 0)
 		progress(im, "listing");
 	/* Only the first MS_KEY_MAX bytes of a longer key are at hand: it is refused as it is. */
+	if (len == strlen(im->m->snapshot) && memcmp(o->key, im->m->snapshot, len) == 0)
+		return 0; /* the namespace snapshot itself: not a file of the mount */
 	v = len > MS_KEY_MAX ? MS_KEY_TOO_LONG : ms_key_check(o->key, len);
 	if (v == MS_KEY_DIR_MARKER) {
 		im->rep->folders++;
@@ -343,7 +345,8 @@ lock_mount(struct import *im, int *lockfd)
 
 int
 ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s3 *s3,
-    const struct ms_import_hooks *hooks, struct ms_import_report *rep, char *err, size_t errlen)
+    const struct ms_import_source *src, const struct ms_import_hooks *hooks,
+    struct ms_import_report *rep, char *err, size_t errlen)
 {
 	struct import im;
 	int rc, lockfd = -1;
@@ -362,7 +365,20 @@ ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s3 *s
 		snprintf(err, errlen, "cache dir %s: %s", cfg->cache_dir, strerror(-rc));
 		goto out;
 	}
-	rc = ms_s3_list(s3, on_listed, &im, err, errlen);
+	if (src != NULL && src->from != NULL) {
+		char perr[MS_KEY_MAX + 256];
+
+		rc = ms_s3_snapshot_walk(s3, src->from, src->from_len, on_listed, &im, perr,
+		    sizeof perr);
+		if (rc != 0) { /* before anything changed: the namespace stays as it was */
+			if (rc != -EFBIG)
+				snprintf(err, errlen, "snapshot %s of s3://%s/%s: %s", m->snapshot,
+				    m->bucket, m->prefix, perr);
+			rc = rc > 0 ? -EBADMSG : rc;
+		}
+	} else {
+		rc = ms_s3_list(s3, on_listed, &im, err, errlen);
+	}
 	if (rc < 0) {
 		if (rc == -EFBIG)
 			snprintf(err, errlen, "listing of s3://%s/%s has more than %u objects", m->bucket,
@@ -393,6 +409,16 @@ ms_import(const struct ms_config *cfg, const struct ms_mount *m, struct ms_s3 *s
 			progress(&im, "importing");
 	}
 	progress(&im, "done");
+	if (src != NULL && src->publish != NULL) {
+		ms_snapshot_begin(src->publish, m);
+		for (i = 0; i < im.n; i++)
+			if (!im.v[i].rejected)
+				ms_snapshot_add(src->publish, m, im.v[i].key, im.v[i].size,
+				    im.v[i].mtime, im.v[i].etag);
+		rc = ms_snapshot_end(src->publish);
+		if (rc < 0)
+			snprintf(err, errlen, "writing the namespace snapshot: %s", strerror(-rc));
+	}
 out:
 	for (i = 0; i < im.n; i++)
 		free(im.v[i].key);

@@ -1,6 +1,6 @@
 /*
- * s3.c: the S3 client of one mount: SigV4-signed ListObjectsV2 on one reusable easy
- * handle (blocking, retried with backoff), GET set-up for the daemon's multi handle, and the
+ * s3.c: the S3 client of one mount: SigV4-signed ListObjectsV2, HEAD and PUT on one reusable
+ * easy handle (blocking, retried with backoff), the walk of a namespace snapshot, GET set-up for the daemon's multi handle, and the
  * verdict table every transfer is judged by. It never touches the cache, and never logs or keeps
  * credentials anywhere but its own struct (wiped on free).
  */
@@ -339,12 +339,80 @@ struct s3_result {
 	unsigned attempts;
 };
 
+/* A request other than a GET on the blocking handle: a HEAD's answer, or a PUT's body. */
+struct s3_req {
+	bool head;
+	const char *put; /* a PUT of PUT_LEN bytes, sent from PUT_OFF on */
+	size_t put_len, put_off;
+	struct ms_s3_answer ans; /* a HEAD's headers */
+};
+
+static size_t
+put_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct s3_req *q = ud;
+	size_t n = size * nmemb;
+
+	if (n > q->put_len - q->put_off)
+		n = q->put_len - q->put_off;
+	memcpy(buf, q->put + q->put_off, n);
+	q->put_off += n;
+	return n;
+}
+
+void
+ms_s3_answer_reset(struct ms_s3_answer *a)
+{
+	memset(a, 0, sizeof *a);
+	a->tier_hit = -1;
+}
+
+void
+ms_s3_answer_header(struct ms_s3_answer *a, const char *line, size_t n)
+{
+	const char *colon = memchr(line, ':', n);
+	unsigned long long start, end, total;
+	char value[MS_ETAG_MAX + 64];
+	size_t vlen;
+
+	if (colon == NULL)
+		return;
+	vlen = n - (size_t)(colon + 1 - line);
+	if (vlen >= sizeof value)
+		vlen = sizeof value - 1;
+	memcpy(value, colon + 1, vlen);
+	value[vlen] = '\0';
+	value[strcspn(value, "\r\n")] = '\0';
+	if ((size_t)(colon - line) == 4 && strncasecmp(line, "etag", 4) == 0) {
+		strlcpy(a->etag, value + strspn(value, " \t"), sizeof a->etag);
+	} else if ((size_t)(colon - line) == 16 && strncasecmp(line, "x-modelshim-tier", 16) == 0) {
+		a->tier_hit = strcmp(value + strspn(value, " \t"), "HIT") == 0;
+	} else if ((size_t)(colon - line) == 13 && strncasecmp(line, "content-range", 13) == 0 &&
+	    sscanf(value, " bytes %llu-%llu/%llu", &start, &end, &total) == 3) {
+		a->have_range = true;
+		a->range_start = start;
+		a->range_end = end;
+		a->range_total = total;
+	}
+}
+
+static size_t
+head_header(char *line, size_t size, size_t nmemb, void *ud)
+{
+	struct s3_req *q = ud;
+
+	ms_s3_answer_header(&q->ans, line, size * nmemb);
+	return size * nmemb;
+}
+
 /*
- * Performs a GET of s->url on s->easy, retrying RETRY verdicts up to s->attempts times.
- * Returns 0 with the last outcome in R, or -ENOMEM / -EFBIG (body over MS_LIST_BODY_MAX).
+ * Performs a GET of s->url on s->easy (a HEAD or a PUT with Q), retrying RETRY verdicts up to
+ * s->attempts times. Returns 0 with the last outcome in R, or -ENOMEM / -EFBIG (body over
+ * MS_LIST_BODY_MAX).
  */
 static int
-s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_result *r)
+s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_req *q,
+    struct s3_result *r)
 {
 	struct curl_slist *hdrs = NULL;
 	int rc = 0;
@@ -360,6 +428,19 @@ s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_result 
 		curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
 		curl_easy_setopt(s->easy, CURLOPT_WRITEFUNCTION, body_write);
 		curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
+		if (q != NULL && q->head) {
+			ms_s3_answer_reset(&q->ans);
+			curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+			curl_easy_setopt(s->easy, CURLOPT_FILETIME, 1L);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, head_header);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, q);
+		} else if (q != NULL && q->put != NULL) {
+			q->put_off = 0;
+			curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(s->easy, CURLOPT_READFUNCTION, put_read);
+			curl_easy_setopt(s->easy, CURLOPT_READDATA, q);
+			curl_easy_setopt(s->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->put_len);
+		}
 		r->cc = curl_easy_perform(s->easy);
 		r->status = 0;
 		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &r->status);
@@ -485,7 +566,7 @@ ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t errle
 			    strerror(-rc));
 			goto out;
 		}
-		rc = s3_perform(s, "list", s->where, &r);
+		rc = s3_perform(s, "list", s->where, NULL, &r);
 		if (rc == -EFBIG) {
 			ms_errf(err, errlen, "list %s: page %lu is over %u bytes", s->where, page,
 			    MS_LIST_BODY_MAX);
@@ -527,4 +608,88 @@ out:
 	s->body.p = NULL;
 	s->body.len = s->body.cap = 0;
 	return rc;
+}
+
+int
+ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char *err, size_t errlen)
+{
+	struct s3_req q = { .head = true };
+	char who[MS_NAME_MAX + 2 * MS_PATH_MAX + 8];
+	curl_off_t length = -1;
+	struct s3_result r;
+	long mtime = -1;
+	int rc;
+
+	snprintf(who, sizeof who, "s3://%s/%s%s", s->m.bucket, s->m.prefix, key);
+	rc = ms_s3_object_url(&s->m, key, s->url, sizeof s->url);
+	if (rc == 0)
+		rc = s3_perform(s, "HEAD", who, &q, &r);
+	if (rc < 0) {
+		ms_errf(err, errlen, "HEAD %s: %s", who, strerror(-rc));
+		return rc;
+	}
+	if (r.verdict == MS_S3_NOTFOUND) {
+		ms_errf(err, errlen, "%s: no such object (HTTP 404)", who);
+		return -ENOENT;
+	}
+	if (r.verdict != MS_S3_OK)
+		return s3_fail(s, &r, "HEAD", who, err, errlen);
+	curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+	curl_easy_getinfo(s->easy, CURLINFO_FILETIME, &mtime);
+	if (length < 0 || q.ans.etag[0] == '\0') {
+		ms_errf(err, errlen, "HEAD %s: the answer has no %s", who,
+		    length < 0 ? "Content-Length" : "ETag");
+		return -EBADMSG;
+	}
+	memset(out, 0, sizeof *out);
+	out->size = (uint64_t)length;
+	out->mtime = mtime;
+	memcpy(out->etag, q.ans.etag, sizeof out->etag);
+	return 0;
+}
+
+int
+ms_s3_put(struct ms_s3 *s, const char *key, const char *body, size_t len, char *err,
+    size_t errlen)
+{
+	struct s3_req q = { .put = body, .put_len = len };
+	char who[MS_NAME_MAX + 2 * MS_PATH_MAX + 8];
+	struct s3_result r;
+	int rc;
+
+	snprintf(who, sizeof who, "s3://%s/%s%s", s->m.bucket, s->m.prefix, key);
+	rc = ms_s3_object_url(&s->m, key, s->url, sizeof s->url);
+	if (rc == 0)
+		rc = s3_perform(s, "PUT", who, &q, &r);
+	if (rc < 0) {
+		ms_errf(err, errlen, "PUT %s: %s", who, strerror(-rc));
+		return rc;
+	}
+	if (r.verdict != MS_S3_OK)
+		return s3_fail(s, &r, "PUT", who, err, errlen);
+	return 0;
+}
+
+int
+ms_s3_snapshot_walk(struct ms_s3 *s, const char *xml, size_t len, ms_s3_list_fn fn, void *arg,
+    char *err, size_t errlen)
+{
+	struct strip st = { .prefix = s->m.prefix, .plen = strlen(s->m.prefix), .fn = fn, .arg = arg };
+	char token[S3_TOKEN_MAX], perr[MS_KEY_MAX + 256] = "";
+	bool truncated = false;
+	int rc;
+
+	rc = ms_s3_list_parse(xml, len, strip_prefix, &st, &truncated, token, sizeof token, perr,
+	    sizeof perr);
+	if (rc != 0) {
+		if (perr[0] != '\0')
+			ms_errf(err, errlen, "%s", perr);
+		return rc;
+	}
+	if (truncated) {
+		ms_errf(err, errlen, "it says it is truncated (IsTruncated): a snapshot holds a whole "
+		    "listing");
+		return -EBADMSG;
+	}
+	return 0;
 }

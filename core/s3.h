@@ -1,8 +1,10 @@
 /*
  * s3.h: the object-store client for one mount: canonical URLs, SigV4 through libcurl,
- * ListObjectsV2 (paginated), HEAD, and ranged GET set-up for the daemon's curl multi handle.
+ * ListObjectsV2 (paginated) and the snapshots of it that imports share, HEAD, one PUT (a
+ * namespace snapshot), and ranged GET set-up for the daemon's curl multi handle.
  * Keys in this API are relative to the mount's prefix; the client adds and strips the prefix.
- * It never writes to the cache and never logs credentials.
+ * It never writes to the cache and never logs credentials; it writes to the store only when asked
+ * to publish a snapshot.
  */
 #ifndef MS_S3_H
 #define MS_S3_H
@@ -55,6 +57,31 @@ int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t e
 	__attribute__((warn_unused_result));
 
 /*
+ * Walks a namespace snapshot (XML, LEN bytes: one whole ListObjectsV2 answer, as
+ * core/snapshot.c writes it) like a listing: FN per object under the prefix, prefix stripped.
+ * Returns 0, FN's non-zero value, or -EBADMSG with a message for malformed XML or a snapshot
+ * that says it is truncated.
+ */
+int ms_s3_snapshot_walk(struct ms_s3 *s, const char *xml, size_t len, ms_s3_list_fn fn, void *arg,
+    char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * HEAD of KEY (relative to the prefix) on the blocking handle, retried like a listing: its size,
+ * ETag and Last-Modified (-1 when absent) into OUT (key NULL). Returns 0, -ENOENT (404),
+ * -EACCES (refused) or -errno, with a message in ERR. One thread at a time, like ms_s3_list.
+ */
+int ms_s3_head(struct ms_s3 *s, const char *key, struct ms_s3_object *out, char *err,
+    size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * PUT of BODY (LEN bytes) as KEY (relative to the prefix) on the blocking handle, signed with
+ * UNSIGNED-PAYLOAD, retried like a listing. Returns 0 or -errno with a message in ERR. The only
+ * write this client makes: `modelshim import --publish` (a namespace snapshot).
+ */
+int ms_s3_put(struct ms_s3 *s, const char *key, const char *body, size_t len, char *err,
+    size_t errlen) __attribute__((warn_unused_result));
+
+/*
  * Sets up EASY for a GET of [off, off + len) of KEY, conditional on ETAG (If-Match) when ETAG is
  * not empty. len == 0 asks for the whole object without a Range header. With VIA ("HOST:PORT",
  * a cluster tier node) the request goes there over http, naming and signed for the origin's
@@ -70,6 +97,18 @@ int ms_s3_list(struct ms_s3 *s, ms_s3_list_fn fn, void *arg, char *err, size_t e
  */
 int ms_s3_prepare_get(struct ms_s3 *s, CURL *easy, const char *key, uint64_t off, uint64_t len,
     const char *etag, const char *via, struct curl_slist **hdrs) __attribute__((warn_unused_result));
+
+/* What the headers of an answer to a GET or HEAD said, as far as a caller checks them. */
+struct ms_s3_answer {
+	char etag[MS_ETAG_MAX]; /* "" without an ETag header */
+	int tier_hit;           /* X-Modelshim-Tier: HIT (1), something else (0), none (-1) */
+	bool have_range;        /* a Content-Range "bytes A-B/TOTAL" */
+	uint64_t range_start, range_end, range_total;
+};
+
+/* Empties A before an answer; ms_s3_answer_header then takes each header line (N bytes). */
+void ms_s3_answer_reset(struct ms_s3_answer *a);
+void ms_s3_answer_header(struct ms_s3_answer *a, const char *line, size_t n);
 
 enum ms_s3_verdict {
 	MS_S3_OK,        /* 200 or 206 */

@@ -31,6 +31,7 @@
 #include "store.h"
 #include "store_creds.h"
 #include "store_s3.h"
+#include "tier.h"
 
 /* Large receive buffers: one recv per 512 KiB instead of per 16 KiB (curl's default). */
 #define RECV_BUFFER_SIZE (512L * 1024)
@@ -65,16 +66,13 @@ struct store_xfer {
 	bool proving;            /* the 1-byte GET to the origin that proves read access runs */
 	store_lookup_fn lookup_done; /* a HEAD (store_ops.lookup): its result goes here, with ARG */
 	void *lookup_arg;
-	int tier_hit;            /* X-Modelshim-Tier said HIT (1), something else (0), nothing (-1) */
 	CURL *easy;
 	struct curl_slist *hdrs;
 	unsigned creds_gen;   /* the credentials' renewal it was signed under */
 	bool creds_retried;   /* sent again once already after an expired-token answer */
 	bool headed;   /* head() was called */
 	bool refused;  /* head() or body() stopped the transfer */
-	bool have_range;
-	uint64_t range_start, range_total;
-	char etag[MS_ETAG_MAX];
+	struct ms_s3_answer ans; /* its headers */
 	char errbody[512]; /* the start of an error answer's body: its S3 <Code> */
 	size_t errbody_len;
 };
@@ -83,30 +81,9 @@ static size_t
 on_header(char *line, size_t size, size_t nmemb, void *arg)
 {
 	struct store_xfer *x = arg;
-	size_t n = size * nmemb, vlen;
-	unsigned long long a, b, total;
-	char value[MS_ETAG_MAX + 64];
-	const char *colon = memchr(line, ':', n);
 
-	if (colon == NULL)
-		return n;
-	vlen = n - (size_t)(colon + 1 - line);
-	if (vlen >= sizeof value)
-		vlen = sizeof value - 1;
-	memcpy(value, colon + 1, vlen);
-	value[vlen] = '\0';
-	value[strcspn(value, "\r\n")] = '\0';
-	if ((size_t)(colon - line) == 4 && strncasecmp(line, "etag", 4) == 0) {
-		strlcpy(x->etag, value + strspn(value, " \t"), sizeof x->etag);
-	} else if ((size_t)(colon - line) == 16 && strncasecmp(line, "x-modelshim-tier", 16) == 0) {
-		x->tier_hit = strcmp(value + strspn(value, " \t"), "HIT") == 0;
-	} else if ((size_t)(colon - line) == 13 && strncasecmp(line, "content-range", 13) == 0 &&
-	    sscanf(value, " bytes %llu-%llu/%llu", &a, &b, &total) == 3) {
-		x->have_range = true;
-		x->range_start = a;
-		x->range_total = total;
-	}
-	return n;
+	ms_s3_answer_header(&x->ans, line, size * nmemb);
+	return size * nmemb;
 }
 
 static size_t
@@ -131,8 +108,8 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 	if (!x->headed) {
 		struct store_head h = {
-			.status = (int)http, .etag = x->etag, .have_range = x->have_range,
-			.range_start = x->range_start, .range_total = x->range_total,
+			.status = (int)http, .etag = x->ans.etag, .have_range = x->ans.have_range,
+			.range_start = x->ans.range_start, .range_total = x->ans.range_total,
 		};
 
 		x->headed = true;
@@ -159,19 +136,6 @@ xfer_free(struct store_xfer *x)
 	free(x);
 }
 
-/* Node NODE's rendezvous weight for the block of G: the same on every daemon. */
-static uint64_t
-node_weight(const struct ms_mount *m, const struct ms_tier *t, unsigned node,
-    const struct store_get *g)
-{
-	char id[MS_NAME_MAX + 3 * MS_PATH_MAX + MS_ETAG_MAX + 64];
-	int n;
-
-	n = snprintf(id, sizeof id, "%s|%s|%s|%s%s|%s|%llu", t->nodes[node], m->endpoint, m->bucket,
-	    m->prefix, g->key, g->etag, (unsigned long long)(g->off / t->block));
-	return XXH3_64bits(id, n < (int)sizeof id ? (size_t)n : sizeof id - 1);
-}
-
 /*
  * The tier node for G: the up node of highest weight, when G is one whole aligned block of an
  * object of a tier mount and fewer tries than nodes were made; else -1 (the origin).
@@ -194,7 +158,7 @@ pick_node(struct store_s3 *s, const struct store_get *g, struct tier_nodes **tie
 	for (unsigned i = 0; i < t->nnodes; i++) {
 		if ((*tier)->down_until_ms[i] > now)
 			continue;
-		w = node_weight(m, t, i, g);
+		w = ms_tier_weight(m, t, i, g->key, g->etag, g->off);
 		if (best < 0 || w > best_w) {
 			best = (int)i;
 			best_w = w;
@@ -240,9 +204,8 @@ xfer_send(struct store_s3 *s, struct store_xfer *x)
 	if (x->hdrs != NULL)
 		curl_slist_free_all(x->hdrs);
 	x->hdrs = NULL;
-	x->headed = x->refused = x->have_range = false;
-	x->tier_hit = -1;
-	x->etag[0] = '\0';
+	x->headed = x->refused = false;
+	ms_s3_answer_reset(&x->ans);
 	x->errbody_len = 0;
 	x->errbody[0] = '\0';
 	store_creds_due(s->creds[g->mount_idx], s->s3[g->mount_idx]);
@@ -348,14 +311,14 @@ lookup_finish(const struct store_xfer *x, const struct store_result *r)
 	snprintf(l.what, sizeof l.what, "%s", r->what);
 	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
 	curl_easy_getinfo(x->easy, CURLINFO_FILETIME_T, &mtime);
-	if (l.err == 0 && (size < 0 || x->etag[0] == '\0')) {
+	if (l.err == 0 && (size < 0 || x->ans.etag[0] == '\0')) {
 		l.err = -EIO;
 		snprintf(l.what, sizeof l.what, "the store's answer to HEAD names no %s",
 		    size < 0 ? "Content-Length" : "ETag");
 	}
 	l.size = size < 0 ? 0 : (uint64_t)size;
 	l.mtime = mtime < 0 ? 0 : (int64_t)mtime;
-	snprintf(l.etag, sizeof l.etag, "%s", x->etag);
+	snprintf(l.etag, sizeof l.etag, "%s", x->ans.etag);
 	x->lookup_done(x->lookup_arg, &l);
 }
 
@@ -508,9 +471,9 @@ count_tier_answer(const struct store_xfer *x)
 	curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
 	st->requests++;
 	st->bytes += (uint64_t)got;
-	if (x->tier_hit == 1)
+	if (x->ans.tier_hit == 1)
 		st->hits++;
-	else if (x->tier_hit == 0)
+	else if (x->ans.tier_hit == 0)
 		st->misses++;
 }
 

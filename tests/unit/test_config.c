@@ -874,3 +874,20 @@ Test(config, gc_section)
 	expect_error(CACHE MOUNT "[gc]\n[gc]\n", 8, "[gc]: duplicate section (first at line 7)", NULL);
 	expect_error(CACHE MOUNT "[gc]\nsize = 1G\n", 8, "[gc]", NULL);
 }
+
+Test(config, namespace_snapshot)
+{
+	cr_assert_eq(load_text(CACHE MOUNT), 0, "%s", err);
+	cr_expect_str_eq(cfg.mounts[0].snapshot, "");
+	cr_expect_eq(cfg.mounts[0].snapshot_max_age_ms, 15u * 60 * 1000);
+	cr_assert_eq(load_text(CACHE MOUNT_WITH("namespace_snapshot = .modelshim/ns.xml\n"
+	    "namespace_snapshot_max_age = 2m")), 0, "%s", err);
+	cr_expect_str_eq(cfg.mounts[0].snapshot, ".modelshim/ns.xml");
+	cr_expect_eq(cfg.mounts[0].snapshot_max_age_ms, 120000);
+	expect_error(CACHE MOUNT_WITH("namespace_snapshot = a/../b"), 5,
+	    "namespace_snapshot: 'a/../b' is not an object key under the mount's prefix", NULL);
+	expect_error(CACHE MOUNT_WITH("namespace_snapshot = /abs"), 5, "is not an object key", NULL);
+	expect_error(CACHE MOUNT_WITH("namespace_snapshot = dir/"), 5, "is not an object key", NULL);
+	expect_error(CACHE MOUNT_WITH("namespace_snapshot_max_age = 0"), 5,
+	    "namespace_snapshot_max_age: '0' is not a duration above zero", NULL);
+}
