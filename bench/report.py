@@ -188,6 +188,39 @@ P("Warm rows of workloads 1 and 2: the local file and modelshim are measured in 
   "same touch loop ~25× slower), and modelshim's cache files are written in 4 MiB chunks.")
 P("")
 
+
+def ms_builds(w):
+    """The modelshim builds measured beside the default one (bench/run with BENCH_MS_BUILDS)."""
+    return sorted({k[2] for k in R if k[0] == w and k[2].startswith("modelshim@")})
+
+
+def builds_table(w, rows, metric, higher):
+    """Cold figures (METRIC of ROWS) of every modelshim build, measured in turn in this run
+    (BENCH_MS_BUILDS); HIGHER: a higher figure is better."""
+    other = ms_builds(w)
+    if not other:
+        return
+    P("modelshim builds side by side (measured in turn in this run, `BENCH_MS_BUILDS`; ratio: the "
+      "default build `modelshim` against each other one, above 1 means the default build is better):")
+    P("")
+    out = []
+    for row, label in rows:
+        base = num(w, row, "modelshim", metric)
+        r = [label, cell(w, row, "modelshim", metric)]
+        for q in other:
+            v = num(w, row, q, metric)
+            r += [cell(w, row, q, metric), ratio(base, v) if higher else ratio(v, base)]
+        out.append(r)
+    hdr = ["state", "modelshim"]
+    for q in other:
+        hdr += [q, "modelshim ÷ " + q.split("@", 1)[1] if higher else q.split("@", 1)[1] + " ÷ modelshim"]
+    P(table(hdr, out))
+    P("")
+
+
+builds_table("2", [("cold-s3", "cold: empty cache, origin s3rver"), ("cold-nginx", "cold: empty cache, origin nginx")],
+             "mibps", True)
+
 # ---------------------------------------------------------------------------------------- W3
 P("## 3. LoRA switching: %s picks among %s LoRAs of %s MiB, each read whole (ms per load: mean / p99)"
   % (M["picks"], M["nlora"], M["lora_mib"]))
@@ -312,13 +345,59 @@ P("Each run: up to %s reads or %s s, whichever comes first, after reading the fi
                                                                      M.get("check_n", "?")))
 P("")
 
+# ---------------------------------------------------------------------------------------- W8
+W8 = any(k[0] == "8" for k in R)
+
+
+def mib(x):
+    return f0(x / 2**20) if x is not None else "–"
+
+
+if W8:
+    P("## 8. The %s checkpoint mmapped whole, 5%% of it touched as 8 contiguous runs (experts), cold" % ckpt_desc)
+    P("")
+    rows = []
+    for o in ["local", "front", "nginx"]:
+        peers8 = ["local"] if o == "local" else ["modelshim"] + ms_builds("8") + FUSE
+        for peer in peers8:
+            t, rnd, got = num("8", o, peer, "touched"), num("8", o, peer, "rounded"), num("8", o, peer, "bytes")
+            first, cg = num("8", o, peer, "first_ms"), num("8", o, "curl", "chunk_get_ms")
+            if t is None:
+                rows.append([peer, ORIG.get(o, "– (local file)"), why("8", o, peer)] + ["–"] * 7)
+                continue
+            rows.append([peer, ORIG.get(o, "– (local file)"), mib(t), mib(rnd), mib(got),
+                         ratio(got, rnd) if got is not None else "–",
+                         cell("8", o, peer, "first_ms"), cell("8", o, peer, "all_ms"),
+                         f0(cg) if (cg is not None and o != "local") else "–",
+                         ratio(first, cg) if (cg is not None and o != "local") else "–"])
+    P(table(["peer", "origin", "touched (MiB)", "touched, rounded out to 4 MiB chunks (MiB)", "fetched (MiB)",
+             "fetched ÷ rounded", "first touched byte (ms)", "all runs (ms)", "one chunk's GET (ms, curl)",
+             "first byte ÷ one GET"], rows))
+    P("")
+    P("The loader (`EXPERTS_PY` in `bench/workloads.py`, python's `mmap`) maps the whole file shared and "
+      "read-only and touches one byte of every page of 8 runs of 5%%/8 of the file each, one at a seeded place "
+      "in each eighth; times run from just before `mmap()`. Fetched: bytes of the checkpoint counted at the "
+      "origin (the SigV4 front, nginx's access log); modelshim's fetch includes the first chunk, which its "
+      "daemon fetches at open for any `*.safetensors` (the header a loader reads first). One chunk's GET: "
+      "curl's own time for a ranged GET of the first run's first chunk to /dev/null (median of 3). Cold "
+      "figures are medians of %s runs, each from an empty cache." % M["creps"])
+    d = [(o, num("8", o, "modelshim", "daemon_bytes"), num("8", o, "modelshim", "rounded")) for o in ["front", "nginx"]]
+    if all(x is not None and r for _, x, r in d):
+        P("modelshim's daemon counted %s (`modelshim status --json`, daemon.bytes_fetched)." % ", ".join(
+            "%s MiB from %s (%.2f× rounded)" % (mib(x), ORIG[o], x / r) for o, x, r in d))
+    if ms_builds("8"):
+        P("")
+        P("Rows `modelshim@LABEL`: another modelshim build, measured in turn with the default one in this run "
+          "(`BENCH_MS_BUILDS`).")
+    P("")
+
 # ---------------------------------------------------------------------------------------- bytes
 # Every peer runs the same reader over the same bytes: whole files (1, 2), the same pick list (3),
 # the same seeded offsets (7: the first check_n reads, whatever the time cap). Each checksum must
 # equal the local file's.
 bad, nref = [], 0
 for w, metric, refrow in [("1", "sum", "warm-pcwarm"), ("2", "sum", "warm-pcwarm"), ("3", "loads_sum", "warm"),
-                          ("7", "sum", "warm")]:
+                          ("7", "sum", "warm"), ("8", "sum", "local")]:
     got = {(k[1], k[2]): v for k, v in R.items() if k[0] == w and k[3] == metric}
     if not got:
         continue
@@ -335,8 +414,8 @@ if bad:
     P("**WRONG BYTES: these reads returned bytes whose checksum differs from the local file's: %s.**" % ", ".join(bad))
 elif nref:
     P("Every peer's reads were checksummed (1, 2: one byte of every page and the last byte; 3: the same, over the "
-      "same %s picks; 7: every byte of the first %s reads of the same seeded offsets, whatever the time cap) and "
-      "matched the local file's." % (M["picks"], M.get("check_n", "?")))
+      "same %s picks; 7: every byte of the first %s reads of the same seeded offsets, whatever the time cap; 8: one "
+      "byte of every touched page) and matched the local file's." % (M["picks"], M.get("check_n", "?")))
 else:
     P("No checksums were recorded in this run (workloads %s)." % M.get("only", "?"))
 P("")
@@ -387,6 +466,12 @@ for o in ["front", "nginx"]:
     target("Eight cold readers: bytes fetched ÷ object size (origin %s)" % ORIG[o], b8 / ob if b8 is not None else None, 1.0, higher=False)
     target("Eight cold readers: wall time ÷ one reader's (origin %s)" % ORIG[o],
            rt(num("5", o, "modelshim", "wall8"), num("5", o, "modelshim", "wall1")), 1.2, higher=False)
+for o in ["front", "nginx"]:
+    if W8:
+        target("Experts: bytes fetched ÷ touched rounded out to chunks (origin %s)" % ORIG[o],
+               rt(num("8", o, "modelshim", "bytes"), num("8", o, "modelshim", "rounded")), 1.1, higher=False)
+        target("Experts: time to the first touched byte ÷ one chunk's GET (origin %s)" % ORIG[o],
+               rt(num("8", o, "modelshim", "first_ms"), num("8", o, "curl", "chunk_get_ms")), 2.0, higher=False)
 P(table(["target", "goal", "measured", "verdict"], trows))
 P("")
 
@@ -395,7 +480,8 @@ P("## Notes")
 P("")
 P("- Endpoints: workloads 1-3 run every peer against s3rver directly and against nginx; workload 4 against "
   "s3rver; workload 5 against s3rver behind the SigV4-verifying front (which counts the bytes) and against "
-  "nginx (bytes from its access log); workloads 6 and 7 touch no origin.")
+  "nginx (bytes from its access log); workload 8 against the same two as workload 5; workloads 6 and 7 touch "
+  "no origin.")
 P("- nginx answers with its own ETag (`\"mtime-size\"`), s3rver's listings carry the md5. modelshim sends "
   "`If-Match` with the listed ETag, so nginx rewrites the ETags of the objects it serves in the listings it "
   "proxies (`sub_filter`, one pattern per object; nginx allows 255, hence only the checkpoint and the LoRAs "

@@ -6,6 +6,7 @@ peer's checksum with the local file's.
 Never records a number from a failed read.
 """
 import os
+import random
 import subprocess
 import sys
 import time
@@ -49,6 +50,26 @@ def measure(b, w, row, peer, fn, rel):
     b.res.rec(w, row, peer.name, "mibps", mibps(n, ns))
     if s is not None:
         b.res.rec(w, row, peer.name, "sum", s)
+
+
+def builds(peer):
+    """PEER as each build it is measured as: itself, and for modelshim also every build named in
+    BENCH_MS_BUILDS ("LABEL=DIR,...", DIR holding modelshim and libmodelshim.so; measured in turn
+    with the default build, recorded as peer "modelshim@LABEL"), so that two builds are compared
+    side by side in one run (workloads 2 and 8). Yields the peer set up as that build."""
+    yield peer
+    spec = os.environ.get("BENCH_MS_BUILDS", "") if peer.name == "modelshim" and not peer.fallback else ""
+    for item in filter(None, spec.split(",")):
+        label, _, d = item.partition("=")
+        saved = peer.name, peer.bin, peer.shim
+        peer.tear_down()
+        peer.name, peer.bin, peer.shim = ("modelshim@" + label, os.path.join(d, "modelshim"),
+                                          os.path.join(d, "libmodelshim.so"))
+        try:
+            yield peer
+        finally:
+            peer.tear_down()
+            peer.name, peer.bin, peer.shim = saved
 
 
 def fresh(b, w, row, peer, origin):
@@ -96,9 +117,10 @@ def sequential(b, w, fn):
         for o in ORIGINS:
             b.log("workload %d: %s on %s" % (w, peer.name, o))
             for _ in range(b.p.creps):
-                if fresh(b, w, "cold-" + o, peer, o):
-                    measure(b, w, "cold-" + o, peer, fn, b.ds.ckpt)
-            if o == "s3" and peer.mounted():
+                for q in builds(peer):
+                    if fresh(b, w, "cold-" + o, q, o):
+                        measure(b, w, "cold-" + o, q, fn, b.ds.ckpt)
+            if o == "s3" and (peer.mounted() or fresh(b, w, "warm-pcwarm", peer, o)):
                 warm_rows(b, w, peer, fn)
         peer.tear_down()
 
@@ -357,16 +379,19 @@ def w7_pread(b):
 
 # The expert loader of workload 8, run by the peer's python3 (under the shim for modelshim): maps
 # the whole file shared and read-only, touches one byte per page of NRUNS contiguous runs that
-# cover SHARE of it (each at a seeded place in its own slice), and prints
-# "experts TOUCHED NS_TO_FIRST_BYTE NS_ALL SUM" (times from just before mmap()).
+# cover SHARE of it (each at a seeded place in its own slice), and prints "experts TOUCHED
+# NS_TO_FIRST_BYTE NS_ALL SUM ROUNDED" (times from just before mmap(); ROUNDED: the runs' bytes
+# rounded out to CHUNK-byte chunks, a chunk shared by two runs counted once).
 EXPERTS_PY = r"""
 import mmap, os, random, sys, time
-path, nruns, share = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+path, nruns, share, chunk = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 fd = os.open(path, os.O_RDONLY)
 size = os.fstat(fd).st_size
 run, sl = int(size * share / nruns) & ~4095, size // nruns
 rnd = random.Random(14)
 starts = [(i * sl + rnd.randrange(0, max(1, sl - run))) & ~4095 for i in range(nruns)]
+chunks = {c for a in starts for c in range(a // chunk, (a + run - 1) // chunk + 1)}
+rounded = sum(min(chunk, size - c * chunk) for c in chunks)
 t0 = time.monotonic_ns()
 m = mmap.mmap(fd, 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
 s = m[starts[0]]
@@ -374,39 +399,74 @@ first = time.monotonic_ns() - t0
 for a in starts:
     for off in range(a, a + run, 4096):
         s = (s * 31 + m[off]) & 0xffffffff
-print("experts %d %d %d %d" % (nruns * run, first, time.monotonic_ns() - t0, s))
+print("experts %d %d %d %d %d" % (nruns * run, first, time.monotonic_ns() - t0, s, rounded))
 """
+EXPERTS_CHUNK = 4 << 20  # modelshim's default chunk size (core/config.h): its config here sets none
+
+
+def experts(b, argv, o, peer):
+    """One cold run of the expert loader as PEER on origin O (local: the local file)."""
+    b.log("workload 8: %s on %s" % (peer.name, o))
+    if peer is not b.local:
+        if not fresh(b, 8, o, peer, o):
+            return
+        b.origins.counter_reset(o)
+    if peer.fallback:
+        b.res.na(8, o, peer.name, "n/a (shim not built)")
+        return
+    argv[3] = os.path.join(peer.root, b.ds.ckpt)
+    try:
+        touched, first, total, s, rounded = line_of(run_reader(argv, peer.env()), "experts")
+    except ReadError as e:
+        b.res.fail(8, o, peer.name, e)
+        return
+    b.res.rec(8, o, peer.name, "touched", int(touched))
+    b.res.rec(8, o, peer.name, "rounded", int(rounded))
+    b.res.rec(8, o, peer.name, "first_ms", "%.1f" % (int(first) / 1e6))
+    b.res.rec(8, o, peer.name, "all_ms", "%.1f" % (int(total) / 1e6))
+    b.res.rec(8, o, peer.name, "sum", s)
+    if peer is not b.local:
+        b.res.rec(8, o, peer.name, "bytes", b.origins.counter_bytes(o))
+        if peer.name.startswith("modelshim"):
+            try:
+                b.res.rec(8, o, peer.name, "daemon_bytes", peer.counter("daemon.bytes_fetched"))
+            except harness.mslife.LifeError as e:
+                b.res.err(8, o, peer.name, e)
+
+
+def chunk_get(b, o):
+    """One chunk's ranged GET from origin O (the chunk the loader touches first; curl's own time,
+    to /dev/null, 3 runs): the yardstick of the time to the first touched byte."""
+    size = b.p.ckpt_bytes
+    run = int(size * 0.05 / 8) & ~4095  # EXPERTS_PY's first run, 8 runs over 5%
+    first = (random.Random(14).randrange(0, max(1, size // 8 - run)) & ~4095) // EXPERTS_CHUNK * EXPERTS_CHUNK
+    url = "%s/models/%s/%s" % (b.origins.endpoint(o), b.p.set, b.ds.ckpt)
+    for _ in range(3):
+        r = subprocess.run(["curl", "-sSf", "--no-progress-meter", "--aws-sigv4", "aws:amz:us-east-1:s3",
+                            "--user", "S3RVER:S3RVER", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                            "-r", "%d-%d" % (first, min(first + EXPERTS_CHUNK, size) - 1), "-o", "/dev/null",
+                            "-w", "%{time_total}", url], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            b.res.err(8, o, "curl", r.stderr.strip() or "curl exit %d" % r.returncode)
+            return
+        b.res.rec(8, o, "curl", "chunk_get_ms", "%.1f" % (float(r.stdout) * 1e3))
 
 
 def w8_experts(b):
     """Whole-file mmap of the checkpoint touching 5% of it as 8 contiguous runs ("experts"), cold
-    from each origin: bytes fetched (the origin's counter), the touched bytes, and the time from
-    mmap() to the first touched byte; the local file gives the checksum every peer must match."""
-    argv = [sys.executable, "-c", EXPERTS_PY, None, "8", "0.05"]
-    for peer in [b.local] + b.clients:
-        for o in ("local",) if peer is b.local else ("front", "nginx"):
-            b.log("workload 8: %s on %s" % (peer.name, o))
-            if peer is not b.local and not fresh(b, 8, o, peer, o):
-                continue
-            if peer is not b.local:
-                b.origins.counter_reset(o)
-            if peer.fallback:
-                b.res.na(8, o, peer.name, "n/a (shim not built)")
-                continue
-            argv[3] = os.path.join(peer.root, b.ds.ckpt)
-            try:
-                touched, first, total, s = line_of(run_reader(argv, peer.env()), "experts")
-            except ReadError as e:
-                b.res.fail(8, o, peer.name, e)
-                continue
-            b.res.rec(8, o, peer.name, "touched", int(touched))
-            b.res.rec(8, o, peer.name, "first_ms", "%.1f" % (int(first) / 1e6))
-            b.res.rec(8, o, peer.name, "all_ms", "%.1f" % (int(total) / 1e6))
-            b.res.rec(8, o, peer.name, "sum", s)
-            if peer is not b.local:
-                b.res.rec(8, o, peer.name, "bytes", b.origins.counter_bytes(o))
-        if peer is not b.local:
-            peer.tear_down()
+    from each origin, creps times: bytes fetched (the origin's counter), the touched bytes, and
+    the time from mmap() to the first touched byte; the local file gives the checksum every peer
+    must match."""
+    argv = [sys.executable, "-c", EXPERTS_PY, None, "8", "0.05", str(EXPERTS_CHUNK)]
+    experts(b, argv, "local", b.local)
+    for o in ("front", "nginx"):
+        chunk_get(b, o)
+    for peer in b.clients:
+        for o in ("front", "nginx"):
+            for _ in range(b.p.creps):
+                for q in builds(peer):
+                    experts(b, argv, o, q)
+        peer.tear_down()
     b.origins.warm()
 
 
