@@ -633,6 +633,7 @@ static const struct key keys[] = {
 	{ SECT_TIER, "nodes", V_FN, 0, 0, 0, set_nodes },
 	{ SECT_TIER, "block", V_SIZE, TI(block), 0, 0, NULL },
 	{ SECT_TIER, "allow", V_FN, 0, 0, 0, set_allow },
+	{ SECT_TIER, "timeout", V_MS, TI(timeout_ms), 0, 0, NULL },
 	{ SECT_GC, "lock", V_FN, 0, 0, 0, set_gc_lock },
 	{ SECT_GC, "etcd_endpoints", V_FN, 0, 0, 0, set_etcd_endpoints },
 	{ SECT_GC, "lock_ttl", V_MS, C(gc_lock_ttl_ms), 0, 0, NULL },
@@ -786,6 +787,7 @@ begin_tier(struct parse *p, const char *in, size_t len)
 	memcpy(p->tier->name, name, nlen);
 	p->tier->name[nlen] = '\0';
 	p->tier->block = MS_DEFAULT_TIER_BLOCK;
+	p->tier->timeout_ms = 2 * 60 * 1000;
 	p->tier->line = p->lineno;
 	p->sect = SECT_TIER;
 	snprintf(p->label, sizeof p->label, "[tier \"%s\"]", p->tier->name);

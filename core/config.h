@@ -74,6 +74,8 @@ struct ms_tier {
 	char nodes[MS_MAX_TIER_NODES][MS_NAME_MAX]; /* "HOST:PORT", HOST a name, IPv4 or [IPv6] */
 	unsigned nnodes;
 	uint64_t block;                 /* block = size of every tier request (16M), chunk multiple */
+	unsigned timeout_ms;            /* timeout = how long a node may take to start (and go on)
+	                                 * answering a block, its wait for the origin included (2m) */
 	char allow[MS_MAX_TIER_ALLOW][48]; /* allow = CIDRs that may use the tier */
 	unsigned nallow;
 	int line;

@@ -11,6 +11,13 @@
 
 #include "config.h"
 
+/*
+ * A tier node that does not accept a connection within this long is passed over (the next node,
+ * then the origin): a node is on the cluster's own network. Its answer may take much longer: the
+ * tier's `timeout`, as its proxy_cache_lock holds waiters until the origin's answer is in.
+ */
+#define MS_TIER_CONNECT_MS 2000L
+
 /* Node NODE's weight for the block at OFF of KEY (relative to M's prefix) at ETAG. */
 uint64_t ms_tier_weight(const struct ms_mount *m, const struct ms_tier *t, unsigned node,
     const char *key, const char *etag, uint64_t off);

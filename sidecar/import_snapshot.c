@@ -20,7 +20,6 @@
 #include "tier.h"
 
 #define ORIGIN_BLOCK (64ull << 20) /* the request size without a tier */
-#define TIER_CONNECT_MS 1000L      /* a tier node that does not answer is passed over at once */
 
 struct block_get {
 	char *dst;              /* where the block goes */
@@ -54,14 +53,14 @@ on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 }
 
 /*
- * One GET of [OFF, OFF + LEN) of the snapshot (SIZE bytes at ETAG) into DST, via tier node VIA or
- * (NULL) the origin. 0 when the answer is exactly that range of that object; else -errno with
+ * One GET of [OFF, OFF + LEN) of the snapshot (SIZE bytes at ETAG) into DST, via node VIA of
+ * tier T or (both NULL) the origin. 0 when the answer is exactly that range of that object; else -errno with
  * what was wrong in WHY.
  */
 static int
 get_block(struct ms_s3 *s3, CURL *easy, const struct ms_mount *m, const char *etag, uint64_t size,
-    uint64_t off, uint64_t len, const char *via, char *dst, int *tier_hit, char *why,
-    size_t whylen)
+    uint64_t off, uint64_t len, const struct ms_tier *t, const char *via, char *dst, int *tier_hit,
+    char *why, size_t whylen)
 {
 	struct block_get b = { .dst = dst, .len = len };
 	struct curl_slist *hdrs = NULL;
@@ -79,8 +78,10 @@ get_block(struct ms_s3 *s3, CURL *easy, const struct ms_mount *m, const char *et
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &b);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
-	if (via != NULL)
-		curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, TIER_CONNECT_MS);
+	if (t != NULL) {
+		curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, MS_TIER_CONNECT_MS);
+		curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)(t->timeout_ms + 999) / 1000);
+	}
 	cc = curl_easy_perform(easy);
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
@@ -124,8 +125,8 @@ fetch_block(struct ms_s3 *s3, CURL *easy, const struct ms_config *cfg, const str
 		n = ms_tier_order(m, t, m->snapshot, etag, off, order);
 	out->blocks++;
 	for (unsigned i = 0; i < n; i++) {
-		rc = get_block(s3, easy, m, etag, size, off, len, t->nodes[order[i]], dst, &hit, why,
-		    sizeof why);
+		rc = get_block(s3, easy, m, etag, size, off, len, t, t->nodes[order[i]], dst, &hit,
+		    why, sizeof why);
 		if (rc == 0) {
 			out->tier_blocks++;
 			out->tier_hits += hit == 1;
@@ -136,7 +137,7 @@ fetch_block(struct ms_s3 *s3, CURL *easy, const struct ms_config *cfg, const str
 		if (rc == -ESTALE)
 			break; /* the origin's answer says what to do */
 	}
-	rc = get_block(s3, easy, m, etag, size, off, len, NULL, dst, &hit, why, sizeof why);
+	rc = get_block(s3, easy, m, etag, size, off, len, NULL, NULL, dst, &hit, why, sizeof why);
 	if (rc < 0)
 		ms_errf(err, errlen, "snapshot s3://%s/%s%s: block at %llu: %s", m->bucket, m->prefix,
 		    m->snapshot, (unsigned long long)off, why);

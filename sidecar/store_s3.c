@@ -8,9 +8,10 @@
  *
  * A mount with a cluster tier ([tier "NAME"]) sends each whole aligned block to one tier node,
  * the same for every daemon: the highest rendezvous hash of (node, origin, bucket, key, ETag,
- * block). A node that fails (no connection, a timeout, a 5xx, an answer the state machine
- * refused) is marked down for TIER_DOWN_MS; the retry goes to the next node up in that order,
- * and after as many tries as there are nodes, to the origin. Anything else goes to the origin.
+ * block). A node that fails (no connection within MS_TIER_CONNECT_MS, no byte for the tier's
+ * timeout, a 5xx, an answer the state machine refused) is marked down for TIER_DOWN_MS; the
+ * retry goes to the next node up in that order, and after as many tries as there are nodes, to
+ * the origin. Anything else goes to the origin.
  * A tier hit checks no signature: before a mount takes tier bytes of an object, its own
  * credentials prove they may read that object at that ETag (a signed 1-byte GET with If-Match to
  * the origin, remembered for the last PROVEN_MAX objects); a mount that cannot gets the origin's
@@ -221,6 +222,11 @@ xfer_send(struct store_s3 *s, struct store_xfer *x)
 		    x->tier != NULL ? x->tier->cfg->nodes[x->node] : NULL, &x->hdrs);
 	if (rc < 0)
 		return rc;
+	if (x->tier != NULL && !x->proving) { /* see MS_TIER_CONNECT_MS */
+		curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, MS_TIER_CONNECT_MS);
+		curl_easy_setopt(x->easy, CURLOPT_LOW_SPEED_TIME,
+		    (long)(x->tier->cfg->timeout_ms + 999) / 1000);
+	}
 	if (x->lookup_done != NULL) { /* a HEAD, its Last-Modified parsed by curl */
 		curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
 		curl_easy_setopt(x->easy, CURLOPT_FILETIME, 1L);
@@ -371,9 +377,9 @@ static void
 describe_transport(const struct store_xfer *x, CURLcode cc, long http, char *out, size_t outlen)
 {
 	curl_off_t got = 0, want = -1, pretransfer = 0;
-	unsigned timeout_ms = x->s->timeout_ms, secs = (timeout_ms + 999) / 1000;
+	unsigned timeout_ms = x->s->timeout_ms, secs;
 	long oserr = 0;
-	char of[32] = "";
+	char of[32] = "", limit[MS_NAME_MAX + 24] = "[cache] timeout";
 
 	curl_easy_getinfo(x->easy, CURLINFO_SIZE_DOWNLOAD_T, &got);
 	curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &want);
@@ -381,17 +387,22 @@ describe_transport(const struct store_xfer *x, CURLcode cc, long http, char *out
 	curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &oserr);
 	if (want >= 0)
 		snprintf(of, sizeof of, " of %lld", (long long)want);
+	if (x->tier != NULL && !x->proving) { /* a tier node: its own limits */
+		snprintf(limit, sizeof limit, "[tier \"%s\"] timeout", x->tier->cfg->name);
+		timeout_ms = pretransfer == 0 ? (unsigned)MS_TIER_CONNECT_MS : x->tier->cfg->timeout_ms;
+	}
+	secs = (timeout_ms + 999) / 1000;
 	if (ms_s3_tls_refused(&x->s->cfg->mounts[x->g.mount_idx], cc, NULL, out, outlen))
 		return; /* the endpoint's certificate, or the CA file: what to set */
 	if (cc == CURLE_OPERATION_TIMEDOUT && pretransfer == 0)
-		snprintf(out, outlen, "timed out connecting to the server ([cache] timeout = %u ms)",
-		    timeout_ms);
+		snprintf(out, outlen, "timed out connecting to the server (%s = %u ms)",
+		    x->tier != NULL && !x->proving ? "a tier node's connect timeout" : limit, timeout_ms);
 	else if (cc == CURLE_OPERATION_TIMEDOUT && http == 0)
-		snprintf(out, outlen, "timed out: no response from the server for %u s ([cache] "
-		    "timeout)", secs);
+		snprintf(out, outlen, "timed out: no response from the server for %u s (%s)", secs,
+		    limit);
 	else if (cc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(out, outlen, "timed out: the body stalled after %lld%s bytes, under 1 KiB/s "
-		    "for %u s ([cache] timeout)", (long long)got, of, secs);
+		    "for %u s (%s)", (long long)got, of, secs, limit);
 	else if (cc == CURLE_PARTIAL_FILE)
 		snprintf(out, outlen, "the server closed the connection after %lld%s body bytes",
 		    (long long)got, of);

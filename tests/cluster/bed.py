@@ -277,10 +277,14 @@ class Bed:
         self.save()
 
     def _write_config(self, path, cache, credentials, tier, cache_lines=()):
-        """A node's INI: [tier "t1"] (every tier node, the bed's block, the LAN allowed) and mount
-        "models" at /models, through the tier when TIER."""
+        """A node's INI: [tier "t1"] (every tier node, the bed's block, the LAN allowed, the cache's
+        timeout if one was set) and mount "models" at /models, through the tier when TIER."""
         extra = '[tier "t1"]\nnodes = %s\nblock = %s\nallow = %s0/24' % (
             " ".join(self.tier(j)["node"] for j in self.tiers), self.st["block"], LAN)
+        # A [cache] timeout the bed was given holds for the tier's nodes too (the timeout path
+        # of a cut link must not take the tier's default 2 minutes).
+        extra += "".join("\ntimeout = " + l.split("=", 1)[1].strip() for l in cache_lines
+                         if l.split("=", 1)[0].strip() == "timeout")
         mslife.write_config(path, cache, [{
             "name": "models", "path": "/models", "source": "s3://models/", "endpoint": self.st["origin"]["endpoint"],
             "credentials": credentials, "lines": ["tier = t1"] if tier else []}],

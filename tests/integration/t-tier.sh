@@ -3,8 +3,10 @@
 # tier-config` from the daemons' own config, in front of the SigV4-checking S3 front. Three
 # nodes (three daemons, three cache dirs) cold-read one model: the origin sends it about once
 # (every daemon asks each aligned block of the same tier node), every node gets the right bytes;
-# a node whose credentials may not read the model gets nothing from the tier; with one tier node
-# killed, another node still reads right (the next node, then the origin);
+# a node whose credentials may not read the model gets nothing from the tier; a node waiting on a
+# block another node is filling from a slow origin waits for the hit (the tier's timeout, not the
+# cache's); with one tier node killed, another node still reads right (the next node, then the
+# origin);
 # the generated config refuses requests without If-Match, with several ranges or for another
 # origin, and nginx -t accepts it.
 set -euo pipefail
@@ -98,6 +100,35 @@ blocks=$(((size + 4194303) / 4194304))
 (($(tier c hits) == blocks && $(tier c misses) == 0)) || ms_fail "node c (last): $(tier c hits) hits, $(tier c misses) misses, not $blocks and 0"
 (($(tier c bytes) >= size)) || ms_fail "node c counted $(tier c bytes) tier bytes for a $size-byte model"
 ms_ok "status --json: node a missed all $blocks blocks in the tier, node c hit all $blocks"
+
+# A slow origin: a node waiting on a block another node's request is filling (nginx's
+# proxy_cache_lock holds it, no byte comes) waits past its [cache] timeout (2 s here) up to the
+# tier's timeout (2m), then takes the hit: no second node, no second origin fetch.
+mkdir -p "$T/slow"
+head -c $((4 * 1048576)) /dev/urandom >"$T/slow/slow.bin"
+ms_put "$T/slow"
+for n in g1 g2; do
+	node_config $n "timeout = 2s"
+	"$MS_BIN" import -q --config "$T/$n.ini" || ms_fail "import on $n failed"
+	MS_CONFIG=$T/$n.ini MS_CACHE_DIR=$T/cache-$n ms_daemon_start
+done
+ms_front_reset
+ms_front_config '{"rate": 524288}' # 8 s for the block
+"$MS_BIN" cat --config "$T/g1.ini" /models/slow.bin >"$T/out-g1" 2>"$T/cat-g1.err" &
+g1=$!
+ms_track_pid "$g1"
+for ((i = 0; i < 100; i++)); do (($(ms_key_stat slow.bin bytes) > 65536)) && break; sleep 0.1; done
+ms_alive "$g1" || ms_fail "node g1's read of slow.bin ended before node g2's began: the wait tested nothing"
+"$MS_BIN" cat --config "$T/g2.ini" /models/slow.bin >"$T/out-g2" 2>"$T/cat-g2.err" ||
+	ms_fail "node g2: reading slow.bin failed: $(head -c 300 "$T/cat-g2.err")"
+wait "$g1" || ms_fail "node g1: reading slow.bin failed: $(head -c 300 "$T/cat-g1.err")"
+ms_untrack_pid "$g1"
+ms_front_config '{"rate": 0}'
+for n in g1 g2; do cmp -s "$T/out-$n" "$T/slow/slow.bin" || ms_fail "node $n: $(ms_why_differs "$T/out-$n" "$T/slow/slow.bin")"; done
+(($(tier g2 failures) == 0 && $(tier g2 hits) == 1)) || ms_fail "node g2 waiting on the lock: $(tier g2 failures) tier failures, $(tier g2 hits) hits, want 0 and 1"
+origin=$(ms_key_stat slow.bin bytes)
+((origin < 4 * 1048576 + 64)) || ms_fail "the origin sent $origin bytes of the 4 MiB slow.bin: more than once (plus the 1-byte proofs)"
+ms_ok "a node waiting 8 s on a block another node fills (its [cache] timeout 2 s) takes the tier's hit: the origin sent it once ($origin bytes)"
 
 # A tier hit checks no signature: a node whose credentials may not read the object must get
 # nothing from the tier (it asks the origin first, with its own signature, and is refused).

@@ -891,3 +891,13 @@ Test(config, namespace_snapshot)
 	expect_error(CACHE MOUNT_WITH("namespace_snapshot_max_age = 0"), 5,
 	    "namespace_snapshot_max_age: '0' is not a duration above zero", NULL);
 }
+
+Test(config, tier_timeout)
+{
+	cr_assert_eq(load_text(CACHE MOUNT TIER("nodes = h:1\n")), 0, "%s", err);
+	cr_expect_eq(cfg.tiers[0].timeout_ms, 120000);
+	cr_assert_eq(load_text(CACHE MOUNT TIER("nodes = h:1\ntimeout = 45s\n")), 0, "%s", err);
+	cr_expect_eq(cfg.tiers[0].timeout_ms, 45000);
+	expect_error(CACHE MOUNT TIER("nodes = h:1\ntimeout = soon\n"), 9,
+	    "timeout: 'soon' is not a duration above zero", NULL);
+}
