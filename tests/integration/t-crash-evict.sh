@@ -14,9 +14,9 @@ ms_need_shim
 export MS_CHUNK=64K
 chunk=65536
 ms_start_s3
-# 200 small objects (1 to 3 chunks, most with a short last chunk), two of 8 chunks and a bit,
+# 80 small objects (1 to 3 chunks, most with a short last chunk), two of 8 chunks and a bit,
 # two of 64 chunks.
-nsmall=200
+nsmall=80
 mkdir -p "$T/src/d1" "$T/src/d2"
 for ((i = 1; i <= nsmall; i++)); do
 	head -c $(((i % 3 + 1) * chunk - i * 7)) /dev/urandom >"$T/src/d$((i % 2 + 1))/o$i.bin"
@@ -99,7 +99,7 @@ for point in evict.staged evict.data_renamed evict.map_staged evict.done; do
 done
 ms_ok "$kills crashes at every step of an eviction, early and mid-pass: maps and accounting right after each restart, DIR/tmp clean, half-evicted objects mended"
 
-# (1b) crashes during warm-ups of the small objects (25 MiB) past a 2 MiB quota: each fill's
+# (1b) crashes during warm-ups of the small objects (10 MiB) past a 2 MiB quota: each fill's
 # admission evicts; the daemon dies at its 1st, 2nd and 5th eviction's data-file rename.
 ms_daemon_stop
 ms_write_config "$T/ms.ini" "size = 2M" "min_free = 0"
@@ -177,7 +177,7 @@ wait_file "$T/r1.ready" "the shell holding fds"
 wait_file "$T/r2.ready" "the python reader"
 # A slow reader: big2.bin through a throttled store, killed while its fill is in flight.
 ms_front_reset # big2.bin's bytes below count this reader's fill only
-ms_front_config '{"rate": 1048576}'
+ms_front_config '{"rate": 262144}' # 16 s for big2.bin: room for the gc and the audit under load
 shim_bg python3 -c '
 import sys
 with open("/models/big2.bin", "rb", buffering=0) as f:

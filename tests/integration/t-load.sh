@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t-load: the load test of issue 7. 40 generated objects (0.5..12 MiB, ~256 MiB) behind a cache
 # quota smaller than they are (75% by default: constant eviction); 64 load_reader processes
-# (tests/shim/load_reader.c) read them through the shim at random for 60 s (45 s in the ASan
+# (tests/shim/load_reader.c) read them through the shim at random for 40 s (30 s in the ASan
 # build), each byte checked against the content's formula. Passes only with zero wrong bytes,
 # zero EIO, every reader done, the same daemon alive throughout and exiting cleanly, evictions
 # during the load, and the daemon's fds and RSS not grown (before: idle after a warm phase;
@@ -22,14 +22,14 @@ reader=$MS_SHIMTESTS/load_reader
 
 nfiles=40
 procs=${MS_LOAD_PROCS:-64}
-secs=${MS_LOAD_SECONDS:-60}
+secs=${MS_LOAD_SECONDS:-40}
 quota_pct=${MS_LOAD_QUOTA_PCT:-75}
 connections=16 # the daemon's default: at most this many connections to the store
 warm_secs=8 # as many readers as the load: the baseline has seen its buffers and connections
 sanitized=0
 if [[ ${MS_SANITIZED:-0} == 1 ]]; then
 	sanitized=1
-	secs=${MS_LOAD_SECONDS:-45} # two cores for 64 instrumented readers: under ~90 s in all
+	secs=${MS_LOAD_SECONDS:-30} # two cores for 64 instrumented readers: under ~75 s in all
 	warm_secs=6
 fi
 export MS_CHUNK=1M

@@ -53,7 +53,7 @@ ms_ok "failure named: $(head -c 200 "$T/w5.err")"
 ms_front_config '{"fail": 0}'
 
 # Priority: a big warm-up through a slow origin, and a program reading meanwhile.
-ms_front_config '{"rate": 4194304}'
+ms_front_config '{"rate": 2097152}' # 20 s for huge.bin: a loaded machine's cat takes seconds
 "$MS_BIN" warmup --config "$T/ms.ini" /models/big/huge.bin >"$T/w6.out" 2>&1 &
 wpid=$!
 ms_track_pid "$wpid"
@@ -69,10 +69,11 @@ warmed0=$(ms_key_stat big/huge.bin bytes)
 "$MS_BIN" cat --config "$T/ms.ini" /models/demand.bin | cmp - "$T/src/demand.bin" || ms_fail "demand.bin wrong"
 [[ $(ms_key_stat demand.bin bytes) == 1500000 ]] || ms_fail "demand.bin was not fetched cold: $(ms_key_stat demand.bin bytes) bytes"
 # Not starved, in bytes rather than seconds: the origin is throttled for everyone, so a demand
-# read queued behind the warm-up would end only once most of huge.bin had crossed.
+# read queued behind the warm-up would end only once all of huge.bin had crossed; one served
+# first ends before most of what was left of it (the margin: a slow process start under load).
 warmed=$(ms_key_stat big/huge.bin bytes)
 huge=$(stat -c %s "$T/src/big/huge.bin")
-((warmed < huge / 2)) || ms_fail "the demand read ended only after $warmed of huge.bin's $huge bytes had been fetched (it started at $warmed0): starved"
+((warmed - warmed0 < (huge - warmed0) * 3 / 4)) || ms_fail "the demand read ended only after $warmed of huge.bin's $huge bytes had been fetched (it started at $warmed0): starved"
 ms_alive "$wpid" || ms_fail "the warm-up ended before the demand read: the check proves nothing"
 ms_ok "a demand read finished while a 40 MiB warm-up still ran, $warmed of its $huge bytes fetched by then ($warmed0 when it started)"
 ms_front_config '{"rate": 0}'
