@@ -53,8 +53,8 @@ enum ms_msg_type {
 #define MS_FILL_TIER 0x2u
 /*
  * A page fault of a lazy mapping (shim/uffd.c): a demand fill, but without the daemon's
- * sequential readahead, since the fault handler reads ahead itself (chunks it asks as warm
- * fills); a tensor's own end is still read ahead to (daemon_model.c).
+ * sequential readahead, since the fault handler reads ahead itself (the chunks of its window
+ * are asked with this flag too); a tensor's own end is still read ahead to (daemon_model.c).
  */
 #define MS_FILL_FAULT 0x4u
 #define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER | MS_FILL_FAULT)
