@@ -499,15 +499,17 @@ P(DOC["options"].rstrip("\n"))
 P("")
 
 text = "\n".join(out)
-# The cluster section is bench/cluster.py's (bench/run --cluster): kept as it was.
+# Sections written elsewhere are kept as they were: the cluster's (bench/cluster.py, bench/run
+# --cluster) and the namespace's (bench/namespace-snapshot.sh and bench/lookup-miss.sh, by hand).
 try:
     with open(out_path) as f:
         prev = f.read()
 except OSError:
     prev = ""
-CL_BEGIN, CL_END = "<!-- cluster: written by bench/cluster.py", "<!-- /cluster -->"
-if CL_BEGIN in prev and CL_END in prev:
-    text += "\n" + prev[prev.index(CL_BEGIN):prev.index(CL_END) + len(CL_END)] + "\n"
+for begin, end in (("<!-- cluster: written by bench/cluster.py", "<!-- /cluster -->"),
+                   ("<!-- namespace: written by hand", "<!-- /namespace -->")):
+    if begin in prev and end in prev:
+        text += "\n" + prev[prev.index(begin):prev.index(end) + len(end)] + "\n"
 with open(out_path, "w") as f:
     f.write(text)
 print(text)
