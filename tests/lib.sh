@@ -27,6 +27,10 @@ MS_PY=$(python3 -c 'import sys; print(sys.executable)') || {
 	echo "FAIL: no python3" >&2
 	exit 1
 }
+# And every `python3` of a test (and of the programs it starts) is that interpreter too: its
+# directory first in PATH. Under load pyenv's shim took ~1.7 s a call against ~0.4 s.
+PATH=$(dirname "$MS_PY"):$PATH
+export PATH
 
 # ms_life COMMAND ARG...: scripts/mslife.py COMMAND (`python3 scripts/mslife.py help`).
 ms_life() {
