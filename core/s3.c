@@ -367,6 +367,13 @@ ms_s3_answer_reset(struct ms_s3_answer *a)
 	a->tier_hit = -1;
 }
 
+size_t
+ms_s3_answer_curl_header(char *line, size_t size, size_t nmemb, void *answer)
+{
+	ms_s3_answer_header(answer, line, size * nmemb);
+	return size * nmemb;
+}
+
 void
 ms_s3_answer_header(struct ms_s3_answer *a, const char *line, size_t n)
 {
@@ -396,15 +403,6 @@ ms_s3_answer_header(struct ms_s3_answer *a, const char *line, size_t n)
 	}
 }
 
-static size_t
-head_header(char *line, size_t size, size_t nmemb, void *ud)
-{
-	struct s3_req *q = ud;
-
-	ms_s3_answer_header(&q->ans, line, size * nmemb);
-	return size * nmemb;
-}
-
 /*
  * Performs a GET of s->url on s->easy (a HEAD or a PUT with Q), retrying RETRY verdicts up to
  * s->attempts times. Returns 0 with the last outcome in R, or -ENOMEM / -EFBIG (body over
@@ -432,8 +430,8 @@ s3_perform(struct ms_s3 *s, const char *what, const char *who, struct s3_req *q,
 			ms_s3_answer_reset(&q->ans);
 			curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
 			curl_easy_setopt(s->easy, CURLOPT_FILETIME, 1L);
-			curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, head_header);
-			curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, q);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERFUNCTION, ms_s3_answer_curl_header);
+			curl_easy_setopt(s->easy, CURLOPT_HEADERDATA, &q->ans);
 		} else if (q != NULL && q->put != NULL) {
 			q->put_off = 0;
 			curl_easy_setopt(s->easy, CURLOPT_UPLOAD, 1L);

@@ -109,6 +109,8 @@ struct ms_s3_answer {
 /* Empties A before an answer; ms_s3_answer_header then takes each header line (N bytes). */
 void ms_s3_answer_reset(struct ms_s3_answer *a);
 void ms_s3_answer_header(struct ms_s3_answer *a, const char *line, size_t n);
+/* The same as a CURLOPT_HEADERFUNCTION, its CURLOPT_HEADERDATA the struct ms_s3_answer. */
+size_t ms_s3_answer_curl_header(char *line, size_t size, size_t nmemb, void *answer);
 
 enum ms_s3_verdict {
 	MS_S3_OK,        /* 200 or 206 */

@@ -29,15 +29,6 @@ struct block_get {
 };
 
 static size_t
-on_header(char *line, size_t size, size_t nmemb, void *arg)
-{
-	struct block_get *b = arg;
-
-	ms_s3_answer_header(&b->ans, line, size * nmemb);
-	return size * nmemb;
-}
-
-static size_t
 on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct block_get *b = arg;
@@ -74,8 +65,8 @@ get_block(struct ms_s3 *s3, CURL *easy, const struct ms_mount *m, const char *et
 		snprintf(why, whylen, "%s", strerror(-rc));
 		return rc;
 	}
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &b);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, ms_s3_answer_curl_header);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &b.ans);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &b);
 	if (t != NULL) {

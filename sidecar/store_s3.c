@@ -79,15 +79,6 @@ struct store_xfer {
 };
 
 static size_t
-on_header(char *line, size_t size, size_t nmemb, void *arg)
-{
-	struct store_xfer *x = arg;
-
-	ms_s3_answer_header(&x->ans, line, size * nmemb);
-	return size * nmemb;
-}
-
-static size_t
 on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct store_xfer *x = arg;
@@ -234,8 +225,8 @@ xfer_send(struct store_s3 *s, struct store_xfer *x)
 	curl_easy_setopt(x->easy, CURLOPT_BUFFERSIZE, RECV_BUFFER_SIZE);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, ms_s3_answer_curl_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &x->ans);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	return curl_multi_add_handle(s->multi, x->easy) == CURLM_OK ? 0 : -EIO;
 }
