@@ -218,6 +218,10 @@ lookup_request(struct daemon *d, struct client *cl, uint64_t id, unsigned mount_
 		client_reply(d, cl, id, -ENOENT, "lookups are off ([cache] lookup = off)");
 		return;
 	}
+	if (strcmp(key, m->snapshot) == 0) { /* the namespace snapshot is never a file */
+		client_reply(d, cl, id, -ENOENT, "the mount's namespace_snapshot, not one of its files");
+		return;
+	}
 	if (ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, path, sizeof path) < 0) {
 		client_reply(d, cl, id, -ENAMETOOLONG, "name too long for the cache dir");
 		return;

@@ -7,7 +7,7 @@
 # the bucket is listed instead (the namespace comes out right); an object replaced after the
 # snapshot never gives old or mixed bytes, and a new publish brings it back; credentials that may
 # not read the bucket get nothing, from the tier or the origin; --publish without a snapshot key
-# is refused with a clear error.
+# is refused with a clear error; the snapshot's path is no file of the mount, by import or lookup.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 ms_need_shim
@@ -137,3 +137,15 @@ grep -q "access denied" "$T/err" || ms_fail "a wrong secret: $(cat "$T/err")"
 ms_tree_list >"$T/tree.f.after"
 cmp -s "$T/tree.f.before" "$T/tree.f.after" || ms_fail "a refused import changed the namespace"
 ms_ok "a wrong secret: access denied, nothing asked of the tier, the namespace untouched"
+
+# The snapshot is not a file by lookup either (a name missing from the namespace is asked of the
+# store, but never the snapshot's).
+ms_cred_set aws_secret_access_key S3RVER
+"$MS_BIN" import -q --config "$T/pub.ini" 2>"$T/err" || ms_fail "import on the publisher: $(cat "$T/err")"
+MS_CONFIG=$T/pub.ini MS_CACHE_DIR=$T/cache-pub ms_daemon_start
+ms_front_reset
+ms_shim stat "/models/$snap" >/dev/null 2>"$T/err" && ms_fail "the snapshot is visible as /models/$snap"
+grep -q "No such file" "$T/err" || ms_fail "stat of the snapshot's path: $(cat "$T/err")"
+(($(ms_stat methods.HEAD) == 0)) || ms_fail "a lookup of the snapshot's path asked the store"
+ms_daemon_stop
+ms_ok "the snapshot's own path is no file, and a lookup of it asks nothing"
