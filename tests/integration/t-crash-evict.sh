@@ -163,7 +163,7 @@ wait_file() { # wait_file PATH WHAT: bounded wait (10 s) for PATH
 # filled at open), then execs sleep, which inherits the fds and so the pins.
 printf '/models/mid1.bin 0 %d\n/models/mid2.bin %d %d\n' $((2 * chunk)) $((3 * chunk)) $((3 * chunk)) |
 	"$MS_BIN" warmup -q --config "$T/ms.ini" --from - >/dev/null || ms_fail "warming parts of mid1, mid2 failed"
-shim_bg bash -c 'exec 3</models/mid1.bin 4</models/mid2.bin && : >"$1" && exec sleep 30' sh "$T/r1.ready"
+shim_bg bash -c 'exec 3</models/mid1.bin 4</models/mid2.bin && : >"$1" && exec sleep 300' sh "$T/r1.ready"
 r1=$bgpid
 # python reads the first chunk of big1.bin and keeps it open (incomplete, pinned).
 shim_bg python3 -c '
@@ -171,7 +171,7 @@ import sys, time
 f = open("/models/big1.bin", "rb", buffering=0)
 assert len(f.read(65536)) == 65536
 open(sys.argv[1], "w").close()
-time.sleep(30)' "$T/r2.ready"
+time.sleep(300)' "$T/r2.ready"
 r2=$bgpid
 wait_file "$T/r1.ready" "the shell holding fds"
 wait_file "$T/r2.ready" "the python reader"
