@@ -260,7 +260,7 @@ recv_reply(struct ms_client *cl, uint64_t id, void *buf, struct ms_msg *msg)
 /* One request of TYPE about an object, answered by MS_MSG_FILL_DONE: its status. */
 static int
 request_done(struct ms_client *cl, uint16_t type, const char *mount, const char *key, uint64_t off,
-    uint64_t len, uint64_t ino, char *err, size_t errlen)
+    uint64_t len, uint64_t ino, uint32_t flags, char *err, size_t errlen)
 {
 	char buf[MS_MSG_MAX];
 	struct ms_msg msg;
@@ -269,7 +269,8 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 
 	if (errlen > 0)
 		err[0] = '\0';
-	rc = send_msg(cl, buf, ms_proto_fill(buf, sizeof buf, type, id, mount, key, off, len, ino));
+	rc = send_msg(cl, buf, ms_proto_fill_flags(buf, sizeof buf, type, id, mount, key, off, len,
+	    ino, flags));
 	if (rc == 0)
 		rc = recv_reply(cl, id, buf, &msg);
 	if (rc < 0) {
@@ -282,29 +283,36 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 	}
 	if (msg.u.done.status < 0)
 		snprintf(err, errlen, "%.*s", (int)msg.u.done.msg_len, msg.text);
-	/* The daemon's own answers never read as a lost connection. */
-	return msg.u.done.status == MS_CLIENT_LOST ? -EIO : msg.u.done.status;
+	/* The daemon's own answers never read as a lost connection, nor a range unasked for as one. */
+	if (msg.u.done.status == MS_CLIENT_LOST ||
+	    (msg.u.done.status > 0 && (msg.u.done.status != MS_FILL_RANGE_READY ||
+	    (flags & MS_FILL_RANGE) == 0))) {
+		if (msg.u.done.status > 0)
+			snprintf(err, errlen, "unexpected answer %d from the daemon", msg.u.done.status);
+		return -EIO;
+	}
+	return msg.u.done.status;
 }
 
 int
 ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
-    uint64_t len, uint64_t ino, char *err, size_t errlen)
+    uint64_t len, uint64_t ino, uint32_t flags, char *err, size_t errlen)
 {
-	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, err, errlen);
+	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, flags, err, errlen);
 }
 
 int
 ms_client_verify(struct ms_client *cl, const char *mount, const char *key, uint64_t ino, char *err,
     size_t errlen)
 {
-	return request_done(cl, MS_MSG_VERIFY, mount, key, 0, 0, ino, err, errlen);
+	return request_done(cl, MS_MSG_VERIFY, mount, key, 0, 0, ino, 0, err, errlen);
 }
 
 int
 ms_client_lookup(struct ms_client *cl, const char *mount, const char *key, char *err,
     size_t errlen)
 {
-	return request_done(cl, MS_MSG_LOOKUP, mount, key, 0, 0, 0, err, errlen);
+	return request_done(cl, MS_MSG_LOOKUP, mount, key, 0, 0, 0, 0, err, errlen);
 }
 
 int

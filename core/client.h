@@ -36,11 +36,14 @@ void ms_client_close(struct ms_client *cl);
 
 /*
  * Asks for bytes [off, off + len) of KEY in MOUNT and waits until they are present. INO is the
- * st_ino of the tree file the caller reads (0: any). Returns 0 or the daemon's -errno with its
- * message in ERR; MS_CLIENT_LOST (with a message) if the daemon went away before answering.
+ * st_ino of the tree file the caller reads (0: any); FLAGS: MS_FILL_* (0: a plain demand fill).
+ * Returns 0, MS_FILL_RANGE_READY (only with MS_FILL_RANGE: those bytes are in the cache file,
+ * their chunks not complete), or the daemon's -errno with its message in ERR; MS_CLIENT_LOST
+ * (with a message) if the daemon went away before answering.
  */
 int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
-    uint64_t len, uint64_t ino, char *err, size_t errlen) __attribute__((warn_unused_result));
+    uint64_t len, uint64_t ino, uint32_t flags, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /*
  * Asks the daemon to check KEY's present chunks against their checksums and drop those that

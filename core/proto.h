@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 7
+#define MODELSHIM_PROTOCOL_VERSION 8
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -57,7 +57,15 @@ enum ms_msg_type {
  * are asked with this flag too); a tensor's own end is still read ahead to (daemon_model.c).
  */
 #define MS_FILL_FAULT 0x4u
-#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER | MS_FILL_FAULT)
+/*
+ * A demand fill whose client then reads exactly bytes [off, off + len) once (read, pread, AIO):
+ * the daemon may answer as soon as those bytes are in the cache file, before their chunks are
+ * complete, with status MS_FILL_RANGE_READY; the client then reads them but must not take their
+ * chunks as present. Without the flag the answer is 0 only once every chunk is complete.
+ */
+#define MS_FILL_RANGE 0x8u
+#define MS_FILL_RANGE_READY 1
+#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER | MS_FILL_FAULT | MS_FILL_RANGE)
 
 struct ms_msg_hdr {
 	uint16_t version; /* MODELSHIM_PROTOCOL_VERSION */
@@ -100,7 +108,7 @@ struct ms_msg_gc_done {
 };
 
 struct ms_msg_fill_done {
-	int32_t status;   /* 0 or -errno */
+	int32_t status;   /* 0, -errno, or MS_FILL_RANGE_READY (asked with MS_FILL_RANGE only) */
 	uint32_t msg_len; /* bytes of message text that follow (no NUL) */
 };
 

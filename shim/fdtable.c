@@ -19,6 +19,7 @@
 
 #include "file.h"
 #include "log.h"
+#include "proto.h"
 #include "shim.h"
 
 #define TABLE_MAX (1u << 20)
@@ -233,8 +234,8 @@ shim_file_warn_once(struct shim_file *f, const char *msg)
 		ms_warn("%s/%s: %s", shim.cfg.mounts[f->mount].path, f->key, msg);
 }
 
-int
-shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
+static int
+file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t flags)
 {
 	bool vforked = shim_in_vfork_child();
 	char err[512];
@@ -258,11 +259,13 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 	}
 	if (atomic_exchange(&f->open_fill_failed, false))
 		return -EIO;
-	rc = shim_conn_fill(f->mount, f->key, off, len, (uint64_t)f->ino, err, sizeof err);
+	rc = shim_conn_fill(f->mount, f->key, off, len, (uint64_t)f->ino, flags, err, sizeof err);
 	if (rc < 0) {
 		shim_file_warn_once(f, err);
 		return -EIO;
 	}
+	if (rc == MS_FILL_RANGE_READY) /* the bytes are there, their chunks not complete yet */
+		return 0;
 	mark_present(f, first, end);
 	if (atomic_load(&f->complete) && fd >= 0 && !vforked)
 		shim_fd_uninstall(fd, f, FD_COMPLETE); /* pass-through from now on */
@@ -270,16 +273,34 @@ shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 }
 
 int
-shim_fd_ensure(int fd, uint64_t off, uint64_t len)
+shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
+{
+	return file_ensure(f, fd, off, len, 0);
+}
+
+static int
+fd_ensure(int fd, uint64_t off, uint64_t len, uint32_t flags)
 {
 	struct shim_file *f = shim_file_get(fd);
 	int rc;
 
 	if (f == NULL)
 		return 0;
-	rc = shim_file_ensure(f, fd, off, len);
+	rc = file_ensure(f, fd, off, len, flags);
 	shim_file_put(f);
 	return rc;
+}
+
+int
+shim_fd_ensure(int fd, uint64_t off, uint64_t len)
+{
+	return fd_ensure(fd, off, len, 0);
+}
+
+int
+shim_fd_ensure_read(int fd, uint64_t off, uint64_t len)
+{
+	return fd_ensure(fd, off, len, MS_FILL_RANGE);
 }
 
 void

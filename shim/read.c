@@ -22,7 +22,7 @@ shim_read_ensure(int fd, off_t off, size_t len)
 {
 	if (off < 0 || len == 0)
 		return true;
-	if (shim_fd_ensure(fd, (uint64_t)off, len) < 0) {
+	if (shim_fd_ensure_read(fd, (uint64_t)off, len) < 0) {
 		errno = EIO;
 		return false;
 	}

@@ -170,9 +170,12 @@ bool shim_untranslate(char *buf, size_t cap);
 void shim_cwd_changed(void);
 
 /* conn.c: requests to the daemon over this thread's connection (see conn.c for the rules). */
-/* Bytes [off, off + len) of KEY present: 0, or -errno with a message in ERR. */
+/*
+ * Bytes [off, off + len) of KEY present: 0, MS_FILL_RANGE_READY (FLAGS has MS_FILL_RANGE: the
+ * bytes are in the file, their chunks not complete), or -errno with a message in ERR.
+ */
 int shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino,
-    char *err, size_t errlen);
+    uint32_t flags, char *err, size_t errlen);
 /* Present chunks of KEY checked by the daemon: 0, -EBADMSG (some dropped), or -errno. */
 int shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_t errlen);
 void shim_conn_touch(unsigned mount, const char *key, uint64_t ino);
@@ -212,6 +215,11 @@ int shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len);
 uint64_t shim_file_size(const struct shim_file *f);
 /* Same, by fd: 0 when FD is not tracked. LEN 0 means to the end. */
 int shim_fd_ensure(int fd, uint64_t off, uint64_t len);
+/*
+ * Same, for a caller that reads bytes [off, off + len) of FD once, right after: the daemon may
+ * answer as soon as those bytes are written, before their chunks are complete (MS_FILL_RANGE).
+ */
+int shim_fd_ensure_read(int fd, uint64_t off, uint64_t len);
 void shim_fd_prefetch(int fd, uint64_t off, uint64_t len);
 /* Forgets FD (closed); copies FROM's entry to TO (dup). Both no-ops in a vfork child. */
 void shim_fd_forget(int fd);

@@ -54,7 +54,7 @@ make_present(struct cat *c, const struct ms_mount *m, const char *key, struct ms
 		fprintf(stderr, "modelshim cat: %s: cannot reach or start the modelshim daemon\n", path);
 		return -EIO;
 	}
-	rc = ms_client_fill(&c->cl, m->name, key, off, len, obj->ino, err, sizeof err);
+	rc = ms_client_fill(&c->cl, m->name, key, off, len, obj->ino, 0, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "modelshim cat: %s: %s\n", path, err);
 		return rc;

@@ -115,7 +115,7 @@ repair_object(struct verify *v, const char *key, uint64_t ino, const uint32_t *b
 	for (i = 0; i < nbad; i++) {
 		uint64_t off = (uint64_t)bad[i] * v->chunk_size;
 
-		rc = ms_client_fill(&v->cl, v->m->name, key, off, 1, ino, err, sizeof err);
+		rc = ms_client_fill(&v->cl, v->m->name, key, off, 1, ino, 0, err, sizeof err);
 		if (rc < 0) {
 			fprintf(stderr, "modelshim verify: %s/%s: refetching chunk %u: %s\n",
 			    v->m->path, key, bad[i], err);

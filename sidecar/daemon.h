@@ -43,12 +43,16 @@ struct waiter {
 	uint64_t id;
 	uint32_t first, end;
 	uint32_t pending;   /* chunks still being fetched */
+	uint64_t off, len;  /* the bytes asked for */
+	bool range_ok;      /* MS_FILL_RANGE: answered once its bytes are written (obj_range_written) */
 	int status;         /* first error seen, 0 if none */
 	bool demand;        /* a program waits on it (not a warm-up): its latency is recorded */
 	uint64_t start_ms;
 	char msg[256];
 };
 TAILQ_HEAD(waiter_list, waiter);
+
+struct chunk_fill;
 
 /* One object the daemon is serving: its open data file, writable map and chunk states. */
 struct obj {
@@ -61,7 +65,8 @@ struct obj {
 	struct ms_map map;
 	uint8_t *state;             /* enum ms_chunk_state per chunk */
 	struct waiter_list waiters;
-	unsigned refs;              /* waiters + jobs + writes in flight */
+	TAILQ_HEAD(, chunk_fill) fills; /* its chunks being received and written (daemon_write.c) */
+	unsigned refs;              /* waiters + jobs + chunk fills */
 	unsigned writes;            /* chunk writes in flight */
 	bool detached;              /* replaced by a re-import: on the detached list until unused */
 	struct ms_readahead ra;
@@ -81,8 +86,8 @@ struct job {
 	uint64_t not_before_ms;     /* for retries with backoff */
 	struct store_xfer *xfer;    /* the transfer running, NULL while queued */
 	uint64_t reserved;          /* quota bytes held for chunks not received yet */
-	uint8_t *buf;               /* the chunk being received */
-	uint32_t buf_fill;
+	struct chunk_fill *cf;      /* the chunk being received (daemon_write.c), NULL between chunks */
+	bool cf_served;             /* a restart's next chunk: a reader was answered from its bytes */
 	uint64_t received;          /* body bytes taken into chunks */
 	uint64_t req_off, req_end;  /* the bytes asked for: the job's, or its whole tier block */
 	uint64_t pos;               /* the object offset of the next body byte */
@@ -210,7 +215,13 @@ void warm_tier_request(struct daemon *d, struct obj *o, struct client *cl, uint6
  */
 enum fill_kind { FILL_DEMAND, FILL_FAULT, FILL_WARM, FILL_PREFETCH };
 int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
-    uint64_t len, enum fill_kind kind);
+    uint64_t len, enum fill_kind kind, bool range_ok);
+/*
+ * The first PREFIX bytes of chunk CHUNK of O are in the cache file (its fill goes on): answers
+ * with MS_FILL_RANGE_READY the waiters that accept it whose bytes are all there now. True if
+ * it answered one.
+ */
+bool obj_range_written(struct daemon *d, struct obj *o, uint32_t chunk, uint32_t prefix);
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
 void objs_close_all(struct daemon *d);
 /* Queues GETs (prefetch unless DEMAND) for the absent chunks of [first, end) of O. */
@@ -246,7 +257,26 @@ int fetch_init(struct daemon *d);
 void fetch_fini(struct daemon *d);
 void fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand);
 void fetch_start_due(struct daemon *d);
+
+/*
+ * daemon_write.c: a chunk's bytes from its receive buffer into the cache file, in pieces as they
+ * arrive; marked once all are written. chunk_fill_take copies N bytes (at most chunk_fill_room)
+ * and writes what is due; chunk_fill_abandon gives up a chunk not received whole (freed once its
+ * writes are done; its written bytes are never punched out if a reader was told of them).
+ */
+struct chunk_fill *chunk_fill_new(struct daemon *d, struct obj *o, uint32_t chunk, bool served);
+uint32_t chunk_fill_room(const struct chunk_fill *cf);
+int chunk_fill_take(struct daemon *d, struct chunk_fill *cf, const uint8_t *ptr, uint32_t n);
+bool chunk_fill_served(const struct chunk_fill *cf);
+/*
+ * Whether the first END bytes of chunk CHUNK of O are in the cache file already (a fill of it
+ * goes on); if so a reader is answered from them, which that fill remembers.
+ */
+bool chunk_fill_covers(struct obj *o, uint32_t chunk, uint32_t end);
+void chunk_fill_abandon(struct daemon *d, struct chunk_fill *cf);
+void write_reap_one(struct daemon *d, struct io_uring_cqe *cqe);
 void fetch_reap_writes(struct daemon *d);
+void write_free_bufs(struct daemon *d);
 int fetch_next_timeout_ms(struct daemon *d);
 void fetch_cancel_all(struct daemon *d);
 void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end);

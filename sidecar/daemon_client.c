@@ -227,7 +227,8 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 		obj_unref(d, o);
 		return;
 	}
-	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, kind);
+	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, kind,
+	    kind == FILL_DEMAND && (msg->u.fill.flags & MS_FILL_RANGE) != 0);
 	if (rc < 0 && demand)
 		client_reply_done(d, cl, msg->hdr.id, rc, strerror(-rc));
 	obj_unref(d, o);

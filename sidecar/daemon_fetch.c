@@ -3,10 +3,10 @@
  * store.h) into the cache. Owns the queues of GET jobs (demand before retries before prefetch,
  * a quarter of the connections kept for demand), admission against the quota, retries with
  * backoff, the node-wide bandwidth limit, the checks of every answer against the imported object,
- * and the io_uring that writes received chunks into the sparse data files. A chunk is marked
- * present in its map only after io_uring reports its bytes written in full (invariant 9), and
- * only from an answer whose range, size and ETag were checked against the imported object
- * (invariant 7), whichever backend it came from. Never talks to a server itself.
+ * and the io_uring that writes received chunks into the sparse data files (the writes and the
+ * marks: daemon_write.c). Bytes reach a chunk only from an answer whose range, size and ETag
+ * were checked against the imported object (invariant 7), whichever backend it came from. Never
+ * talks to a server itself.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,14 +15,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
-#include "crash.h"
 #include "daemon.h"
 #include "log.h"
 #include "store.h"
@@ -30,44 +26,6 @@
 #define RING_DEPTH 64
 /* The bandwidth limit's smallest burst: one receive buffer of the S3 backend. */
 #define MIN_BURST_BYTES (512.0 * 1024)
-
-/* One chunk write in flight in the ring. */
-struct wop {
-	struct obj *o;
-	uint32_t chunk, len;
-	uint8_t *buf;
-	uint64_t sum;
-};
-
-/*
- * A chunk's receive buffer is mapped with its pages populated at once, not malloc'd: faulted in
- * page by page by the first memcpy of each, 4 MiB cost 15-40 ms on this project's VMs (against
- * ~1 ms populated), as long as one chunk's GET, and every fill of a new daemon paid it (the
- * first fault of a lazy mmap waited twice one GET). Kept for reuse as before.
- */
-static uint8_t *
-buf_get(struct daemon *d, uint32_t size)
-{
-	void *p;
-
-	if (size == d->cfg.chunk_size && d->nfree_bufs > 0)
-		return d->free_bufs[--d->nfree_bufs];
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-	    -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void
-buf_put(struct daemon *d, uint8_t *buf, uint32_t size)
-{
-	if (buf == NULL)
-		return;
-	if (size == d->cfg.chunk_size && d->nfree_bufs < d->cap_free_bufs) {
-		d->free_bufs[d->nfree_bufs++] = buf;
-		return;
-	}
-	munmap(buf, size);
-}
 
 int
 fetch_init(struct daemon *d)
@@ -102,10 +60,7 @@ fetch_fini(struct daemon *d)
 	if (d->store != NULL)
 		d->store->ops->free(d->store);
 	d->store = NULL;
-	while (d->nfree_bufs > 0)
-		munmap(d->free_bufs[--d->nfree_bufs], d->cfg.chunk_size);
-	free(d->free_bufs);
-	d->free_bufs = NULL;
+	write_free_bufs(d);
 }
 
 void
@@ -159,6 +114,8 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 	struct obj *o = j->o;
 	uint32_t i;
 
+	chunk_fill_abandon(d, j->cf); /* first: a chunk it cannot finish is not present */
+	j->cf = NULL;
 	for (i = j->next; i < j->end; i++)
 		obj_chunk_done(d, o, i, status, msg);
 	d->stats.inflight -= j->end - j->next;
@@ -169,125 +126,8 @@ job_end(struct daemon *d, struct job *j, int status, const char *msg)
 		client_reply_done(d, j->warm_cl, j->warm_id, status, msg);
 		client_unref(d, j->warm_cl);
 	}
-	buf_put(d, j->buf, o->map.hdr.chunk_size);
 	free(j);
 	obj_unref(d, o);
-}
-
-/*
- * A chunk whose write failed (a full disk: ENOSPC, or a short write) or could not be marked: what
- * reached the file is made a hole again, so that no bytes the map does not count stay on the
- * disk (an object with no chunk present is never evicted).
- */
-static void
-drop_chunk(struct wop *w)
-{
-	if (fallocate(w->o->data_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-	    (off_t)w->chunk * w->o->map.hdr.chunk_size, w->len) < 0 && errno != EOPNOTSUPP)
-		ms_warn("%s: releasing chunk %u after its failed write: %s", w->o->key, w->chunk,
-		    strerror(errno));
-}
-
-static void
-reap_one(struct daemon *d, struct io_uring_cqe *cqe)
-{
-	struct wop *w = io_uring_cqe_get_data(cqe);
-	int res = cqe->res, rc = 0;
-	char msg[256];
-
-	io_uring_cqe_seen(&d->ring, cqe);
-	d->writes_inflight--;
-	if (res == (int)w->len) {
-		ms_crash_point("fill.written"); /* the bytes are in the file, the map does not say so */
-		rc = ms_map_mark(&w->o->map, w->chunk, w->sum);
-		if (rc == 0)
-			ms_crash_point("fill.marked"); /* marked, its waiters not told yet */
-	}
-	/* Its bytes leave the reservation; cached only if marked. */
-	account_reserved(d, w->o->mount_idx, -(int64_t)w->len);
-	if (res == (int)w->len && rc == 0)
-		evict_filled(d, w->o, w->len);
-	else
-		drop_chunk(w); /* before the mtime is restored: a punched hole moves it */
-	/*
-	 * Writing moves the file's mtime: once the object's writes in flight are done it shows the
-	 * object's Last-Modified again (per burst, not per chunk: setattr takes the inode lock the
-	 * writes hold).
-	 */
-	if (--w->o->writes == 0) {
-		struct timespec times[2] = { { 0, UTIME_OMIT }, { w->o->map.hdr.mtime, 0 } };
-
-		if (futimens(w->o->data_fd, times) < 0)
-			ms_warn("%s: restoring mtime: %s", w->o->key, strerror(errno));
-	}
-	if (res == (int)w->len) {
-		if (rc == 0) {
-			d->stats.fills++;
-			d->stats.mounts[w->o->mount_idx].fills++;
-			obj_chunk_done(d, w->o, w->chunk, 0, NULL);
-		} else {
-			snprintf(msg, sizeof msg, "cache map update failed for %s: %s", w->o->key,
-			    strerror(-rc));
-			ms_error("%s", msg);
-			obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
-		}
-	} else {
-		if (res < 0)
-			snprintf(msg, sizeof msg, "cache write failed for %s: %s", w->o->key,
-			    strerror(-res));
-		else /* what a file system that fills up mid-write answers */
-			snprintf(msg, sizeof msg, "cache write failed for %s: only %d of %u bytes written "
-			    "(is the cache's file system full?)", w->o->key, res, w->len);
-		ms_error("%s", msg);
-		obj_chunk_done(d, w->o, w->chunk, -EIO, msg);
-	}
-	buf_put(d, w->buf, w->o->map.hdr.chunk_size);
-	obj_unref(d, w->o);
-	free(w);
-}
-
-void
-fetch_reap_writes(struct daemon *d)
-{
-	struct io_uring_cqe *cqe;
-	uint64_t v;
-
-	if (read(d->ring_efd, &v, sizeof v) < 0 && errno != EAGAIN)
-		ms_warn("reading the ring's eventfd: %s", strerror(errno));
-	while (io_uring_peek_cqe(&d->ring, &cqe) == 0)
-		reap_one(d, cqe);
-}
-
-/* Hands a full chunk to the ring; it is marked present when the write completes. */
-static int
-submit_write(struct daemon *d, struct obj *o, uint32_t chunk, uint8_t *buf, uint32_t len)
-{
-	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
-	struct wop *w;
-
-	w = malloc(sizeof *w);
-	if (w == NULL)
-		return -ENOMEM;
-	w->o = o;
-	w->chunk = chunk;
-	w->len = len;
-	w->buf = buf;
-	w->sum = XXH3_64bits(buf, len);
-	while ((sqe = io_uring_get_sqe(&d->ring)) == NULL) {
-		/* Ring full: wait for one write to finish. */
-		io_uring_submit(&d->ring);
-		if (io_uring_wait_cqe(&d->ring, &cqe) == 0)
-			reap_one(d, cqe);
-	}
-	io_uring_prep_write(sqe, o->data_fd, buf, len, (uint64_t)chunk * o->map.hdr.chunk_size);
-	io_uring_sqe_set_data(sqe, w);
-	o->refs++;
-	o->writes++;
-	d->writes_inflight++;
-	io_uring_submit(&d->ring);
-	ms_crash_point("fill.submitted"); /* a write in flight: the kernel ends it, nobody marks it */
-	return 0;
 }
 
 /*
@@ -361,31 +201,31 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 		j->pos += done;
 	}
 	while (done < n && j->next < j->end) {
-		uint32_t clen = ms_map_chunk_len(h, j->next);
-		size_t take = n - done < clen - j->buf_fill ? n - done : clen - j->buf_fill;
+		uint32_t clen = ms_map_chunk_len(h, j->next), room;
+		size_t take;
 
-		if (j->buf == NULL && (j->buf = buf_get(d, h->chunk_size)) == NULL) {
+		if (j->cf == NULL && (j->cf = chunk_fill_new(d, j->o, j->next, j->cf_served)) == NULL) {
 			j->fail_status = -ENOMEM;
 			return 0;
 		}
-		memcpy(j->buf + j->buf_fill, ptr + done, take);
-		j->buf_fill += (uint32_t)take;
+		room = chunk_fill_room(j->cf);
+		take = n - done < room ? n - done : room;
+		if (chunk_fill_take(d, j->cf, ptr + done, (uint32_t)take) < 0) {
+			j->fail_status = -ENOMEM;
+			return 0;
+		}
 		j->received += take;
 		j->pos += take;
 		done += take;
-		if (j->buf_fill < clen)
+		if (take < room)
 			continue;
-		if (submit_write(d, j->o, j->next, j->buf, clen) < 0) {
-			j->fail_status = -ENOMEM;
-			return 0;
-		}
-		j->buf = NULL;
-		j->buf_fill = 0;
+		j->cf = NULL; /* its writes end it */
+		j->cf_served = false;
 		j->next++;
 		d->stats.inflight--;
 		/*
-		 * The chunk's reservation goes with its write: its bytes count as cached once they
-		 * are marked (reap_one), as a scan of the maps counts them.
+		 * The chunk's reservation goes with its writes: its bytes count as cached once they
+		 * are marked (daemon_write.c), as a scan of the maps counts them.
 		 */
 		j->reserved -= clen;
 	}
@@ -588,7 +428,11 @@ on_done(void *arg, const struct store_result *r)
 		account_reserved(d, j->o->mount_idx, -(int64_t)j->reserved); /* taken again on restart */
 		j->reserved = 0;
 		j->not_before_ms = ms_now_ms() + ms_backoff_ms(j->attempt);
-		j->buf_fill = 0;
+		if (j->cf != NULL) { /* the chunk is received again from its start */
+			j->cf_served = chunk_fill_served(j->cf);
+			chunk_fill_abandon(d, j->cf);
+			j->cf = NULL;
+		}
 		j->fail_status = 0;
 		TAILQ_INSERT_TAIL(&d->retry_q, j, link);
 		return;
@@ -668,7 +512,7 @@ fetch_cancel_all(struct daemon *d)
 		}
 	}
 	while (d->writes_inflight > 0 && io_uring_wait_cqe(&d->ring, &cqe) == 0)
-		reap_one(d, cqe);
+		write_reap_one(d, cqe);
 }
 
 /* A demand fill for chunks a queued prefetch or warm-up job holds: that job goes first now. */

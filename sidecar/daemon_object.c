@@ -116,6 +116,7 @@ obj_open(struct daemon *d, unsigned mount_idx, const char *key, struct obj **out
 	o->mount_idx = mount_idx;
 	o->map.fd = -1;
 	TAILQ_INIT(&o->waiters);
+	TAILQ_INIT(&o->fills);
 	rc = ms_cache_object_path(&d->cfg, m, MS_AREA_TREE, key, path, sizeof path);
 	if (rc < 0)
 		goto fail;
@@ -330,9 +331,29 @@ obj_touch(struct daemon *d, struct obj *o)
 	evict_touch(d, o);
 }
 
+/*
+ * Whether bytes [off, off + len) of O, in chunks [first, end) of which one is not present, are
+ * in the cache file already: that chunk's fill has written them.
+ */
+static bool
+range_written(struct obj *o, uint64_t off, uint64_t len, uint32_t first, uint32_t end)
+{
+	const struct ms_map_header *h = &o->map.hdr;
+	uint64_t start, need;
+	uint32_t i = first;
+
+	while (i < end && o->state[i] == MS_CHUNK_PRESENT)
+		i++;
+	if (i == end)
+		return true;
+	start = (uint64_t)i * h->chunk_size;
+	need = off + len < start + ms_map_chunk_len(h, i) ? off + len : start + ms_map_chunk_len(h, i);
+	return chunk_fill_covers(o, i, (uint32_t)(need - start));
+}
+
 int
 obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
-    uint64_t len, enum fill_kind kind)
+    uint64_t len, enum fill_kind kind, bool range_ok)
 {
 	const struct ms_map_header *h = &o->map.hdr;
 	bool demand = kind == FILL_DEMAND || kind == FILL_FAULT, waits = kind != FILL_PREFETCH;
@@ -374,6 +395,10 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		client_reply_done(d, cl, id, 0, NULL);
 		return 0;
 	}
+	if (range_ok && pending == 1 && range_written(o, off, len, first, end)) {
+		client_reply_done(d, cl, id, MS_FILL_RANGE_READY, NULL);
+		return 0;
+	}
 	w = calloc(1, sizeof *w);
 	if (w == NULL)
 		return -ENOMEM;
@@ -384,6 +409,9 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	w->first = first;
 	w->end = end;
 	w->pending = pending;
+	w->off = off;
+	w->len = len;
+	w->range_ok = range_ok;
 	TAILQ_INSERT_TAIL(&o->waiters, w, link);
 	client_ref(cl);
 	o->refs++;
@@ -398,6 +426,18 @@ record_latency(struct daemon *d, uint64_t ms)
 	if (d->lat_n < sizeof d->lat_us / sizeof d->lat_us[0])
 		d->lat_n++;
 	metrics_observe_fill(d, ms);
+}
+
+static void
+waiter_answer(struct daemon *d, struct obj *o, struct waiter *w, int status)
+{
+	TAILQ_REMOVE(&o->waiters, w, link);
+	if (w->demand && status >= 0)
+		record_latency(d, ms_now_ms() - w->start_ms);
+	client_reply_done(d, w->cl, w->id, status, status < 0 ? w->msg : NULL);
+	client_unref(d, w->cl);
+	free(w);
+	obj_unref(d, o);
 }
 
 void
@@ -416,14 +456,33 @@ obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, cons
 		}
 		if (--w->pending > 0)
 			continue;
-		TAILQ_REMOVE(&o->waiters, w, link);
-		if (w->demand && w->status == 0)
-			record_latency(d, ms_now_ms() - w->start_ms);
-		client_reply_done(d, w->cl, w->id, w->status, w->status < 0 ? w->msg : NULL);
-		client_unref(d, w->cl);
-		free(w);
-		obj_unref(d, o);
+		waiter_answer(d, o, w, w->status);
 	}
+}
+
+bool
+obj_range_written(struct daemon *d, struct obj *o, uint32_t chunk, uint32_t prefix)
+{
+	uint64_t start = (uint64_t)chunk * o->map.hdr.chunk_size, there = start + prefix;
+	uint64_t chunk_end = start + ms_map_chunk_len(&o->map.hdr, chunk), need;
+	struct waiter *w, *tmp;
+	bool answered = false;
+
+	TAILQ_FOREACH_SAFE(w, &o->waiters, link, tmp) {
+		/*
+		 * Its one chunk still pending is this one (every other is present), and its bytes in
+		 * it are written: bytes from an answer checked like any (invariant 7).
+		 */
+		if (!w->range_ok || w->pending != 1 || w->status != 0 || chunk < w->first ||
+		    chunk >= w->end)
+			continue;
+		need = w->off + w->len < chunk_end ? w->off + w->len : chunk_end;
+		if (need > there)
+			continue;
+		waiter_answer(d, o, w, MS_FILL_RANGE_READY);
+		answered = true;
+	}
+	return answered;
 }
 
 static void

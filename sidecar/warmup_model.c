@@ -41,7 +41,7 @@ read_index(const struct ms_config *cfg, struct ms_client *cl, const struct ms_mo
 	char err[256];
 	int rc;
 
-	rc = ms_client_fill(cl, m->name, key, 0, 0, 0, err, sizeof err);
+	rc = ms_client_fill(cl, m->name, key, 0, 0, 0, 0, err, sizeof err);
 	if (rc < 0) {
 		fprintf(stderr, "modelshim warmup: %s/%s: %s\n", m->path, key, rc == MS_CLIENT_LOST ?
 		    "lost the daemon" : err[0] != '\0' ? err : strerror(-rc));

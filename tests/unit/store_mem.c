@@ -1,7 +1,7 @@
 /*
  * store_mem.c: the in-memory backend of store.h for unit tests (store_mem.h). An answer moves
  * only inside progress(), whole, in pieces of PIECE bytes, so that a test decides when bytes
- * arrive; a held answer waits for store_mem_release(). Never judges an answer: it sends what its
+ * arrive; a held answer (or its second half) waits for store_mem_release(). Never judges an answer: it sends what its
  * fault says and lets the state machine check it.
  */
 #include <errno.h>
@@ -149,7 +149,7 @@ step(struct store_mem *s, struct store_xfer *x)
 	enum store_mem_fault f = s->gets[x->get].fault;
 	const struct store_events *ev = s->base.ev;
 	struct store_head h;
-	uint64_t whole, from, limit;
+	uint64_t whole, from, limit, stop;
 	size_t n, taken;
 
 	if (x->paused || (f == MEM_HOLD && !s->released))
@@ -178,8 +178,9 @@ step(struct store_mem *s, struct store_xfer *x)
 			return true;
 		}
 	}
-	while (x->sent < limit) {
-		n = limit - x->sent < PIECE ? (size_t)(limit - x->sent) : PIECE;
+	stop = f == MEM_HOLD_HALF && !s->released ? limit / 2 : limit;
+	while (x->sent < stop) {
+		n = stop - x->sent < PIECE ? (size_t)(stop - x->sent) : PIECE;
 		taken = ev->body(x->job, x->obj->bytes + from + x->sent, n);
 		if (taken == STORE_BODY_PAUSE) {
 			x->paused = true;
@@ -191,6 +192,8 @@ step(struct store_mem *s, struct store_xfer *x)
 			return true;
 		}
 	}
+	if (x->sent < limit)
+		return false; /* the rest is held */
 	if (f == MEM_SHORT_BODY)
 		finish(s, x, -EAGAIN, "the server closed the connection");
 	else
@@ -214,7 +217,8 @@ can_move(const struct store_mem *s)
 	const struct store_xfer *x;
 
 	TAILQ_FOREACH(x, &s->running, link)
-		if (!x->paused && (s->gets[x->get].fault != MEM_HOLD || s->released))
+		if (!x->paused && ((s->gets[x->get].fault != MEM_HOLD &&
+		    s->gets[x->get].fault != MEM_HOLD_HALF) || s->released))
 			return true;
 	return false;
 }

@@ -13,6 +13,7 @@
 enum store_mem_fault {
 	MEM_OK,           /* the right answer: 206 (200 for a whole object), right ETag and range */
 	MEM_HOLD,         /* the answer waits until store_mem_release() */
+	MEM_HOLD_HALF,    /* half the body comes, the rest waits until store_mem_release() */
 	MEM_HTTP_503,     /* SlowDown: transient */
 	MEM_HTTP_403,     /* AccessDenied */
 	MEM_HTTP_404,     /* NoSuchKey */

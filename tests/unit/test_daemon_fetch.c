@@ -5,7 +5,8 @@
  * which answers are refused (another version, no ETag, another range or size), which are retried
  * (transient ones, short bodies, wrong ranges) and when it gives up, what a waiting client is told,
  * and that only checked bytes reach the cache file and its map. A real cache dir in /tmp and a
- * real io_uring; the client is one end of a socketpair.
+ * real io_uring; the client is one end of a socketpair. Also: readers that accept a range
+ * (MS_FILL_RANGE) answered once their bytes are written, before their chunk is marked.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,6 +142,27 @@ pump(void)
 	fetch_start_due(D);
 }
 
+/* One turn of the loop, then every reply that came is kept in EARLY (ids below 16, one each). */
+static void
+pump_and_collect(void)
+{
+	char buf[MS_MSG_MAX];
+	struct ms_msg m;
+	ssize_t n;
+
+	pump();
+	while ((n = recv(peer, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+		cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
+		cr_assert_eq(m.hdr.type, MS_MSG_FILL_DONE);
+		cr_assert_lt(m.hdr.id, 16);
+		cr_assert_not(early[m.hdr.id].got, "two replies to %llu", (unsigned long long)m.hdr.id);
+		early[m.hdr.id].got = true;
+		early[m.hdr.id].status = m.u.done.status;
+		snprintf(early[m.hdr.id].msg, sizeof early[m.hdr.id].msg, "%.*s",
+		    (int)m.u.done.msg_len, m.text ? m.text : "");
+	}
+}
+
 /*
  * Runs the loop until the reply to ID (below 16) arrives, or takes it from those that came
  * first; its status, and its message in MSG.
@@ -148,25 +170,9 @@ pump(void)
 static int
 reply(uint64_t id, char *msg, size_t msglen)
 {
-	char buf[MS_MSG_MAX];
-	struct ms_msg m;
-	ssize_t n;
-
 	cr_assert_lt(id, 16);
-	for (unsigned i = 0; i < PUMP_ROUNDS && !early[id].got; i++) {
-		pump();
-		while ((n = recv(peer, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
-			cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
-			cr_assert_eq(m.hdr.type, MS_MSG_FILL_DONE);
-			cr_assert_lt(m.hdr.id, 16);
-			cr_assert_not(early[m.hdr.id].got, "two replies to %llu",
-			    (unsigned long long)m.hdr.id);
-			early[m.hdr.id].got = true;
-			early[m.hdr.id].status = m.u.done.status;
-			snprintf(early[m.hdr.id].msg, sizeof early[m.hdr.id].msg, "%.*s",
-			    (int)m.u.done.msg_len, m.text ? m.text : "");
-		}
-	}
+	for (unsigned i = 0; i < PUMP_ROUNDS && !early[id].got; i++)
+		pump_and_collect();
 	cr_assert(early[id].got, "no reply to request %llu", (unsigned long long)id);
 	snprintf(msg, msglen, "%s", early[id].msg);
 	return early[id].status;
@@ -189,7 +195,7 @@ drain(void)
 static int
 fill(struct obj *o, uint64_t id, uint64_t off, uint64_t len, char *msg, size_t msglen)
 {
-	cr_assert_eq(obj_request(D, o, CL, id, off, len, FILL_DEMAND), 0);
+	cr_assert_eq(obj_request(D, o, CL, id, off, len, FILL_DEMAND, false), 0);
 	return reply(id, msg, msglen);
 }
 
@@ -398,7 +404,7 @@ four_prefetches_held(struct obj **o, unsigned n)
 		store_mem_fault_next(S, MEM_HOLD);
 	}
 	for (unsigned i = 0; i < 4; i++)
-		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH), 0);
+		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH, false), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 3);
 }
@@ -409,7 +415,7 @@ Test(daemon_fetch, demand_keeps_a_quarter_of_the_connections)
 	char msg[256];
 
 	four_prefetches_held(o, 5);
-	cr_assert_eq(obj_request(D, o[4], CL, 9, 0, SIZE, FILL_DEMAND), 0);
+	cr_assert_eq(obj_request(D, o[4], CL, 9, 0, SIZE, FILL_DEMAND, false), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 4);
 	cr_assert_str_eq(store_mem_get_at(S, 3)->key, "m/obj4",
@@ -429,7 +435,7 @@ Test(daemon_fetch, a_demand_fill_promotes_the_queued_prefetch_of_its_chunks)
 	char msg[256];
 
 	four_prefetches_held(o, 4); /* object 3's prefetch waits in the queue */
-	cr_assert_eq(obj_request(D, o[3], CL, 7, 0, SIZE, FILL_DEMAND), 0);
+	cr_assert_eq(obj_request(D, o[3], CL, 7, 0, SIZE, FILL_DEMAND, false), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 4, "the queued prefetch was not promoted");
 	cr_assert_str_eq(store_mem_get_at(S, 3)->key, "m/obj3");
@@ -448,8 +454,8 @@ Test(daemon_fetch, readers_of_the_same_chunks_share_one_get)
 
 	start();
 	o = object(0, "\"v1\"");
-	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND), 0);
-	cr_assert_eq(obj_request(D, o, CL, 2, CHUNK, CHUNK, FILL_DEMAND), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, CHUNK, CHUNK, FILL_DEMAND, false), 0);
 	cr_assert_eq(reply(1, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(reply(2, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(store_mem_gets(S), 1);
@@ -466,7 +472,7 @@ Test(daemon_fetch, stopping_fails_the_fills_in_flight)
 	start();
 	o = object(0, "\"v1\"");
 	store_mem_fault_next(S, MEM_HOLD);
-	cr_assert_eq(obj_request(D, o, CL, 5, 0, SIZE, FILL_DEMAND), 0);
+	cr_assert_eq(obj_request(D, o, CL, 5, 0, SIZE, FILL_DEMAND, false), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 1);
 	fetch_cancel_all(D);
@@ -490,7 +496,7 @@ Test(daemon_fetch, the_bandwidth_limit_pauses_and_resumes_transfers)
 	D->bw_tokens = 0;
 	D->bw_last_ms = ms_now_ms();
 	o = object(0, "\"v1\"");
-	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, false), 0);
 	fetch_start_due(D);
 	S->ops->progress(S);
 	paused = store_mem_paused(S) == 1 && D->npaused == 1;
@@ -498,5 +504,57 @@ Test(daemon_fetch, the_bandwidth_limit_pauses_and_resumes_transfers)
 	cr_assert_eq(reply(1, msg, sizeof msg), 0, "%s", msg);
 	cr_assert(cached_bytes_right(o, 0, 0, SIZE));
 	cr_assert_eq(D->npaused, 0);
+	obj_unref(D, o);
+}
+
+Test(daemon_fetch, a_reader_that_accepts_a_range_is_answered_before_its_chunk_is_complete)
+{
+	struct obj *o;
+	char msg[256];
+
+	start();
+	o = object(0, "\"v1\"");
+	store_mem_fault_next(S, MEM_HOLD_HALF); /* chunk 0's GET: half of it comes, then it waits */
+	cr_assert_eq(obj_request(D, o, CL, 1, 100, 4096, FILL_DEMAND, true), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, 100, 4096, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 3, CHUNK - 4096, 4096, FILL_DEMAND, true), 0);
+	cr_assert_eq(reply(1, msg, sizeof msg), MS_FILL_RANGE_READY, "%s", msg);
+	cr_assert(cached_bytes_right(o, 0, 100, 4096), "answered before its bytes were written");
+	cr_assert_neq(o->state[0], MS_CHUNK_PRESENT);
+	cr_assert_not(ms_map_range_present(&o->map, 0, CHUNK), "a chunk marked before it was whole");
+	/* A new reader of bytes already written is answered at once; past them it waits. */
+	cr_assert_eq(obj_request(D, o, CL, 4, 0, 8192, FILL_DEMAND, true), 0);
+	cr_assert_eq(reply(4, msg, sizeof msg), MS_FILL_RANGE_READY, "%s", msg);
+	for (unsigned i = 0; i < 20; i++)
+		pump_and_collect();
+	cr_assert_not(early[2].got, "a reader that did not ask for a range was answered early");
+	cr_assert_not(early[3].got, "answered for bytes that were not written yet");
+	store_mem_release(S);
+	cr_assert_eq(reply(2, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(reply(3, msg, sizeof msg), 0, "the chunk's end, once whole: %s", msg);
+	cr_assert(ms_map_range_present(&o->map, 0, CHUNK));
+	cr_assert(cached_bytes_right(o, 0, 0, CHUNK));
+	drain();
+	obj_unref(D, o);
+}
+
+Test(daemon_fetch, a_range_over_a_present_chunk_waits_only_for_the_bytes_of_the_next)
+{
+	struct obj *o;
+	char msg[256];
+
+	start();
+	o = object(0, "\"v1\"");
+	/* Chunk 1 present first; then a range over chunks 1 and 2 waits only on chunk 2's bytes. */
+	cr_assert_eq(fill(o, 1, CHUNK, CHUNK, msg, sizeof msg), 0, "%s", msg);
+	drain();
+	store_mem_fault_next(S, MEM_HOLD_HALF);
+	cr_assert_eq(obj_request(D, o, CL, 2, 2 * CHUNK - 4096, 8192, FILL_DEMAND, true), 0);
+	cr_assert_eq(reply(2, msg, sizeof msg), MS_FILL_RANGE_READY, "%s", msg);
+	cr_assert(cached_bytes_right(o, 0, 2 * CHUNK - 4096, 8192));
+	store_mem_release(S);
+	drain();
+	cr_assert(ms_map_range_present(&o->map, CHUNK, 2 * CHUNK));
+	cr_assert(cached_bytes_right(o, 0, CHUNK, 2 * CHUNK));
 	obj_unref(D, o);
 }

@@ -140,6 +140,13 @@ Test(proto, lookup_and_tier_warm_round_trip)
 	    MS_FILL_FAULT);
 	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
 	cr_expect_eq(m.u.fill.flags, MS_FILL_FAULT);
-	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 9, "models", "m.bin", 0, 0, 0, 0x8);
+	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 9, "models", "m.bin", 0, 4096, 0,
+	    MS_FILL_RANGE);
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
+	cr_expect_eq(m.u.fill.flags, MS_FILL_RANGE);
+	n = ms_proto_fill_done(buf, sizeof buf, 9, MS_FILL_RANGE_READY, NULL);
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
+	cr_expect_eq(m.u.done.status, MS_FILL_RANGE_READY);
+	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 9, "models", "m.bin", 0, 0, 0, 0x10);
 	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), -EBADMSG, "an unknown flag is refused");
 }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# t-read-range: a read under the shim is answered once its own bytes are in the cache file, before
+# their chunk is complete (MS_FILL_RANGE), and never with a byte that did not arrive. The front
+# sends bodies at 512 KiB/s and resets every one after 1 MiB, so chunk 0 (4 MiB) can never
+# complete: a pread of 4 KiB at offset 100 and one at 700000 under the shim return the source's
+# bytes (they arrived before the break), while nothing is marked present; a pread at 3 MiB (never
+# arrived) fails with EIO and returns nothing. Once the store heals the whole object reads right.
+# No timing is asserted: the chunk cannot complete while the cut is on, whatever the load.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+ms_need_shim
+
+export MS_CHUNK=4M
+MiB=1048576
+size=$((20 * MiB + 123)) # 6 chunks: past the shim's small objects (filled whole at open)
+ms_start_s3
+mkdir -p "$T/src"
+head -c $size /dev/urandom >"$T/src/r.bin"
+ms_put "$T/src"
+ms_write_config "$T/ms.ini" "retries = 2"
+ms_daemon_detach
+
+# pread_at OUT OFF...: python3 under the shim preads 4 KiB at each OFF of /models/r.bin into OUT.
+pread_at() {
+	local out=$1
+	shift
+	ms_shim python3 -c '
+import os, sys
+fd = os.open("/models/r.bin", os.O_RDONLY)
+with open(sys.argv[1], "wb") as out:
+    for off in sys.argv[2:]:
+        out.write(os.pread(fd, 4096, int(off)))
+' "$out" "$@"
+}
+# want OFF...: the source's 4 KiB at each OFF.
+want() {
+	local off
+	for off in "$@"; do
+		dd if="$T/src/r.bin" bs=4096 skip="$off" count=1 iflag=skip_bytes status=none
+	done
+}
+
+ms_front_config '{"rate": 524288, "reset_after": 1048576}'
+rc=0
+pread_at "$T/early.out" 100 700000 2>"$T/early.err" || rc=$?
+want 100 700000 >"$T/early.want"
+if ((rc == 0)) && cmp -s "$T/early.out" "$T/early.want"; then
+	ms_ok "cut after 1 MiB: preads at 100 and 700000 return the source's bytes"
+else
+	ms_bad "cut after 1 MiB: preads at 100 and 700000: exit $rc, $(ms_why_differs "$T/early.out" "$T/early.want"); $(head -c 300 "$T/early.err")"
+fi
+read -r cached partial < <(ms_status_fields mount.cached_bytes mount.partial)
+((cached == 0)) || ms_bad "cut after 1 MiB: $cached bytes marked present, yet no chunk can arrive whole"
+
+rc=0
+pread_at "$T/late.out" $((3 * MiB)) 2>"$T/late.err" || rc=$?
+if ((rc == 0)); then
+	ms_bad "a pread at 3 MiB succeeded although no byte past 1 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(want $((3 * MiB))))"
+elif [[ -s $T/late.out ]] || ! grep -q "Input/output error" "$T/late.err"; then
+	ms_bad "a pread at 3 MiB: exit $rc, $(stat -c %s "$T/late.out") bytes, want EIO and none: $(head -c 300 "$T/late.err")"
+else
+	ms_ok "a pread at 3 MiB (never arrived) fails with EIO: $(grep -m1 -v Traceback "$T/late.err" | head -c 200)"
+fi
+read -r cached partial < <(ms_status_fields mount.cached_bytes mount.partial)
+((cached == 0)) || ms_bad "after the failed pread: $cached bytes marked present"
+
+ms_front_config '{"rate": 0, "reset_after": 0}'
+rc=0
+ms_shim sha256sum /models/r.bin >"$T/sum" 2>"$T/err" || rc=$?
+if ((rc == 0)) && [[ $(cut -d' ' -f1 "$T/sum") == $(ms_sha "$T/src/r.bin") ]]; then
+	ms_ok "store healed: sha256sum under the shim reads r.bin right"
+else
+	ms_bad "store healed: sha256sum exit $rc: $(cat "$T/sum") $(head -c 200 "$T/err")"
+fi
+read -r cached partial < <(ms_status_fields mount.cached_bytes mount.partial)
+((cached == size)) || ms_bad "store healed: $cached bytes present, want $size"
+ms_done
