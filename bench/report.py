@@ -391,13 +391,43 @@ if W8:
           "(`BENCH_MS_BUILDS`).")
     P("")
 
+# ---------------------------------------------------------------------------------------- W9
+if any(k[0] == "9" for k in R):
+    P("## 9. Time to the first byte of a cold read of the %s checkpoint" % ckpt_desc)
+    P("")
+    rows = []
+    for o in ["local", "front", "nginx"]:
+        for peer in (["local"] if o == "local" else ["modelshim"] + ms_builds("9") + FUSE):
+            first, mid = num("9", o, peer, "first_ms"), num("9", o, peer, "mid_ms")
+            g0, gm = num("9", o, "curl", "first_get_ms"), num("9", o, "curl", "mid_get_ms")
+            if first is None:
+                rows.append([peer, ORIG.get(o, "– (local file)"), why("9", o, peer)] + ["–"] * 5)
+                continue
+            rows.append([peer, ORIG.get(o, "– (local file)"), cell("9", o, peer, "first_ms"),
+                         f0(g0) if (g0 is not None and o != "local") else "–",
+                         ratio(first, g0) if o != "local" else "–",
+                         cell("9", o, peer, "mid_ms"), f0(gm) if (gm is not None and o != "local") else "–",
+                         ratio(mid, gm) if o != "local" else "–"])
+    P(table(["peer", "origin", "open + first 4 KiB (ms)", "that chunk's GET (ms, curl)", "÷ GET",
+             "4 KiB mid-file (ms)", "that chunk's GET (ms, curl)", "÷ GET"], rows))
+    P("")
+    P("The reader (`TTFB_PY` in `bench/workloads.py`) opens the checkpoint and reads 4 KiB at offset 0, timed from "
+      "just before `open()`, then 4 KiB in the middle of a chunk in the middle of the file, timed alone. Each "
+      "chunk's GET: curl's own time for a ranged GET of that 4 MiB chunk to /dev/null (median of 3). Cold figures "
+      "are medians of %s runs, each from an empty cache." % M["creps"])
+    if ms_builds("9"):
+        P("")
+        P("Rows `modelshim@LABEL`: another modelshim build, measured in turn with the default one in this run "
+          "(`BENCH_MS_BUILDS`).")
+    P("")
+
 # ---------------------------------------------------------------------------------------- bytes
 # Every peer runs the same reader over the same bytes: whole files (1, 2), the same pick list (3),
 # the same seeded offsets (7: the first check_n reads, whatever the time cap). Each checksum must
 # equal the local file's.
 bad, nref = [], 0
 for w, metric, refrow in [("1", "sum", "warm-pcwarm"), ("2", "sum", "warm-pcwarm"), ("3", "loads_sum", "warm"),
-                          ("7", "sum", "warm"), ("8", "sum", "local")]:
+                          ("7", "sum", "warm"), ("8", "sum", "local"), ("9", "sum", "local")]:
     got = {(k[1], k[2]): v for k, v in R.items() if k[0] == w and k[3] == metric}
     if not got:
         continue
@@ -415,7 +445,7 @@ if bad:
 elif nref:
     P("Every peer's reads were checksummed (1, 2: one byte of every page and the last byte; 3: the same, over the "
       "same %s picks; 7: every byte of the first %s reads of the same seeded offsets, whatever the time cap; 8: one "
-      "byte of every touched page) and matched the local file's." % (M["picks"], M.get("check_n", "?")))
+      "byte of every touched page; 9: both reads) and matched the local file's." % (M["picks"], M.get("check_n", "?")))
 else:
     P("No checksums were recorded in this run (workloads %s)." % M.get("only", "?"))
 P("")
@@ -472,6 +502,10 @@ for o in ["front", "nginx"]:
                rt(num("8", o, "modelshim", "bytes"), num("8", o, "modelshim", "rounded")), 1.1, higher=False)
         target("Experts: time to the first touched byte ÷ one chunk's GET (origin %s)" % ORIG[o],
                rt(num("8", o, "modelshim", "first_ms"), num("8", o, "curl", "chunk_get_ms")), 2.0, higher=False)
+    if any(k[0] == "9" for k in R):
+        for m, g, lab in [("first_ms", "first_get_ms", "open + first 4 KiB"), ("mid_ms", "mid_get_ms", "4 KiB mid-file")]:
+            target("Time to first byte, %s ÷ that chunk's GET (origin %s)" % (lab, ORIG[o]),
+                   rt(num("9", o, "modelshim", m), num("9", o, "curl", g)), 1.5, higher=False)
 P(table(["target", "goal", "measured", "verdict"], trows))
 P("")
 
@@ -480,7 +514,7 @@ P("## Notes")
 P("")
 P("- Endpoints: workloads 1-3 run every peer against s3rver directly and against nginx; workload 4 against "
   "s3rver; workload 5 against s3rver behind the SigV4-verifying front (which counts the bytes) and against "
-  "nginx (bytes from its access log); workload 8 against the same two as workload 5; workloads 6 and 7 touch "
+  "nginx (bytes from its access log); workloads 8 and 9 against the same two as workload 5; workloads 6 and 7 touch "
   "no origin.")
 P("- nginx answers with its own ETag (`\"mtime-size\"`), s3rver's listings carry the md5. modelshim sends "
   "`If-Match` with the listed ETag, so nginx rewrites the ETags of the objects it serves in the listings it "

@@ -56,7 +56,7 @@ def builds(peer):
     """PEER as each build it is measured as: itself, and for modelshim also every build named in
     BENCH_MS_BUILDS ("LABEL=DIR,...", DIR holding modelshim and libmodelshim.so; measured in turn
     with the default build, recorded as peer "modelshim@LABEL"), so that two builds are compared
-    side by side in one run (workloads 2 and 8). Yields the peer set up as that build."""
+    side by side in one run (workloads 2, 8 and 9). Yields the peer set up as that build."""
     yield peer
     spec = os.environ.get("BENCH_MS_BUILDS", "") if peer.name == "modelshim" and not peer.fallback else ""
     for item in filter(None, spec.split(",")):
@@ -434,12 +434,11 @@ def experts(b, argv, o, peer):
                 b.res.err(8, o, peer.name, e)
 
 
-def chunk_get(b, o):
-    """One chunk's ranged GET from origin O (the chunk the loader touches first; curl's own time,
-    to /dev/null, 3 runs): the yardstick of the time to the first touched byte."""
+def chunk_get(b, w, o, off, metric):
+    """One chunk's ranged GET from origin O (the chunk at OFF, rounded down to a chunk; curl's own
+    time, to /dev/null, 3 runs), recorded as METRIC of workload W: the yardstick of a first byte."""
     size = b.p.ckpt_bytes
-    run = int(size * 0.05 / 8) & ~4095  # EXPERTS_PY's first run, 8 runs over 5%
-    first = (random.Random(14).randrange(0, max(1, size // 8 - run)) & ~4095) // EXPERTS_CHUNK * EXPERTS_CHUNK
+    first = off // EXPERTS_CHUNK * EXPERTS_CHUNK
     url = "%s/models/%s/%s" % (b.origins.endpoint(o), b.p.set, b.ds.ckpt)
     for _ in range(3):
         r = subprocess.run(["curl", "-sSf", "--no-progress-meter", "--aws-sigv4", "aws:amz:us-east-1:s3",
@@ -447,9 +446,15 @@ def chunk_get(b, o):
                             "-r", "%d-%d" % (first, min(first + EXPERTS_CHUNK, size) - 1), "-o", "/dev/null",
                             "-w", "%{time_total}", url], capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
-            b.res.err(8, o, "curl", r.stderr.strip() or "curl exit %d" % r.returncode)
+            b.res.err(w, o, "curl", r.stderr.strip() or "curl exit %d" % r.returncode)
             return
-        b.res.rec(8, o, "curl", "chunk_get_ms", "%.1f" % (float(r.stdout) * 1e3))
+        b.res.rec(w, o, "curl", metric, "%.1f" % (float(r.stdout) * 1e3))
+
+
+def experts_first(b):
+    """Where EXPERTS_PY's first run starts (its first touched byte)."""
+    run = int(b.p.ckpt_bytes * 0.05 / 8) & ~4095  # 8 runs over 5%
+    return random.Random(14).randrange(0, max(1, b.p.ckpt_bytes // 8 - run)) & ~4095
 
 
 def w8_experts(b):
@@ -460,12 +465,72 @@ def w8_experts(b):
     argv = [sys.executable, "-c", EXPERTS_PY, None, "8", "0.05", str(EXPERTS_CHUNK)]
     experts(b, argv, "local", b.local)
     for o in ("front", "nginx"):
-        chunk_get(b, o)
+        chunk_get(b, 8, o, experts_first(b), "chunk_get_ms")
     for peer in b.clients:
         for o in ("front", "nginx"):
             for _ in range(b.p.creps):
                 for q in builds(peer):
                     experts(b, argv, o, q)
+        peer.tear_down()
+    b.origins.warm()
+
+
+# The first-byte reader of workload 9, run by the peer's python3: opens the checkpoint and reads
+# 4 KiB at offset 0, then 4 KiB in the middle of a chunk in the middle of the file (a chunk no
+# prefetch at open asks for), and prints "ttfb NS_OPEN_TO_FIRST NS_MID CRC" (NS_OPEN_TO_FIRST from
+# just before open() to the first read's return; NS_MID: the second read alone).
+TTFB_PY = r"""
+import os, sys, time, zlib
+path, chunk = sys.argv[1], int(sys.argv[2])
+t0 = time.monotonic_ns()
+fd = os.open(path, os.O_RDONLY)
+a = os.pread(fd, 4096, 0)
+t1 = time.monotonic_ns()
+mid = os.fstat(fd).st_size // 2 // chunk * chunk + chunk // 2
+t2 = time.monotonic_ns()
+c = os.pread(fd, 4096, mid)
+t3 = time.monotonic_ns()
+if len(a) != 4096 or len(c) != 4096:
+    sys.exit("short read: %d and %d bytes" % (len(a), len(c)))
+print("ttfb %d %d %d" % (t1 - t0, t3 - t2, zlib.crc32(c, zlib.crc32(a))))
+"""
+
+
+def ttfb(b, argv, o, peer):
+    """One cold run of the first-byte reader as PEER on origin O (local: the local file)."""
+    b.log("workload 9: %s on %s" % (peer.name, o))
+    if peer is not b.local:
+        if not fresh(b, 9, o, peer, o):
+            return
+    if peer.fallback:
+        b.res.na(9, o, peer.name, "n/a (shim not built)")
+        return
+    argv[3] = os.path.join(peer.root, b.ds.ckpt)
+    try:
+        first, mid, s = line_of(run_reader(argv, peer.env()), "ttfb")
+    except ReadError as e:
+        b.res.fail(9, o, peer.name, e)
+        return
+    b.res.rec(9, o, peer.name, "first_ms", "%.1f" % (int(first) / 1e6))
+    b.res.rec(9, o, peer.name, "mid_ms", "%.1f" % (int(mid) / 1e6))
+    b.res.rec(9, o, peer.name, "sum", s)
+
+
+def w9_ttfb(b):
+    """Time to the first byte of a cold read: open() and a 4 KiB read at offset 0, then one in the
+    middle of the file, from an empty cache on each origin, creps times; the yardstick is one
+    ranged curl GET of the same chunk."""
+    argv = [sys.executable, "-c", TTFB_PY, None, str(EXPERTS_CHUNK)]
+    ttfb(b, argv, "local", b.local)
+    mid = b.p.ckpt_bytes // 2 // EXPERTS_CHUNK * EXPERTS_CHUNK
+    for o in ("front", "nginx"):
+        chunk_get(b, 9, o, 0, "first_get_ms")
+        chunk_get(b, 9, o, mid, "mid_get_ms")
+    for peer in b.clients:
+        for o in ("front", "nginx"):
+            for _ in range(b.p.creps):
+                for q in builds(peer):
+                    ttfb(b, argv, o, q)
         peer.tear_down()
     b.origins.warm()
 
@@ -480,4 +545,5 @@ WORKLOADS = [
     (6, "interception overhead on a non-virtual file", w6_overhead),
     (7, "random 4 KiB preads, page cache warm", w7_pread),
     (8, "the checkpoint mmapped whole, 5% touched as 8 runs (experts)", w8_experts),
+    (9, "time to the first byte of a cold read", w9_ttfb),
 ]
