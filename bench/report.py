@@ -176,19 +176,6 @@ def seq_table(w, title, with_curl):
     P("")
 
 
-seq_table("1", "1. Sequential read of the %s checkpoint, 1 MiB reads (MiB/s)" % ckpt_desc, True)
-P("curl: the checkpoint split into N equal ranges fetched at once by one curl, to /dev/null (the network "
-  "limit; best N of %s) and, for reference, into fresh files (what filling a cache costs when every page "
-  "written is new: first writes into fresh page cache are slow on this VM)." % "/".join(M["curl_streams"].split()))
-P("")
-seq_table("2", "2. The same checkpoint mmapped and every 4 KiB page touched (MiB/s)", False)
-P("Warm rows of workloads 1 and 2: the local file and modelshim are measured in turn. The local file is a fresh "
-  "copy written with 4 MiB writes: from a warm page cache, mmap costs depend on the page-cache folio size, which "
-  "follows how the file was written (here 4 MiB writes give 2 MiB folios mapped whole; 64 KiB writes make the "
-  "same touch loop ~25× slower), and modelshim's cache files are written in 4 MiB chunks.")
-P("")
-
-
 def ms_builds(w):
     """The modelshim builds measured beside the default one (bench/run with BENCH_MS_BUILDS)."""
     return sorted({k[2] for k in R if k[0] == w and k[2].startswith("modelshim@")})
@@ -216,6 +203,21 @@ def builds_table(w, rows, metric, higher):
         hdr += [q, "modelshim ÷ " + q.split("@", 1)[1] if higher else q.split("@", 1)[1] + " ÷ modelshim"]
     P(table(hdr, out))
     P("")
+
+
+seq_table("1", "1. Sequential read of the %s checkpoint, 1 MiB reads (MiB/s)" % ckpt_desc, True)
+P("curl: the checkpoint split into N equal ranges fetched at once by one curl, to /dev/null (the network "
+  "limit; best N of %s) and, for reference, into fresh files (what filling a cache costs when every page "
+  "written is new: first writes into fresh page cache are slow on this VM)." % "/".join(M["curl_streams"].split()))
+P("")
+builds_table("1", [("cold-s3", "cold: empty cache, origin s3rver"), ("cold-nginx", "cold: empty cache, origin nginx")],
+             "mibps", True)
+seq_table("2", "2. The same checkpoint mmapped and every 4 KiB page touched (MiB/s)", False)
+P("Warm rows of workloads 1 and 2: the local file and modelshim are measured in turn. The local file is a fresh "
+  "copy written with 4 MiB writes: from a warm page cache, mmap costs depend on the page-cache folio size, which "
+  "follows how the file was written (here 4 MiB writes give 2 MiB folios mapped whole; 64 KiB writes make the "
+  "same touch loop ~25× slower), and modelshim's cache files are written in 4 MiB chunks.")
+P("")
 
 
 builds_table("2", [("cold-s3", "cold: empty cache, origin s3rver"), ("cold-nginx", "cold: empty cache, origin nginx")],
@@ -534,14 +536,16 @@ P("")
 
 text = "\n".join(out)
 # Sections written elsewhere are kept as they were: the cluster's (bench/cluster.py, bench/run
-# --cluster) and the namespace's (bench/namespace-snapshot.sh and bench/lookup-miss.sh, by hand).
+# --cluster), the namespace's (bench/namespace-snapshot.sh and bench/lookup-miss.sh, by hand) and
+# the cold path's (issue 14's before/after runs, by hand).
 try:
     with open(out_path) as f:
         prev = f.read()
 except OSError:
     prev = ""
 for begin, end in (("<!-- cluster: written by bench/cluster.py", "<!-- /cluster -->"),
-                   ("<!-- namespace: written by hand", "<!-- /namespace -->")):
+                   ("<!-- namespace: written by hand", "<!-- /namespace -->"),
+                   ("<!-- cold-path: written by hand", "<!-- /cold-path -->")):
     if begin in prev and end in prev:
         text += "\n" + prev[prev.index(begin):prev.index(end) + len(end)] + "\n"
 with open(out_path, "w") as f:

@@ -56,7 +56,7 @@ def builds(peer):
     """PEER as each build it is measured as: itself, and for modelshim also every build named in
     BENCH_MS_BUILDS ("LABEL=DIR,...", DIR holding modelshim and libmodelshim.so; measured in turn
     with the default build, recorded as peer "modelshim@LABEL"), so that two builds are compared
-    side by side in one run (workloads 2, 8 and 9). Yields the peer set up as that build."""
+    side by side in one run (workloads 1, 2, 8 and 9). Yields the peer set up as that build."""
     yield peer
     spec = os.environ.get("BENCH_MS_BUILDS", "") if peer.name == "modelshim" and not peer.fallback else ""
     for item in filter(None, spec.split(",")):
@@ -434,6 +434,18 @@ def experts(b, argv, o, peer):
                 b.res.err(8, o, peer.name, e)
 
 
+def cold_runs(b, fn, argv):
+    """FN(b, argv, origin, peer) for every client peer (each build of it) on the SigV4 front and
+    on nginx, creps times each, every run from an empty cache; the origins' page cache warm after."""
+    for peer in b.clients:
+        for o in ("front", "nginx"):
+            for _ in range(b.p.creps):
+                for q in builds(peer):
+                    fn(b, argv, o, q)
+        peer.tear_down()
+    b.origins.warm()
+
+
 def chunk_get(b, w, o, off, metric):
     """One chunk's ranged GET from origin O (the chunk at OFF, rounded down to a chunk; curl's own
     time, to /dev/null, 3 runs), recorded as METRIC of workload W: the yardstick of a first byte."""
@@ -466,13 +478,7 @@ def w8_experts(b):
     experts(b, argv, "local", b.local)
     for o in ("front", "nginx"):
         chunk_get(b, 8, o, experts_first(b), "chunk_get_ms")
-    for peer in b.clients:
-        for o in ("front", "nginx"):
-            for _ in range(b.p.creps):
-                for q in builds(peer):
-                    experts(b, argv, o, q)
-        peer.tear_down()
-    b.origins.warm()
+    cold_runs(b, experts, argv)
 
 
 # The first-byte reader of workload 9, run by the peer's python3: opens the checkpoint and reads
@@ -526,13 +532,7 @@ def w9_ttfb(b):
     for o in ("front", "nginx"):
         chunk_get(b, 9, o, 0, "first_get_ms")
         chunk_get(b, 9, o, mid, "mid_get_ms")
-    for peer in b.clients:
-        for o in ("front", "nginx"):
-            for _ in range(b.p.creps):
-                for q in builds(peer):
-                    ttfb(b, argv, o, q)
-        peer.tear_down()
-    b.origins.warm()
+    cold_runs(b, ttfb, argv)
 
 
 # (number, what it measures, function): bench/run runs the selected ones in this order.

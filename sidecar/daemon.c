@@ -136,6 +136,7 @@ loop_once(struct daemon *d)
 	fetch_reap_writes(d);
 	fetch_pace(d);
 	fetch_start_due(d);
+	fetch_next_pass(d);
 	d->store->ops->progress(d->store);
 	fetch_start_due(d);
 	if (first > 3)

@@ -93,6 +93,9 @@ struct job {
 	uint64_t pos;               /* the object offset of the next body byte */
 	int fail_status;            /* set by the events: -ESTALE, -EPROTO... when an answer is refused */
 	bool paused;                /* held by the bandwidth limit */
+	bool held;                  /* took its bytes of this pass: resumed by fetch_next_pass */
+	bool awaited;               /* a program waits on a chunk it has still to receive (this pass) */
+	uint32_t pass_bytes;        /* body bytes taken in this pass of the loop */
 	struct client *warm_cl;     /* a warm-up into the tier (no chunks): answered to it, id warm_id */
 	uint64_t warm_id;
 };
@@ -143,6 +146,8 @@ struct daemon {
 	double bw_tokens;      /* bytes the node-wide bandwidth limit lets through now */
 	uint64_t bw_last_ms;
 	unsigned npaused;
+	unsigned nheld;       /* jobs held for their pass budget (fetch_next_pass resumes them) */
+	bool pass_awaited;    /* an awaited job runs in this pass: the others take less */
 
 	uint32_t lat_us[1024]; /* the latest demand fill latencies (a ring) */
 	unsigned lat_n, lat_next;
@@ -257,6 +262,25 @@ int fetch_init(struct daemon *d);
 void fetch_fini(struct daemon *d);
 void fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand);
 void fetch_start_due(struct daemon *d);
+int fetch_next_timeout_ms(struct daemon *d);
+void fetch_cancel_all(struct daemon *d);
+/* A demand fill for chunks [first, end) of O: queued prefetch jobs of them become demand jobs. */
+void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end);
+/*
+ * A warm-up into the tier: one GET of O's whole tier block that starts at chunk FIRST, sent to a
+ * tier node only, its answer checked as any other and its bytes discarded; CL gets the reply
+ * to ID once it ends.
+ */
+void fetch_enqueue_tier_warm(struct daemon *d, struct obj *o, uint32_t first, struct client *cl,
+    uint64_t id);
+/* max_bandwidth: refills the token bucket and resumes the transfers it held. */
+void fetch_pace(struct daemon *d);
+/*
+ * A new pass of the loop: every transfer may take its share of body again (a full one if a
+ * program waits on it, less while others are waited on), and those held for their share in the
+ * last pass are resumed (curl hands them what it kept).
+ */
+void fetch_next_pass(struct daemon *d);
 
 /*
  * daemon_write.c: a chunk's bytes from its receive buffer into the cache file, in pieces as they
@@ -275,19 +299,8 @@ bool chunk_fill_served(const struct chunk_fill *cf);
 bool chunk_fill_covers(struct obj *o, uint32_t chunk, uint32_t end);
 void chunk_fill_abandon(struct daemon *d, struct chunk_fill *cf);
 void write_reap_one(struct daemon *d, struct io_uring_cqe *cqe);
+/* Reaps the ring's finished writes (its eventfd polled readable). */
 void fetch_reap_writes(struct daemon *d);
 void write_free_bufs(struct daemon *d);
-int fetch_next_timeout_ms(struct daemon *d);
-void fetch_cancel_all(struct daemon *d);
-void fetch_promote(struct daemon *d, struct obj *o, uint32_t first, uint32_t end);
-/*
- * A warm-up into the tier: one GET of O's whole tier block that starts at chunk FIRST, sent to a
- * tier node only, its answer checked as any other and its bytes discarded; CL gets the reply
- * to ID once it ends.
- */
-void fetch_enqueue_tier_warm(struct daemon *d, struct obj *o, uint32_t first, struct client *cl,
-    uint64_t id);
-/* max_bandwidth: refills the token bucket and resumes the transfers it held. */
-void fetch_pace(struct daemon *d);
 
 #endif

@@ -26,6 +26,19 @@
 #define RING_DEPTH 64
 /* The bandwidth limit's smallest burst: one receive buffer of the S3 backend. */
 #define MIN_BURST_BYTES (512.0 * 1024)
+/*
+ * Body bytes a transfer may take per pass of the loop. curl hands a transfer everything its
+ * socket holds in one perform: from a fast origin a whole 4 MiB chunk and the next, while the
+ * written pieces wait to be reaped and their readers to be answered (a first 4 KiB came after
+ * the whole GET, 25-30 ms, not after its first piece). Held past it, a transfer lets the loop
+ * reap, answer and take requests, and goes on in the next pass.
+ */
+#define PASS_BYTES (1024u * 1024)
+/*
+ * While a program waits on some transfer, the others (readahead, prefetch, warm-up) take a
+ * quarter of that per pass: the daemon's copies and writes go to what is waited on first.
+ */
+#define PASS_BYTES_BEHIND (PASS_BYTES / 4)
 
 int
 fetch_init(struct daemon *d)
@@ -173,6 +186,14 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 	const struct ms_map_header *h = &j->o->map.hdr;
 	size_t done = 0;
 
+	/* Its share of this pass is taken: the rest waits for the next (the backend keeps it). */
+	if (j->pass_bytes >= (d->pass_awaited && !j->awaited ? PASS_BYTES_BEHIND : PASS_BYTES)) {
+		if (!j->held) {
+			j->held = true;
+			d->nheld++;
+		}
+		return STORE_BODY_PAUSE;
+	}
 	/* The node-wide bandwidth limit: no tokens, the transfer waits (the backend keeps the data). */
 	if (d->cfg.max_bandwidth > 0 && d->bw_tokens < (double)n) {
 		if (!j->paused) {
@@ -183,6 +204,7 @@ on_body(void *arg, const uint8_t *ptr, size_t n)
 	}
 	if (d->cfg.max_bandwidth > 0)
 		d->bw_tokens -= (double)n;
+	j->pass_bytes += (uint32_t)n;
 	d->stats.bytes_fetched += n;
 	d->stats.mounts[j->o->mount_idx].bytes_fetched += n;
 	if (j->warm_cl != NULL) {
@@ -410,6 +432,10 @@ on_done(void *arg, const struct store_result *r)
 		j->paused = false;
 		d->npaused--;
 	}
+	if (j->held) {
+		j->held = false;
+		d->nheld--;
+	}
 
 	if (j->next == j->end && (j->warm_cl == NULL || j->pos == j->req_end)) {
 		/*
@@ -478,12 +504,48 @@ fetch_pace(struct daemon *d)
 	}
 }
 
+/* Whether a program waits on a chunk J has still to receive (a demand waiter of its object). */
+static bool
+job_awaited(const struct job *j)
+{
+	const struct waiter *w;
+
+	TAILQ_FOREACH(w, &j->o->waiters, link)
+		if (w->demand && w->first < j->end && w->end > j->next)
+			return true;
+	return false;
+}
+
+void
+fetch_next_pass(struct daemon *d)
+{
+	struct job *j, *tmp;
+
+	d->pass_awaited = false;
+	TAILQ_FOREACH(j, &d->active, link) {
+		j->pass_bytes = 0;
+		j->awaited = job_awaited(j);
+		d->pass_awaited = d->pass_awaited || j->awaited;
+	}
+	if (d->nheld == 0)
+		return;
+	TAILQ_FOREACH_SAFE(j, &d->active, link, tmp) {
+		if (!j->held)
+			continue;
+		j->held = false;
+		d->nheld--;
+		d->store->ops->resume(d->store, j->xfer); /* may end it, or hold it again at once */
+	}
+}
+
 int
 fetch_next_timeout_ms(struct daemon *d)
 {
 	uint64_t now = ms_now_ms(), best = now + (d->npaused > 0 ? 10 : 1000);
 	struct job *j;
 
+	if (d->nheld > 0) /* their bytes are in curl already: no socket will say so */
+		return 0;
 	TAILQ_FOREACH(j, &d->retry_q, link)
 		if (j->not_before_ms < best)
 			best = j->not_before_ms;
@@ -507,6 +569,8 @@ fetch_cancel_all(struct daemon *d)
 					d->nactive_low--;
 				if (j->paused)
 					d->npaused--;
+				if (j->held)
+					d->nheld--;
 			}
 			job_end(d, j, -ESHUTDOWN, "the modelshim daemon is stopping");
 		}

@@ -132,6 +132,7 @@ pump(void)
 	struct pollfd ring = { .fd = D->ring_efd, .events = POLLIN };
 
 	fetch_start_due(D);
+	fetch_next_pass(D);
 	S->ops->progress(S);
 	if (D->writes_inflight > 0)
 		poll(&ring, 1, 100);
@@ -556,5 +557,41 @@ Test(daemon_fetch, a_range_over_a_present_chunk_waits_only_for_the_bytes_of_the_
 	drain();
 	cr_assert(ms_map_range_present(&o->map, CHUNK, 2 * CHUNK));
 	cr_assert(cached_bytes_right(o, 0, CHUNK, 2 * CHUNK));
+	obj_unref(D, o);
+}
+
+Test(daemon_fetch, a_transfer_takes_at_most_a_mebibyte_a_pass_and_goes_on_in_the_next)
+{
+	static uint8_t big[3 << 20];
+	char err[512], msg[256];
+	struct obj *o;
+
+	start();
+	for (unsigned i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 13 + (i >> 16));
+	cr_assert_eq(ms_import_object(&D->cfg, &D->cfg.mounts[0], "m/big", sizeof big, 1700000000,
+	    "\"b1\""), 0);
+	store_mem_put(S, 0, "m/big", big, sizeof big, "\"b1\"");
+	cr_assert_eq(obj_get(D, 0, "m/big", 0, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, sizeof big, FILL_DEMAND, false), 0);
+	fetch_start_due(D);
+	fetch_next_pass(D);
+	S->ops->progress(S); /* one pass: the store would hand over all 3 MiB */
+	cr_assert_leq(D->stats.bytes_fetched, (1u << 20) + 64 * 1024, "%llu bytes taken in one pass",
+	    (unsigned long long)D->stats.bytes_fetched);
+	cr_assert_eq(D->nheld, 1);
+	cr_assert_eq(fetch_next_timeout_ms(D), 0, "a held transfer must not wait for its socket");
+	cr_assert_eq(reply(1, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(D->nheld, 0);
+	cr_assert_eq(D->stats.bytes_fetched, sizeof big);
+	cr_assert(ms_map_range_present(&o->map, 0, sizeof big));
+	{
+		uint8_t *buf = malloc(sizeof big);
+
+		cr_assert_not_null(buf);
+		cr_assert_eq(pread(o->data_fd, buf, sizeof big, 0), (ssize_t)sizeof big);
+		cr_assert(memcmp(buf, big, sizeof big) == 0, "the held and resumed bytes are not right");
+		free(buf);
+	}
 	obj_unref(D, o);
 }
