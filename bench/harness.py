@@ -148,6 +148,32 @@ def line_of(out, tag):
 
 # ------------------------------------------------------------------------------------ data set
 
+SAFETENSORS_HEADER = 8192  # bytes of JSON after the 8-byte length, space-padded
+SAFETENSORS_TENSORS = 64
+
+
+def safetensors_header(path, size):
+    """Makes the checkpoint at PATH (SIZE bytes of pseudo-random data) a valid safetensors file in
+    place: its first 8 + SAFETENSORS_HEADER bytes become the header, which lays out
+    SAFETENSORS_TENSORS F16 tensors of seeded, 4 KiB-aligned sizes over the rest (the last takes
+    what is left), in file order."""
+    data = size - 8 - SAFETENSORS_HEADER
+    rnd = random.Random(10)
+    weights = [rnd.uniform(0.5, 2.0) for _ in range(SAFETENSORS_TENSORS)]
+    total, tensors, at = sum(weights), {}, 0
+    for i, w in enumerate(weights):
+        end = data if i == len(weights) - 1 else at + int(data * w / total) // 4096 * 4096
+        tensors["model.layers.%02d.weight" % i] = {"dtype": "F16", "shape": [(end - at) // 2],
+                                                    "data_offsets": [at, end]}
+        at = end
+    tensors["__metadata__"] = {"format": "pt"}
+    head = json.dumps(tensors, separators=(",", ":")).encode()
+    if len(head) > SAFETENSORS_HEADER or data % 2:
+        raise RuntimeError("safetensors header of %d bytes does not fit" % len(head))
+    with open(path, "r+b") as f:
+        f.write(SAFETENSORS_HEADER.to_bytes(8, "little") + head.ljust(SAFETENSORS_HEADER, b" "))
+
+
 class DataSet:
     """The local copy (src), s3rver's store (kept between runs) and the keys of this mode."""
 
@@ -157,7 +183,7 @@ class DataSet:
         self.src = os.path.join(WORK, "src", p.set)
         self.store = os.path.join(WORK, "store")
         self.obj = os.path.join(self.store, "models", p.set)  # s3rver's files: KEY._S3rver_object
-        self.spec = "v1 ckpt=%dM loras=%dx%d-%dM meta=%dx%d" % (
+        self.spec = "v2 ckpt=%dM+safetensors loras=%dx%d-%dM meta=%dx%d" % (
             p.ckpt_mib, p.nlora, p.lora_min, p.lora_max, p.ndirs, p.per_dir)
         self.stamp = os.path.join(WORK, p.set + ".stamp")
         self.ckpt = "ckpt/model.safetensors"
@@ -189,6 +215,7 @@ class DataSet:
             os.makedirs(os.path.join(self.src, d))
         gen = os.path.join(self.bindir, "gen")
         subprocess.run([gen, "1", str(p.ckpt_bytes), os.path.join(self.src, self.ckpt)], check=True)
+        safetensors_header(os.path.join(self.src, self.ckpt), p.ckpt_bytes)
         for i, rel in enumerate(self.loras):
             mib = p.lora_min + (i * 37) % (p.lora_max - p.lora_min + 1)
             subprocess.run([gen, str(100 + i), str(mib << 20), os.path.join(self.src, rel)], check=True)

@@ -423,13 +423,33 @@ if any(k[0] == "9" for k in R):
           "(`BENCH_MS_BUILDS`).")
     P("")
 
+# ---------------------------------------------------------------------------------------- W10
+if any(k[0] == "10" for k in R):
+    P("## 10. A safetensors-style load of the %s checkpoint: header, then every tensor, cold" % ckpt_desc)
+    P("")
+    rows = []
+    for o in ["local", "front", "nginx"]:
+        for peer in (["local"] if o == "local" else ["modelshim"] + ms_builds("10") + FUSE):
+            msv = num("10", o, "modelshim", "mibps")
+            rows.append([peer, ORIG.get(o, "– (local file, page cache warm)"),
+                         cell("10", o, peer, "header_ms"), cell("10", o, peer, "mibps"),
+                         ratio(msv, num("10", o, peer, "mibps")) if peer in FUSE or "@" in peer else "–"])
+    P(table(["peer", "origin", "header parsed (ms)", "load (MiB/s)", "modelshim ÷ peer"], rows))
+    P("")
+    P("The loader (`LOAD_PY` in `bench/workloads.py`) opens the checkpoint, reads its 8-byte header length "
+      "and the JSON header (the data set writes a valid safetensors header of 64 F16 tensors over the "
+      "checkpoint's bytes), then reads every tensor whole with one pread each, in file order; times from just "
+      "before `open()`. Cold figures are medians of %s runs, each from an empty cache." % M["creps"])
+    P("")
+
 # ---------------------------------------------------------------------------------------- bytes
 # Every peer runs the same reader over the same bytes: whole files (1, 2), the same pick list (3),
 # the same seeded offsets (7: the first check_n reads, whatever the time cap). Each checksum must
 # equal the local file's.
 bad, nref = [], 0
 for w, metric, refrow in [("1", "sum", "warm-pcwarm"), ("2", "sum", "warm-pcwarm"), ("3", "loads_sum", "warm"),
-                          ("7", "sum", "warm"), ("8", "sum", "local"), ("9", "sum", "local")]:
+                          ("7", "sum", "warm"), ("8", "sum", "local"), ("9", "sum", "local"),
+                          ("10", "sum", "local")]:
     got = {(k[1], k[2]): v for k, v in R.items() if k[0] == w and k[3] == metric}
     if not got:
         continue
@@ -447,7 +467,7 @@ if bad:
 elif nref:
     P("Every peer's reads were checksummed (1, 2: one byte of every page and the last byte; 3: the same, over the "
       "same %s picks; 7: every byte of the first %s reads of the same seeded offsets, whatever the time cap; 8: one "
-      "byte of every touched page; 9: both reads) and matched the local file's." % (M["picks"], M.get("check_n", "?")))
+      "byte of every touched page; 9: both reads; 10: one byte in 4096 of every tensor) and matched the local file's." % (M["picks"], M.get("check_n", "?")))
 else:
     P("No checksums were recorded in this run (workloads %s)." % M.get("only", "?"))
 P("")
@@ -504,6 +524,10 @@ for o in ["front", "nginx"]:
                rt(num("8", o, "modelshim", "bytes"), num("8", o, "modelshim", "rounded")), 1.1, higher=False)
         target("Experts: time to the first touched byte ÷ one chunk's GET (origin %s)" % ORIG[o],
                rt(num("8", o, "modelshim", "first_ms"), num("8", o, "curl", "chunk_get_ms")), 2.0, higher=False)
+    if any(k[0] == "10" for k in R):
+        for peer in FUSE:
+            target("Safetensors-style load vs %s (origin %s)" % (peer, ORIG[o]),
+                   rt(num("10", o, "modelshim", "mibps"), num("10", o, peer, "mibps")), 1.5)
     if any(k[0] == "9" for k in R):
         for m, g, lab in [("first_ms", "first_get_ms", "open + first 4 KiB"), ("mid_ms", "mid_get_ms", "4 KiB mid-file")]:
             target("Time to first byte, %s ÷ that chunk's GET (origin %s)" % (lab, ORIG[o]),
@@ -516,7 +540,7 @@ P("## Notes")
 P("")
 P("- Endpoints: workloads 1-3 run every peer against s3rver directly and against nginx; workload 4 against "
   "s3rver; workload 5 against s3rver behind the SigV4-verifying front (which counts the bytes) and against "
-  "nginx (bytes from its access log); workloads 8 and 9 against the same two as workload 5; workloads 6 and 7 touch "
+  "nginx (bytes from its access log); workloads 8, 9 and 10 against the same two as workload 5; workloads 6 and 7 touch "
   "no origin.")
 P("- nginx answers with its own ETag (`\"mtime-size\"`), s3rver's listings carry the md5. modelshim sends "
   "`If-Match` with the listed ETag, so nginx rewrites the ETags of the objects it serves in the listings it "

@@ -56,7 +56,7 @@ def builds(peer):
     """PEER as each build it is measured as: itself, and for modelshim also every build named in
     BENCH_MS_BUILDS ("LABEL=DIR,...", DIR holding modelshim and libmodelshim.so; measured in turn
     with the default build, recorded as peer "modelshim@LABEL"), so that two builds are compared
-    side by side in one run (workloads 1, 2, 8 and 9). Yields the peer set up as that build."""
+    side by side in one run (workloads 1, 2, 8, 9 and 10). Yields the peer set up as that build."""
     yield peer
     spec = os.environ.get("BENCH_MS_BUILDS", "") if peer.name == "modelshim" and not peer.fallback else ""
     for item in filter(None, spec.split(",")):
@@ -535,6 +535,56 @@ def w9_ttfb(b):
     cold_runs(b, ttfb, argv)
 
 
+# The safetensors-style loader of workload 10, run by the peer's python3: reads the header (its
+# 8-byte length, then the JSON), then every tensor whole with one pread each in file order, as a
+# loader that copies tensors to a device does; prints "load BYTES NS_HEADER NS_ALL SUM" (times
+# from just before open(); SUM: a CRC of one byte in 4096 of every tensor).
+LOAD_PY = r"""
+import json, os, sys, time, zlib
+t0 = time.monotonic_ns()
+fd = os.open(sys.argv[1], os.O_RDONLY)
+n = int.from_bytes(os.pread(fd, 8, 0), "little")
+head = json.loads(os.pread(fd, n, 8))
+t1 = time.monotonic_ns()
+s = total = 0
+for a, b in sorted(tuple(t["data_offsets"]) for k, t in head.items() if k != "__metadata__"):
+    buf = os.pread(fd, b - a, 8 + n + a)
+    if len(buf) != b - a:
+        sys.exit("short read: %d of %d bytes at %d" % (len(buf), b - a, 8 + n + a))
+    s = zlib.crc32(buf[::4096], s)
+    total += b - a
+print("load %d %d %d %d" % (total, t1 - t0, time.monotonic_ns() - t0, s))
+"""
+
+
+def st_load(b, argv, o, peer):
+    """One cold run of the safetensors loader as PEER on origin O (local: the local file, its page
+    cache warm: the loader's own cost)."""
+    b.log("workload 10: %s on %s" % (peer.name, o))
+    if peer is not b.local and not fresh(b, 10, o, peer, o):
+        return
+    if peer.fallback:
+        b.res.na(10, o, peer.name, "n/a (shim not built)")
+        return
+    argv[3] = os.path.join(peer.root, b.ds.ckpt)
+    try:
+        n, head, total, s = line_of(run_reader(argv, peer.env()), "load")
+    except ReadError as e:
+        b.res.fail(10, o, peer.name, e)
+        return
+    b.res.rec(10, o, peer.name, "header_ms", "%.1f" % (int(head) / 1e6))
+    b.res.rec(10, o, peer.name, "mibps", mibps(int(n), int(total)))
+    b.res.rec(10, o, peer.name, "sum", s)
+
+
+def w10_load(b):
+    """A safetensors-style load of the checkpoint (header, then every tensor in file order), cold
+    from each origin, creps times: the time to the parsed header and the load's MiB/s."""
+    argv = [sys.executable, "-c", LOAD_PY, None]
+    st_load(b, argv, "local", b.local)
+    cold_runs(b, st_load, argv)
+
+
 # (number, what it measures, function): bench/run runs the selected ones in this order.
 WORKLOADS = [
     (1, "sequential 1 MiB reads of the checkpoint", w1_sequential),
@@ -546,4 +596,5 @@ WORKLOADS = [
     (7, "random 4 KiB preads, page cache warm", w7_pread),
     (8, "the checkpoint mmapped whole, 5% touched as 8 runs (experts)", w8_experts),
     (9, "time to the first byte of a cold read", w9_ttfb),
+    (10, "a safetensors-style load: header, then every tensor", w10_load),
 ]
