@@ -36,12 +36,15 @@ uint32_t
 ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end, uint32_t initial,
     uint32_t max)
 {
+	if (ra->next > 0 && first >= ra->last && end <= ra->next)
+		return 0; /* the same chunks again: still sequential, nothing new to read ahead */
 	if (first == ra->next) {
 		uint32_t w = ra->window == 0 ? initial : ra->window * 2;
 		ra->window = w > max ? max : w;
 	} else {
 		ra->window = 0;
 	}
+	ra->last = first;
 	ra->next = end;
 	return ra->window;
 }

@@ -25,12 +25,15 @@ unsigned ms_plan_runs(const uint8_t *state, uint32_t first, uint32_t end, uint32
 struct ms_readahead {
 	uint32_t next;   /* chunk the next sequential read would start at */
 	uint32_t window; /* current window in chunks, 0 = not sequential */
+	uint32_t last;   /* first chunk of the last read */
 };
 
 /*
  * Records a demand read of chunks [first, end) and returns the window to prefetch after END
  * (0 for none): INITIAL chunks when the read starts where the last ended (or at chunk 0 of a
- * fresh object), doubling on each further sequential read up to MAX.
+ * fresh object), doubling on each further sequential read up to MAX. A read within the last
+ * read's chunks (a reader answered from a chunk's first bytes asks again for the next ones)
+ * changes nothing and returns 0.
  */
 uint32_t ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end,
     uint32_t initial, uint32_t max);

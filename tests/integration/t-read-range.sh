@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # t-read-range: a read under the shim is answered once its own bytes are in the cache file, before
-# their chunk is complete (MS_FILL_RANGE), and never with a byte that did not arrive. The front
-# sends bodies at 512 KiB/s and resets every one after 1 MiB, so chunk 0 (4 MiB) can never
-# complete: a pread of 4 KiB at offset 100 and one at 700000 under the shim return the source's
-# bytes (they arrived before the break), while nothing is marked present; a pread at 3 MiB (never
-# arrived) fails with EIO and returns nothing. Once the store heals the whole object reads right.
+# their chunk is complete (MS_FILL_RANGE), and never with a byte that did not arrive. Chunks are
+# written in 2 MiB pieces; the front sends bodies at 1 MiB/s and resets every one after 3 MiB, so
+# chunk 0 (4 MiB) can never complete: a pread of 4 KiB at offset 100 and one at 700000 under the
+# shim return the source's bytes (their piece arrived whole before the break), while nothing is
+# marked present; a pread at 3.5 MiB (never arrived) fails with EIO and returns nothing. Once the
+# store heals the whole object reads right.
 # No timing is asserted: the chunk cannot complete while the cut is on, whatever the load.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -40,26 +41,26 @@ want() {
 	done
 }
 
-ms_front_config '{"rate": 524288, "reset_after": 1048576}'
+ms_front_config '{"rate": 1048576, "reset_after": 3145728}'
 rc=0
 pread_at "$T/early.out" 100 700000 2>"$T/early.err" || rc=$?
 want 100 700000 >"$T/early.want"
 if ((rc == 0)) && cmp -s "$T/early.out" "$T/early.want"; then
-	ms_ok "cut after 1 MiB: preads at 100 and 700000 return the source's bytes"
+	ms_ok "cut after 3 MiB: preads at 100 and 700000 return the source's bytes"
 else
-	ms_bad "cut after 1 MiB: preads at 100 and 700000: exit $rc, $(ms_why_differs "$T/early.out" "$T/early.want"); $(head -c 300 "$T/early.err")"
+	ms_bad "cut after 3 MiB: preads at 100 and 700000: exit $rc, $(ms_why_differs "$T/early.out" "$T/early.want"); $(head -c 300 "$T/early.err")"
 fi
 read -r cached partial < <(ms_status_fields mount.cached_bytes mount.partial)
-((cached == 0)) || ms_bad "cut after 1 MiB: $cached bytes marked present, yet no chunk can arrive whole"
+((cached == 0)) || ms_bad "cut after 3 MiB: $cached bytes marked present, yet no chunk can arrive whole"
 
 rc=0
-pread_at "$T/late.out" $((3 * MiB)) 2>"$T/late.err" || rc=$?
+pread_at "$T/late.out" $((7 * MiB / 2)) 2>"$T/late.err" || rc=$?
 if ((rc == 0)); then
-	ms_bad "a pread at 3 MiB succeeded although no byte past 1 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(want $((3 * MiB))))"
+	ms_bad "a pread at 3.5 MiB succeeded although no byte past 3 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(want $((7 * MiB / 2))))"
 elif [[ -s $T/late.out ]] || ! grep -q "Input/output error" "$T/late.err"; then
-	ms_bad "a pread at 3 MiB: exit $rc, $(stat -c %s "$T/late.out") bytes, want EIO and none: $(head -c 300 "$T/late.err")"
+	ms_bad "a pread at 3.5 MiB: exit $rc, $(stat -c %s "$T/late.out") bytes, want EIO and none: $(head -c 300 "$T/late.err")"
 else
-	ms_ok "a pread at 3 MiB (never arrived) fails with EIO: $(grep -m1 -v Traceback "$T/late.err" | head -c 200)"
+	ms_ok "a pread at 3.5 MiB (never arrived) fails with EIO: $(grep -m1 -v Traceback "$T/late.err" | head -c 200)"
 fi
 read -r cached partial < <(ms_status_fields mount.cached_bytes mount.partial)
 ((cached == 0)) || ms_bad "after the failed pread: $cached bytes marked present"

@@ -65,7 +65,7 @@ Test(plan, zero_max_run_means_one)
 
 Test(readahead, doubles_on_sequential_and_resets_on_seek)
 {
-	struct ms_readahead ra = { 0, 0 };
+	struct ms_readahead ra = { 0, 0, 0 };
 
 	cr_expect_eq(ms_readahead_update(&ra, 0, 1, 2, 16), 2);
 	cr_expect_eq(ms_readahead_update(&ra, 1, 2, 2, 16), 4);
@@ -75,4 +75,19 @@ Test(readahead, doubles_on_sequential_and_resets_on_seek)
 	cr_expect_eq(ms_readahead_update(&ra, 40, 41, 2, 16), 0);
 	cr_expect_eq(ms_readahead_update(&ra, 41, 43, 2, 16), 2);
 	cr_expect_eq(ra.next, 43);
+}
+
+Test(readahead, the_same_chunks_asked_again_keep_the_window)
+{
+	struct ms_readahead ra = { 0, 0, 0 };
+
+	cr_expect_eq(ms_readahead_update(&ra, 0, 1, 2, 16), 2);
+	/* Answered from chunk 0's first bytes, the reader asks for the rest of it: no reset. */
+	cr_expect_eq(ms_readahead_update(&ra, 0, 1, 2, 16), 0);
+	cr_expect_eq(ms_readahead_update(&ra, 0, 1, 2, 16), 0);
+	cr_expect_eq(ms_readahead_update(&ra, 1, 2, 2, 16), 4, "the window was lost");
+	cr_expect_eq(ms_readahead_update(&ra, 1, 2, 2, 16), 0);
+	cr_expect_eq(ms_readahead_update(&ra, 2, 3, 2, 16), 8);
+	cr_expect_eq(ms_readahead_update(&ra, 0, 1, 2, 16), 0, "a jump back is no sequential read");
+	cr_expect_eq(ms_readahead_update(&ra, 1, 2, 2, 16), 2);
 }
