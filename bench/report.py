@@ -181,6 +181,32 @@ def ms_builds(w):
     return sorted({k[2] for k in R if k[0] == w and k[2].startswith("modelshim@")})
 
 
+def section(w, title):
+    """Whether workload W has results in this run; if so, its heading TITLE is written."""
+    if not any(k[0] == w for k in R):
+        return False
+    P("## " + title)
+    P("")
+    return True
+
+
+def cold_peers(w):
+    """(origin, peer) of each row of workload W: the local file, then on the SigV4 front and on nginx
+    modelshim, its other builds and the FUSE peers."""
+    for o in ["local", "front", "nginx"]:
+        for peer in (["local"] if o == "local" else ["modelshim"] + ms_builds(w) + FUSE):
+            yield o, peer
+
+
+def builds_note(w):
+    """The closing lines of workload W's section: what its modelshim@LABEL rows are, if any."""
+    if ms_builds(w):
+        P("")
+        P("Rows `modelshim@LABEL`: another modelshim build, measured in turn with the default one in this run "
+          "(`BENCH_MS_BUILDS`).")
+    P("")
+
+
 def builds_table(w, rows, metric, higher):
     """Cold figures (METRIC of ROWS) of every modelshim build, measured in turn in this run
     (BENCH_MS_BUILDS); HIGHER: a higher figure is better."""
@@ -387,29 +413,22 @@ if W8:
     if all(x is not None and r for _, x, r in d):
         P("modelshim's daemon counted %s (`modelshim status --json`, daemon.bytes_fetched)." % ", ".join(
             "%s MiB from %s (%.2f× rounded)" % (mib(x), ORIG[o], x / r) for o, x, r in d))
-    if ms_builds("8"):
-        P("")
-        P("Rows `modelshim@LABEL`: another modelshim build, measured in turn with the default one in this run "
-          "(`BENCH_MS_BUILDS`).")
-    P("")
+    builds_note("8")
 
 # ---------------------------------------------------------------------------------------- W9
-if any(k[0] == "9" for k in R):
-    P("## 9. Time to the first byte of a cold read of the %s checkpoint" % ckpt_desc)
-    P("")
+if section("9", "9. Time to the first byte of a cold read of the %s checkpoint" % ckpt_desc):
     rows = []
-    for o in ["local", "front", "nginx"]:
-        for peer in (["local"] if o == "local" else ["modelshim"] + ms_builds("9") + FUSE):
-            first, mid = num("9", o, peer, "first_ms"), num("9", o, peer, "mid_ms")
-            g0, gm = num("9", o, "curl", "first_get_ms"), num("9", o, "curl", "mid_get_ms")
-            if first is None:
-                rows.append([peer, ORIG.get(o, "– (local file)"), why("9", o, peer)] + ["–"] * 5)
-                continue
-            rows.append([peer, ORIG.get(o, "– (local file)"), cell("9", o, peer, "first_ms"),
-                         f0(g0) if (g0 is not None and o != "local") else "–",
-                         ratio(first, g0) if o != "local" else "–",
-                         cell("9", o, peer, "mid_ms"), f0(gm) if (gm is not None and o != "local") else "–",
-                         ratio(mid, gm) if o != "local" else "–"])
+    for o, peer in cold_peers("9"):
+        first, mid = num("9", o, peer, "first_ms"), num("9", o, peer, "mid_ms")
+        g0, gm = num("9", o, "curl", "first_get_ms"), num("9", o, "curl", "mid_get_ms")
+        if first is None:
+            rows.append([peer, ORIG.get(o, "– (local file)"), why("9", o, peer)] + ["–"] * 5)
+            continue
+        rows.append([peer, ORIG.get(o, "– (local file)"), cell("9", o, peer, "first_ms"),
+                     f0(g0) if (g0 is not None and o != "local") else "–",
+                     ratio(first, g0) if o != "local" else "–",
+                     cell("9", o, peer, "mid_ms"), f0(gm) if (gm is not None and o != "local") else "–",
+                     ratio(mid, gm) if o != "local" else "–"])
     P(table(["peer", "origin", "open + first 4 KiB (ms)", "that chunk's GET (ms, curl)", "÷ GET",
              "4 KiB mid-file (ms)", "that chunk's GET (ms, curl)", "÷ GET"], rows))
     P("")
@@ -417,30 +436,23 @@ if any(k[0] == "9" for k in R):
       "just before `open()`, then 4 KiB in the middle of a chunk in the middle of the file, timed alone. Each "
       "chunk's GET: curl's own time for a ranged GET of that 4 MiB chunk to /dev/null (median of 3). Cold figures "
       "are medians of %s runs, each from an empty cache." % M["creps"])
-    if ms_builds("9"):
-        P("")
-        P("Rows `modelshim@LABEL`: another modelshim build, measured in turn with the default one in this run "
-          "(`BENCH_MS_BUILDS`).")
-    P("")
+    builds_note("9")
 
 # ---------------------------------------------------------------------------------------- W10
-if any(k[0] == "10" for k in R):
-    P("## 10. A safetensors-style load of the %s checkpoint: header, then every tensor, cold" % ckpt_desc)
-    P("")
+if section("10", "10. A safetensors-style load of the %s checkpoint: header, then every tensor, cold" % ckpt_desc):
     rows = []
-    for o in ["local", "front", "nginx"]:
-        for peer in (["local"] if o == "local" else ["modelshim"] + ms_builds("10") + FUSE):
-            msv = num("10", o, "modelshim", "mibps")
-            rows.append([peer, ORIG.get(o, "– (local file, page cache warm)"),
-                         cell("10", o, peer, "header_ms"), cell("10", o, peer, "mibps"),
-                         ratio(msv, num("10", o, peer, "mibps")) if peer in FUSE or "@" in peer else "–"])
+    for o, peer in cold_peers("10"):
+        msv = num("10", o, "modelshim", "mibps")
+        rows.append([peer, ORIG.get(o, "– (local file, page cache warm)"),
+                     cell("10", o, peer, "header_ms"), cell("10", o, peer, "mibps"),
+                     ratio(msv, num("10", o, peer, "mibps")) if peer in FUSE or "@" in peer else "–"])
     P(table(["peer", "origin", "header parsed (ms)", "load (MiB/s)", "modelshim ÷ peer"], rows))
     P("")
     P("The loader (`LOAD_PY` in `bench/workloads.py`) opens the checkpoint, reads its 8-byte header length "
       "and the JSON header (the data set writes a valid safetensors header of 64 F16 tensors over the "
       "checkpoint's bytes), then reads every tensor whole with one pread each, in file order; times from just "
       "before `open()`. Cold figures are medians of %s runs, each from an empty cache." % M["creps"])
-    P("")
+    builds_note("10")
 
 # ---------------------------------------------------------------------------------------- bytes
 # Every peer runs the same reader over the same bytes: whole files (1, 2), the same pick list (3),

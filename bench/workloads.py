@@ -502,21 +502,30 @@ print("ttfb %d %d %d" % (t1 - t0, t3 - t2, zlib.crc32(c, zlib.crc32(a))))
 """
 
 
-def ttfb(b, argv, o, peer):
-    """One cold run of the first-byte reader as PEER on origin O (local: the local file)."""
-    b.log("workload 9: %s on %s" % (peer.name, o))
-    if peer is not b.local:
-        if not fresh(b, 9, o, peer, o):
-            return
+def cold_read(b, w, argv, o, peer, tag):
+    """One cold run of the reader ARGV (its argv[3], the checkpoint's path, set here) as PEER on
+    origin O for workload W (local: the local file, page cache warm): the fields of its TAG line,
+    or None (recorded as n/a or as a failure)."""
+    b.log("workload %d: %s on %s" % (w, peer.name, o))
+    if peer is not b.local and not fresh(b, w, o, peer, o):
+        return None
     if peer.fallback:
-        b.res.na(9, o, peer.name, "n/a (shim not built)")
-        return
+        b.res.na(w, o, peer.name, "n/a (shim not built)")
+        return None
     argv[3] = os.path.join(peer.root, b.ds.ckpt)
     try:
-        first, mid, s = line_of(run_reader(argv, peer.env()), "ttfb")
+        return line_of(run_reader(argv, peer.env()), tag)
     except ReadError as e:
-        b.res.fail(9, o, peer.name, e)
+        b.res.fail(w, o, peer.name, e)
+        return None
+
+
+def ttfb(b, argv, o, peer):
+    """One cold run of the first-byte reader as PEER on origin O (local: the local file)."""
+    got = cold_read(b, 9, argv, o, peer, "ttfb")
+    if got is None:
         return
+    first, mid, s = got
     b.res.rec(9, o, peer.name, "first_ms", "%.1f" % (int(first) / 1e6))
     b.res.rec(9, o, peer.name, "mid_ms", "%.1f" % (int(mid) / 1e6))
     b.res.rec(9, o, peer.name, "sum", s)
@@ -560,18 +569,10 @@ print("load %d %d %d %d" % (total, t1 - t0, time.monotonic_ns() - t0, s))
 def st_load(b, argv, o, peer):
     """One cold run of the safetensors loader as PEER on origin O (local: the local file, its page
     cache warm: the loader's own cost)."""
-    b.log("workload 10: %s on %s" % (peer.name, o))
-    if peer is not b.local and not fresh(b, 10, o, peer, o):
+    got = cold_read(b, 10, argv, o, peer, "load")
+    if got is None:
         return
-    if peer.fallback:
-        b.res.na(10, o, peer.name, "n/a (shim not built)")
-        return
-    argv[3] = os.path.join(peer.root, b.ds.ckpt)
-    try:
-        n, head, total, s = line_of(run_reader(argv, peer.env()), "load")
-    except ReadError as e:
-        b.res.fail(10, o, peer.name, e)
-        return
+    n, head, total, s = got
     b.res.rec(10, o, peer.name, "header_ms", "%.1f" % (int(head) / 1e6))
     b.res.rec(10, o, peer.name, "mibps", mibps(int(n), int(total)))
     b.res.rec(10, o, peer.name, "sum", s)
