@@ -48,7 +48,6 @@ struct chunk_fill {
 	uint64_t written;                /* bit I: piece I is in the file */
 	int err;                         /* the first failed write: -errno, or 1 for a short one */
 	int short_res;                   /* that short write's byte count */
-	bool received;                   /* every byte is in BUF: the last piece is submitted */
 	bool abandoned;                  /* its job ended or restarts: no mark, no more answers */
 	bool served;                     /* a waiter was answered from its written bytes */
 	uint64_t sum;                    /* xxh3 of the whole chunk, once received */
@@ -193,16 +192,11 @@ submit_piece(struct daemon *d, struct chunk_fill *cf, uint32_t end)
 int
 chunk_fill_take(struct daemon *d, struct chunk_fill *cf, const uint8_t *ptr, uint32_t n)
 {
-	int rc;
-
 	memcpy(cf->buf + cf->filled, ptr, n);
 	cf->filled += n;
 	if (cf->filled == cf->len) {
 		cf->sum = XXH3_64bits(cf->buf, cf->len);
-		/* Received only once submitted: a full ring reaps while it waits, and must not end it. */
-		if ((rc = submit_piece(d, cf, cf->len)) == 0)
-			cf->received = true;
-		return rc;
+		return submit_piece(d, cf, cf->len);
 	}
 	if (cf->filled - cf->filled % cf->piece > cf->submitted)
 		return submit_piece(d, cf, cf->filled - cf->filled % cf->piece);
@@ -357,7 +351,8 @@ write_reap_one(struct daemon *d, struct io_uring_cqe *cqe)
 			abandoned_end(d, cf);
 		return;
 	}
-	if (cf->received && cf->inflight == 0) {
+	/* Whole once its last piece is submitted (set after a full ring's reaps, never during). */
+	if (cf->submitted == cf->len && cf->inflight == 0) {
 		chunk_fill_end(d, cf);
 		return;
 	}
