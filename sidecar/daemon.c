@@ -108,7 +108,7 @@ loop_once(struct daemon *d)
 	struct client *cls[STORE_WAIT_FDS_MAX];
 	struct client *cl;
 	unsigned n = 0, i, first;
-	int timeout = fetch_next_timeout_ms(d);
+	int timeout = recv_bufs_want_prime(d) ? 0 : fetch_next_timeout_ms(d);
 
 	fds[n++] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
 	fds[n++] = (struct pollfd){ .fd = d->signal_fd, .events = POLLIN };
@@ -141,6 +141,7 @@ loop_once(struct daemon *d)
 	fetch_start_due(d);
 	if (first > 3)
 		metrics_run(d, &fds[3]);
+	recv_bufs_prime_one(d);
 }
 
 static void

@@ -301,6 +301,17 @@ void chunk_fill_abandon(struct daemon *d, struct chunk_fill *cf);
 void write_reap_one(struct daemon *d, struct io_uring_cqe *cqe);
 /* Reaps the ring's finished writes (its eventfd polled readable). */
 void fetch_reap_writes(struct daemon *d);
-void write_free_bufs(struct daemon *d);
+
+/*
+ * recv_bufs.c: the pool of chunk receive buffers. recv_bufs_prime_one writes one more buffer's
+ * pages and pools it while the daemon is idle and the pool is short of what one GET per
+ * connection needs (first writes into new pages are slow on ballooned VMs);
+ * recv_bufs_want_prime says whether it would.
+ */
+uint8_t *recv_buf_get(struct daemon *d, uint32_t size);
+void recv_buf_put(struct daemon *d, uint8_t *buf, uint32_t size);
+bool recv_bufs_want_prime(const struct daemon *d);
+void recv_bufs_prime_one(struct daemon *d);
+void recv_bufs_free(struct daemon *d);
 
 #endif

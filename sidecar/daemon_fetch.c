@@ -73,7 +73,7 @@ fetch_fini(struct daemon *d)
 	if (d->store != NULL)
 		d->store->ops->free(d->store);
 	d->store = NULL;
-	write_free_bufs(d);
+	recv_bufs_free(d);
 }
 
 void

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,45 +58,6 @@ struct piece {
 	unsigned idx;
 };
 
-/*
- * A chunk's receive buffer is mapped with its pages populated at once, not malloc'd: faulted in
- * page by page by the first memcpy of each, 4 MiB cost 15-40 ms on this project's VMs (against
- * ~1 ms populated), as long as one chunk's GET, and every fill of a new daemon paid it (the
- * first fault of a lazy mmap waited twice one GET). Kept for reuse as before.
- */
-static uint8_t *
-buf_get(struct daemon *d, uint32_t size)
-{
-	void *p;
-
-	if (size == d->cfg.chunk_size && d->nfree_bufs > 0)
-		return d->free_bufs[--d->nfree_bufs];
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-	    -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void
-buf_put(struct daemon *d, uint8_t *buf, uint32_t size)
-{
-	if (buf == NULL)
-		return;
-	if (size == d->cfg.chunk_size && d->nfree_bufs < d->cap_free_bufs) {
-		d->free_bufs[d->nfree_bufs++] = buf;
-		return;
-	}
-	munmap(buf, size);
-}
-
-void
-write_free_bufs(struct daemon *d)
-{
-	while (d->nfree_bufs > 0)
-		munmap(d->free_bufs[--d->nfree_bufs], d->cfg.chunk_size);
-	free(d->free_bufs);
-	d->free_bufs = NULL;
-}
-
 /* Half a chunk, at most PIECE_BYTES; a multiple of it where MAX_PIECES of those are too few. */
 static uint32_t
 piece_size(uint32_t chunk_size)
@@ -120,7 +80,7 @@ chunk_fill_new(struct daemon *d, struct obj *o, uint32_t chunk, bool served)
 	if (cf == NULL)
 		return NULL;
 	cf->len = ms_map_chunk_len(&o->map.hdr, chunk);
-	if ((cf->buf = buf_get(d, o->map.hdr.chunk_size)) == NULL) {
+	if ((cf->buf = recv_buf_get(d, o->map.hdr.chunk_size)) == NULL) {
 		free(cf);
 		return NULL;
 	}
@@ -139,7 +99,7 @@ chunk_fill_free(struct daemon *d, struct chunk_fill *cf)
 	struct obj *o = cf->o;
 
 	TAILQ_REMOVE(&o->fills, cf, link);
-	buf_put(d, cf->buf, o->map.hdr.chunk_size);
+	recv_buf_put(d, cf->buf, o->map.hdr.chunk_size);
 	free(cf);
 	obj_unref(d, o);
 }

@@ -595,3 +595,35 @@ Test(daemon_fetch, a_transfer_takes_at_most_a_mebibyte_a_pass_and_goes_on_in_the
 	}
 	obj_unref(D, o);
 }
+
+Test(daemon_fetch, an_idle_daemon_primes_receive_buffers_one_a_pass_and_never_while_a_get_waits)
+{
+	uint8_t *taken[4];
+	struct obj *o;
+	unsigned i;
+
+	start(); /* 64 KiB chunks, 4 connections: one buffer per connection */
+	cr_assert_eq(D->nfree_bufs, 0);
+	cr_assert(recv_bufs_want_prime(D));
+	recv_bufs_prime_one(D);
+	cr_assert_eq(D->nfree_bufs, 1, "one buffer a pass");
+	for (i = 0; i < 10 && recv_bufs_want_prime(D); i++)
+		recv_bufs_prime_one(D);
+	cr_assert_eq(D->nfree_bufs, 4, "primed up to one buffer per connection");
+	recv_bufs_prime_one(D);
+	cr_assert_eq(D->nfree_bufs, 4, "nothing past it");
+	for (i = 0; i < 4; i++) {
+		taken[i] = recv_buf_get(D, D->cfg.chunk_size);
+		cr_assert_not_null(taken[i]);
+		cr_assert_eq(taken[i][D->cfg.chunk_size - 1], 0);
+	}
+	cr_assert_eq(D->nfree_bufs, 0, "the fills take the primed buffers");
+	o = object(0, "\"v1\"");
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_not(recv_bufs_want_prime(D), "a GET runs or waits");
+	recv_bufs_prime_one(D);
+	cr_assert_eq(D->nfree_bufs, 0, "primed while a GET ran");
+	for (i = 0; i < 4; i++)
+		recv_buf_put(D, taken[i], D->cfg.chunk_size);
+	obj_unref(D, o);
+}
