@@ -382,7 +382,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		if (ra > 0 && end < h->nchunks)
 			obj_fetch_range(d, o, end, end + ra < h->nchunks ? end + ra : h->nchunks, false);
 	}
-	if (demand)
+	if (kind == FILL_DEMAND) /* a fault's readahead is the lazy-mmap handler's own */
 		model_readahead(d, o, off + len);
 	if (!waits)
 		return 0;

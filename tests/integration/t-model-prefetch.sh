@@ -86,6 +86,26 @@ got=$(pread_shim /models/model.safetensors "$t_begin" 4096)
 want=$(chunk_bytes "$st_size" "0:$hdr_end" "$t_begin:$t_end")
 settle model.safetensors "$want" "a 4 KiB read at tensor 6 ($t_begin-$t_end) fetched that tensor, no further"
 
+# --- a fault of a lazy mmap in a tensor fetches the chunk it touches, not on to the tensor's end
+# (the lazy-mmap handler reads ahead on its own pattern); needs userfaultfd, as t-mmap-lazy
+cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
+if (((0x$cap >> 19) & 1)) || [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null) == 1 ]]; then
+	t8=$(layout 'L["safetensors"]["tensors"][8][0]')
+	t8_end=$(layout 'L["safetensors"]["tensors"][8][1]')
+	(((t8_end - 1) >> 20 > t8 >> 20)) || ms_fail "tensor 8 ($t8-$t8_end) lies in one chunk: the case shows nothing"
+	got=$(ms_shim python3 -c '
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+m = mmap.mmap(fd, 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+print(m[int(sys.argv[2])])' /models/model.safetensors "$t8")
+	[[ $got == $(python3 -c 'import sys; f = open(sys.argv[1], "rb"); f.seek(int(sys.argv[2])); print(f.read(1)[0])' "$T/src/model.safetensors" "$t8") ]] ||
+		ms_fail "tensor 8's first byte through mmap is wrong ($got)"
+	want=$(chunk_bytes "$st_size" "0:$hdr_end" "$t_begin:$t_end" "$t8:$((t8 + 1))")
+	settle model.safetensors "$want" "a fault at tensor 8 ($t8-$t8_end) fetched its chunk, not on to the tensor's end"
+else
+	echo "skip: lazy-mmap case: no userfaultfd here (mmap is never lazy)"
+fi
+
 # --- torch zip: the central directory at open, then one entry
 pt_size=$(layout 'L["zip"]["size"]')
 cd=$(layout 'L["zip"]["cd"]')
