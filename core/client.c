@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -257,10 +258,63 @@ recv_reply(struct ms_client *cl, uint64_t id, void *buf, struct ms_msg *msg)
 	return rc;
 }
 
-/* One request of TYPE about an object, answered by MS_MSG_FILL_DONE: its status. */
+/*
+ * Receives the reply with ID to a fill that may come as its bytes (MS_MSG_FILL_BYTES): those go
+ * straight into DST (CAP bytes of room), the rest of the message into HEAD. Any other message is
+ * received as ms_client_recv does. Its head is looked at first (MSG_PEEK) to know which.
+ */
+static int
+recv_fill_reply(struct ms_client *cl, uint64_t id, void *buf, struct ms_msg *msg, void *dst,
+    size_t cap)
+{
+	char head[MS_FILL_BYTES_HEAD];
+	struct ms_msg_hdr h = { 0 };
+	struct iovec iov[2] = { { head, sizeof head }, { dst, cap } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		do
+			n = recv(cl->fd, head, sizeof head, MSG_PEEK);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		memcpy(&h, head, (size_t)n < sizeof h ? (size_t)n : sizeof h);
+		if ((size_t)n >= sizeof h && h.type == MS_MSG_FILL_BYTES && h.id != id) {
+			/* Bytes for an earlier request: dropped whole (a packet read short is gone). */
+			if (recv(cl->fd, head, 1, 0) < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		if ((size_t)n < sizeof h || h.type != MS_MSG_FILL_BYTES) {
+			rc = ms_client_recv(cl, buf, msg);
+			if (rc < 0 || msg->hdr.id == id)
+				return rc;
+			continue;
+		}
+		do
+			n = recvmsg(cl->fd, &mh, 0);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ECONNRESET;
+		if ((mh.msg_flags & MSG_TRUNC) != 0)
+			return -EBADMSG;
+		return ms_proto_decode_fill_bytes(head, (size_t)n, msg);
+	}
+}
+
+/*
+ * One request of TYPE about an object, answered by MS_MSG_FILL_DONE: its status. A read's fill
+ * with a DST may be answered with its bytes instead: MS_CLIENT_BYTES, their count in *GOT.
+ */
 static int
 request_done(struct ms_client *cl, uint16_t type, const char *mount, const char *key, uint64_t off,
-    uint64_t len, uint64_t ino, uint32_t flags, char *err, size_t errlen)
+    uint64_t len, uint64_t ino, uint32_t flags, void *dst, size_t *got, char *err, size_t errlen)
 {
 	char buf[MS_MSG_MAX];
 	struct ms_msg msg;
@@ -269,13 +323,27 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 
 	if (errlen > 0)
 		err[0] = '\0';
+	if (dst != NULL && len > 0 && len <= MS_FILL_BYTES_MAX && (flags & MS_FILL_RANGE) != 0)
+		flags |= MS_FILL_BYTES;
+	else
+		flags &= ~MS_FILL_BYTES;
 	rc = send_msg(cl, buf, ms_proto_fill_flags(buf, sizeof buf, type, id, mount, key, off, len,
 	    ino, flags));
 	if (rc == 0)
-		rc = recv_reply(cl, id, buf, &msg);
+		rc = (flags & MS_FILL_BYTES) != 0 ? recv_fill_reply(cl, id, buf, &msg, dst, len) :
+		    recv_reply(cl, id, buf, &msg);
 	if (rc < 0) {
 		snprintf(err, errlen, "lost the modelshim daemon (%s)", strerror(-rc));
 		return MS_CLIENT_LOST;
+	}
+	if (msg.hdr.type == MS_MSG_FILL_BYTES) {
+		/* Only the bytes asked for, from where they were asked (never more than DST holds). */
+		if (msg.u.bytes.off != off || msg.u.bytes.len == 0 || msg.u.bytes.len > len) {
+			snprintf(err, errlen, "the daemon answered with bytes not asked for");
+			return -EIO;
+		}
+		*got = msg.u.bytes.len;
+		return MS_CLIENT_BYTES;
 	}
 	if (msg.hdr.type != MS_MSG_FILL_DONE) {
 		snprintf(err, errlen, "unexpected reply %u from the daemon", msg.hdr.type);
@@ -298,21 +366,30 @@ int
 ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino, uint32_t flags, char *err, size_t errlen)
 {
-	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, flags, err, errlen);
+	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, flags & ~MS_FILL_BYTES,
+	    NULL, NULL, err, errlen);
+}
+
+int
+ms_client_fill_read(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
+    uint64_t len, uint64_t ino, uint32_t flags, void *dst, size_t *got, char *err, size_t errlen)
+{
+	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, flags, dst, got, err,
+	    errlen);
 }
 
 int
 ms_client_verify(struct ms_client *cl, const char *mount, const char *key, uint64_t ino, char *err,
     size_t errlen)
 {
-	return request_done(cl, MS_MSG_VERIFY, mount, key, 0, 0, ino, 0, err, errlen);
+	return request_done(cl, MS_MSG_VERIFY, mount, key, 0, 0, ino, 0, NULL, NULL, err, errlen);
 }
 
 int
 ms_client_lookup(struct ms_client *cl, const char *mount, const char *key, char *err,
     size_t errlen)
 {
-	return request_done(cl, MS_MSG_LOOKUP, mount, key, 0, 0, 0, 0, err, errlen);
+	return request_done(cl, MS_MSG_LOOKUP, mount, key, 0, 0, 0, 0, NULL, NULL, err, errlen);
 }
 
 int

@@ -46,6 +46,16 @@ int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uin
     __attribute__((warn_unused_result));
 
 /*
+ * A read's fill (FLAGS has MS_FILL_RANGE): as ms_client_fill, but for LEN <= MS_FILL_BYTES_MAX
+ * the daemon may answer with the bytes themselves, received into DST (LEN bytes of room): then
+ * returns MS_CLIENT_BYTES with their count in *GOT (the file may not hold them yet).
+ */
+#define MS_CLIENT_BYTES 2
+int ms_client_fill_read(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
+    uint64_t len, uint64_t ino, uint32_t flags, void *dst, size_t *got, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/*
  * Asks the daemon to check KEY's present chunks against their checksums and drop those that
  * fail. 0: all matched; -EBADMSG: some were dropped (ERR says how many); other -errno.
  */

@@ -8,19 +8,37 @@
 
 #include "proto.h"
 
-static int
-put_hdr(void *buf, size_t cap, uint16_t type, uint64_t id, size_t len)
+static void
+write_hdr(void *buf, uint16_t type, uint64_t id, size_t len)
 {
 	struct ms_msg_hdr h;
 
-	if (len > cap || len > MS_MSG_MAX)
-		return -EMSGSIZE;
 	h.version = MODELSHIM_PROTOCOL_VERSION;
 	h.type = type;
 	h.len = (uint32_t)len;
 	h.id = id;
 	memcpy(buf, &h, sizeof h);
+}
+
+static int
+put_hdr(void *buf, size_t cap, uint16_t type, uint64_t id, size_t len)
+{
+	if (len > cap || len > MS_MSG_MAX)
+		return -EMSGSIZE;
+	write_hdr(buf, type, id, len);
 	return (int)len;
+}
+
+int
+ms_proto_fill_bytes_head(void *buf, size_t cap, uint64_t id, uint64_t off, uint32_t len)
+{
+	struct ms_msg_fill_bytes b = { .off = off, .len = len, .pad = 0 };
+
+	if (cap < MS_FILL_BYTES_HEAD || len > MS_FILL_BYTES_MAX)
+		return -EMSGSIZE;
+	write_hdr(buf, MS_MSG_FILL_BYTES, id, MS_FILL_BYTES_HEAD + len);
+	memcpy((char *)buf + sizeof(struct ms_msg_hdr), &b, sizeof b);
+	return (int)MS_FILL_BYTES_HEAD;
 }
 
 int
@@ -244,4 +262,19 @@ ms_proto_decode(const void *buf, size_t len, struct ms_msg *out)
 	default:
 		return -EBADMSG;
 	}
+}
+
+int
+ms_proto_decode_fill_bytes(const void *head, size_t total, struct ms_msg *out)
+{
+	memset(out, 0, sizeof *out);
+	if (total < MS_FILL_BYTES_HEAD || total > MS_FILL_BYTES_HEAD + MS_FILL_BYTES_MAX)
+		return -EBADMSG;
+	memcpy(&out->hdr, head, sizeof out->hdr);
+	if (out->hdr.version != MODELSHIM_PROTOCOL_VERSION)
+		return -EPROTO;
+	if (out->hdr.type != MS_MSG_FILL_BYTES || out->hdr.len != total)
+		return -EBADMSG;
+	memcpy(&out->u.bytes, (const char *)head + sizeof out->hdr, sizeof out->u.bytes);
+	return out->u.bytes.len == total - MS_FILL_BYTES_HEAD && out->u.bytes.pad == 0 ? 0 : -EBADMSG;
 }

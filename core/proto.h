@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MODELSHIM_PROTOCOL_VERSION 8
+#define MODELSHIM_PROTOCOL_VERSION 9
 #define MS_MSG_MAX 4096 /* no message is larger: the decoder rejects anything bigger */
 
 enum ms_msg_type {
@@ -41,6 +41,12 @@ enum ms_msg_type {
 	MS_MSG_STATUS_REPLY = 201, /* struct ms_msg_status_reply */
 	MS_MSG_GC_DONE = 202,      /* struct ms_msg_gc_done + message text */
 	MS_MSG_CREDS_REPLY = 203,  /* struct ms_msg_creds_reply */
+	/*
+	 * struct ms_msg_fill_bytes + the bytes it announces: the answer to a fill asked with
+	 * MS_FILL_BYTES. The only message that may be larger than MS_MSG_MAX (by the bytes it
+	 * carries, at most MS_FILL_BYTES_MAX): received with ms_proto_decode_fill_bytes.
+	 */
+	MS_MSG_FILL_BYTES = 204,
 };
 
 /* ms_msg_fill.flags */
@@ -65,7 +71,16 @@ enum ms_msg_type {
  */
 #define MS_FILL_RANGE 0x8u
 #define MS_FILL_RANGE_READY 1
-#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER | MS_FILL_FAULT | MS_FILL_RANGE)
+/*
+ * With MS_FILL_RANGE, for LEN <= MS_FILL_BYTES_MAX within one chunk: the client can also take
+ * the bytes themselves in the answer (MS_MSG_FILL_BYTES), which the daemon sends as soon as they
+ * are in a chunk's receive buffer, before they are written to the cache file (a cold read's
+ * first bytes do not wait for a page-cache write). The bytes come from an answer of the store
+ * checked like any (invariant 7); the client must not take their chunk as present.
+ */
+#define MS_FILL_BYTES 0x10u
+#define MS_FILL_BYTES_MAX (64u * 1024)
+#define MS_FILL_FLAGS (MS_FILL_WARM | MS_FILL_TIER | MS_FILL_FAULT | MS_FILL_RANGE | MS_FILL_BYTES)
 
 struct ms_msg_hdr {
 	uint16_t version; /* MODELSHIM_PROTOCOL_VERSION */
@@ -82,6 +97,13 @@ struct ms_msg_fill {
 	uint16_t mount_len; /* bytes of mount name that follow the struct */
 	uint16_t key_len;   /* bytes of key that follow the mount name */
 	uint32_t flags;     /* MS_FILL_* */
+};
+
+/* Bytes [off, off + len) of the object a fill asked for; LEN bytes follow the struct. */
+struct ms_msg_fill_bytes {
+	uint64_t off;
+	uint32_t len;
+	uint32_t pad;
 };
 
 /* One eviction pass: make the cache hold at most TARGET bytes (and room for NEED more). */
@@ -151,6 +173,7 @@ struct ms_msg_status_reply {
 	uint64_t evicted_bytes;
 	uint64_t fill_p50_us;   /* latency of demand fills (request to reply), recent window */
 	uint64_t fill_p99_us;
+	uint64_t bytes_answers; /* fills answered with their bytes from a receive buffer */
 	uint32_t nmounts;
 	uint32_t ntier_nodes;  /* entries of tier_nodes in use: the first MS_STATUS_TIER_NODES nodes */
 	struct ms_msg_status_mount mounts[MS_STATUS_MOUNTS];
@@ -183,6 +206,7 @@ struct ms_msg {
 		struct ms_msg_gc gc;
 		struct ms_msg_gc_done gc_done;
 		struct ms_msg_creds_reply creds;
+		struct ms_msg_fill_bytes bytes;
 	} u;
 	const char *mount; /* fill: mount name, mount_len bytes, not NUL-terminated */
 	const char *key;   /* fill: key, key_len bytes */
@@ -205,11 +229,23 @@ int ms_proto_gc_done(void *buf, size_t cap, uint64_t id, const struct ms_msg_gc_
 int ms_proto_fill_flags(void *buf, size_t cap, uint16_t type, uint64_t id, const char *mount,
     const char *key, uint64_t off, uint64_t len, uint64_t ino, uint32_t flags);
 
+/* The head of a MS_MSG_FILL_BYTES (header and struct; LEN <= MS_FILL_BYTES_MAX bytes follow). */
+#define MS_FILL_BYTES_HEAD (sizeof(struct ms_msg_hdr) + sizeof(struct ms_msg_fill_bytes))
+int ms_proto_fill_bytes_head(void *buf, size_t cap, uint64_t id, uint64_t off, uint32_t len);
+
 /*
  * Decodes the LEN bytes of BUF into OUT. Checks the version, that the type is known, that the
  * header's length is LEN, and that the body and what it announces end exactly at LEN.
  * Returns 0 or -EBADMSG (-EPROTO for a version mismatch).
  */
 int ms_proto_decode(const void *buf, size_t len, struct ms_msg *out) __attribute__((warn_unused_result));
+/*
+ * Decodes the head of a MS_MSG_FILL_BYTES: HEAD holds its first MS_FILL_BYTES_HEAD bytes, TOTAL
+ * is the whole message's length as received. Checks the version, the type, that the header's
+ * length is TOTAL and that the bytes announced are what follows the head, at most
+ * MS_FILL_BYTES_MAX. Returns 0 or -EBADMSG (-EPROTO for a version mismatch).
+ */
+int ms_proto_decode_fill_bytes(const void *head, size_t total, struct ms_msg *out)
+    __attribute__((warn_unused_result));
 
 #endif

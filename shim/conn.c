@@ -112,7 +112,7 @@ conn_get(bool may_start, pid_t pid)
  */
 static int
 fill_on_own_connection(const struct ms_mount *m, const char *key, uint64_t off, uint64_t len,
-    uint64_t ino, uint32_t flags, char *err, size_t errlen)
+    uint64_t ino, uint32_t flags, void *dst, size_t *got, char *err, size_t errlen)
 {
 	struct ms_client cl;
 	int rc;
@@ -123,14 +123,14 @@ fill_on_own_connection(const struct ms_mount *m, const char *key, uint64_t off, 
 		    strerror(-rc));
 		return rc;
 	}
-	rc = ms_client_fill(&cl, m->name, key, off, len, ino, flags, err, errlen);
+	rc = ms_client_fill_read(&cl, m->name, key, off, len, ino, flags, dst, got, err, errlen);
 	ms_client_close(&cl);
 	return rc == MS_CLIENT_LOST ? -EIO : rc;
 }
 
 static int
 fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, uint32_t flags,
-    char *err, size_t errlen)
+    void *dst, size_t *got, char *err, size_t errlen)
 {
 	const struct ms_mount *m = &shim.cfg.mounts[mount];
 	struct timespec pause = { 0, RECONNECT_PAUSE_MS * 1000 * 1000 };
@@ -139,12 +139,13 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 	int rc;
 
 	if (pid != shim.pid || conn.in_use) /* a vfork child, or a signal handler mid-request */
-		return fill_on_own_connection(m, key, off, len, ino, flags, err, errlen);
+		return fill_on_own_connection(m, key, off, len, ino, flags, dst, got, err, errlen);
 	for (;;) {
 		rc = conn_get(true, pid);
 		if (rc == 0) {
 			conn.in_use++;
-			rc = ms_client_fill(&conn.cl, m->name, key, off, len, ino, flags, err, errlen);
+			rc = ms_client_fill_read(&conn.cl, m->name, key, off, len, ino, flags, dst, got,
+			    err, errlen);
 			conn.in_use--;
 			if (rc != MS_CLIENT_LOST)
 				return rc;
@@ -173,12 +174,12 @@ fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino, 
 
 int
 shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino,
-    uint32_t flags, char *err, size_t errlen)
+    uint32_t flags, void *dst, size_t *got, char *err, size_t errlen)
 {
 	int rc;
 
 	shim_busy++;
-	rc = fill(mount, key, off, len, ino, flags, err, errlen);
+	rc = fill(mount, key, off, len, ino, flags, dst, got, err, errlen);
 	shim_busy--;
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "file.h"
 #include "log.h"
 #include "proto.h"
@@ -234,8 +235,13 @@ shim_file_warn_once(struct shim_file *f, const char *msg)
 		ms_warn("%s/%s: %s", shim.cfg.mounts[f->mount].path, f->key, msg);
 }
 
+/*
+ * Makes bytes [off, off + len) of F present: 0, or -EIO. With DST (a read's, MS_FILL_RANGE) the
+ * daemon may hand the bytes over instead: MS_CLIENT_BYTES, their count in *GOT.
+ */
 static int
-file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t flags)
+file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t flags, void *dst,
+    size_t *got)
 {
 	bool vforked = shim_in_vfork_child();
 	char err[512];
@@ -259,11 +265,14 @@ file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t fl
 	}
 	if (atomic_exchange(&f->open_fill_failed, false))
 		return -EIO;
-	rc = shim_conn_fill(f->mount, f->key, off, len, (uint64_t)f->ino, flags, err, sizeof err);
+	rc = shim_conn_fill(f->mount, f->key, off, len, (uint64_t)f->ino, flags, dst, got, err,
+	    sizeof err);
 	if (rc < 0) {
 		shim_file_warn_once(f, err);
 		return -EIO;
 	}
+	if (rc == MS_CLIENT_BYTES) /* in DST, maybe not in the file yet: their chunks are not taken */
+		return rc;
 	if (rc == MS_FILL_RANGE_READY) /* the bytes are there, their chunks not complete yet */
 		return 0;
 	mark_present(f, first, end);
@@ -275,18 +284,18 @@ file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t fl
 int
 shim_file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len)
 {
-	return file_ensure(f, fd, off, len, 0);
+	return file_ensure(f, fd, off, len, 0, NULL, NULL);
 }
 
 static int
-fd_ensure(int fd, uint64_t off, uint64_t len, uint32_t flags)
+fd_ensure(int fd, uint64_t off, uint64_t len, uint32_t flags, void *dst, size_t *got)
 {
 	struct shim_file *f = shim_file_get(fd);
 	int rc;
 
 	if (f == NULL)
 		return 0;
-	rc = file_ensure(f, fd, off, len, flags);
+	rc = file_ensure(f, fd, off, len, flags, dst, got);
 	shim_file_put(f);
 	return rc;
 }
@@ -294,13 +303,13 @@ fd_ensure(int fd, uint64_t off, uint64_t len, uint32_t flags)
 int
 shim_fd_ensure(int fd, uint64_t off, uint64_t len)
 {
-	return fd_ensure(fd, off, len, 0);
+	return fd_ensure(fd, off, len, 0, NULL, NULL);
 }
 
 int
-shim_fd_ensure_read(int fd, uint64_t off, uint64_t len)
+shim_fd_ensure_read(int fd, uint64_t off, uint64_t len, void *dst, size_t *got)
 {
-	return fd_ensure(fd, off, len, MS_FILL_RANGE);
+	return fd_ensure(fd, off, len, MS_FILL_RANGE, dst, got);
 }
 
 void

@@ -368,7 +368,8 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 	 * starts the daemon if none runs, and if none can serve, the mapping is not lazy (the
 	 * whole-range fill then fails with EIO at mmap, as for any miss without a daemon).
 	 */
-	if (shim_conn_fill(f->mount, f->key, f->size, 1, (uint64_t)f->ino, 0, err, sizeof err) < 0) {
+	if (shim_conn_fill(f->mount, f->key, f->size, 1, (uint64_t)f->ino, 0, NULL, NULL, err,
+	    sizeof err) < 0) {
 		unclaim_slot(slot);
 		return 0;
 	}

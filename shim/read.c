@@ -3,7 +3,8 @@
  * preadv2 and their fortified and 64 names, the in-kernel copies (sendfile, copy_file_range,
  * splice), lseek's SEEK_DATA/SEEK_HOLE, read hints, and the ioctls that would expose holes.
  * On an untracked fd each is one table load and the real call. On a tracked one the bytes the
- * call will read are made present first, or the call fails with EIO: never a hole's zeros.
+ * call will read are made present first, or the call fails with EIO: never a hole's zeros. A
+ * small read (pread, read) may instead get its bytes from the daemon straight into its buffer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "shim.h"
 
 bool
@@ -22,11 +24,42 @@ shim_read_ensure(int fd, off_t off, size_t len)
 {
 	if (off < 0 || len == 0)
 		return true;
-	if (shim_fd_ensure_read(fd, (uint64_t)off, len) < 0) {
+	if (shim_fd_ensure_read(fd, (uint64_t)off, len, NULL, NULL) < 0) {
 		errno = EIO;
 		return false;
 	}
 	return true;
+}
+
+ssize_t
+shim_read_fill(int fd, off_t off, void *buf, size_t len)
+{
+	size_t got = 0;
+	int rc;
+
+	if (off < 0 || len == 0)
+		return 0;
+	rc = shim_fd_ensure_read(fd, (uint64_t)off, len, buf, &got);
+	if (rc < 0) {
+		errno = EIO;
+		return -1;
+	}
+	return rc == MS_CLIENT_BYTES ? (ssize_t)got : 0;
+}
+
+/*
+ * A read at the cursor of tracked FD into BUF: -1, 0 (the file has the bytes: read it), or the
+ * count handed over by the daemon, the cursor moved past them as the read would have.
+ */
+static ssize_t
+read_fill_at_cursor(int fd, void *buf, size_t n)
+{
+	off_t off = REAL(lseek)(fd, 0, SEEK_CUR);
+	ssize_t got = off < 0 ? 0 : shim_read_fill(fd, off, buf, n);
+
+	if (got > 0 && REAL(lseek)(fd, off + got, SEEK_SET) < 0)
+		return -1;
+	return got;
 }
 
 /* The current offset of a tracked FD, for the calls that read from it. */
@@ -50,51 +83,68 @@ iov_total(const struct iovec *iov, int n)
 }
 
 
+/*
+ * The plain reads into one buffer may get their bytes from the daemon itself (a cold read's
+ * first bytes, before they are in the file); the fortified ones only when the buffer holds them
+ * (else the real call reports the overflow).
+ */
 SHIM_EXPORT ssize_t
 read(int fd, void *buf, size_t n)
 {
-	if (TRACKED(fd) && !ensure_at_cursor(fd, n))
-		return -1;
+	ssize_t got;
+
+	if (TRACKED(fd) && (got = read_fill_at_cursor(fd, buf, n)) != 0)
+		return got;
 	return REAL(read)(fd, buf, n);
 }
 
 SHIM_EXPORT ssize_t
 __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
-	if (TRACKED(fd) && !ensure_at_cursor(fd, n))
-		return -1;
+	ssize_t got;
+
+	if (TRACKED(fd) && n <= buflen && (got = read_fill_at_cursor(fd, buf, n)) != 0)
+		return got;
 	return REAL(__read_chk)(fd, buf, n, buflen);
 }
 
 SHIM_EXPORT ssize_t
 pread(int fd, void *buf, size_t n, off_t off)
 {
-	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
-		return -1;
+	ssize_t got;
+
+	if (TRACKED(fd) && (got = shim_read_fill(fd, off, buf, n)) != 0)
+		return got;
 	return REAL(pread)(fd, buf, n, off);
 }
 
 SHIM_EXPORT ssize_t
 pread64(int fd, void *buf, size_t n, off64_t off)
 {
-	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
-		return -1;
+	ssize_t got;
+
+	if (TRACKED(fd) && (got = shim_read_fill(fd, off, buf, n)) != 0)
+		return got;
 	return REAL(pread64)(fd, buf, n, off);
 }
 
 SHIM_EXPORT ssize_t
 __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
-	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
-		return -1;
+	ssize_t got;
+
+	if (TRACKED(fd) && n <= buflen && (got = shim_read_fill(fd, off, buf, n)) != 0)
+		return got;
 	return REAL(__pread_chk)(fd, buf, n, off, buflen);
 }
 
 SHIM_EXPORT ssize_t
-__pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen)
+__pread64_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
 {
-	if (TRACKED(fd) && !shim_read_ensure(fd, off, n))
-		return -1;
+	ssize_t got;
+
+	if (TRACKED(fd) && n <= buflen && (got = shim_read_fill(fd, off, buf, n)) != 0)
+		return got;
 	return REAL(__pread64_chk)(fd, buf, n, off, buflen);
 }
 

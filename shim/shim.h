@@ -172,10 +172,12 @@ void shim_cwd_changed(void);
 /* conn.c: requests to the daemon over this thread's connection (see conn.c for the rules). */
 /*
  * Bytes [off, off + len) of KEY present: 0, MS_FILL_RANGE_READY (FLAGS has MS_FILL_RANGE: the
- * bytes are in the file, their chunks not complete), or -errno with a message in ERR.
+ * bytes are in the file, their chunks not complete), MS_CLIENT_BYTES (only with a DST and
+ * MS_FILL_RANGE: the bytes were handed over into DST, *GOT of them), or -errno with a message
+ * in ERR.
  */
 int shim_conn_fill(unsigned mount, const char *key, uint64_t off, uint64_t len, uint64_t ino,
-    uint32_t flags, char *err, size_t errlen);
+    uint32_t flags, void *dst, size_t *got, char *err, size_t errlen);
 /* Present chunks of KEY checked by the daemon: 0, -EBADMSG (some dropped), or -errno. */
 int shim_conn_verify(unsigned mount, const char *key, uint64_t ino, char *err, size_t errlen);
 void shim_conn_touch(unsigned mount, const char *key, uint64_t ino);
@@ -192,6 +194,11 @@ void shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t 
 
 /* read.c: bytes [off, off + len) of FD made present; false with errno EIO if they cannot be. */
 bool shim_read_ensure(int fd, off_t off, size_t len);
+/*
+ * For a read of LEN bytes at OFF into BUF: -1 (errno EIO), 0 (the file has them now: read it),
+ * or the count of bytes the daemon handed over into BUF (the read's result).
+ */
+ssize_t shim_read_fill(int fd, off_t off, void *buf, size_t len);
 /*
  * An fd whose reads must be watched, while the shim is on: also inside the shim's own calls
  * (shim_busy), since a signal handler may read while the thread it interrupted is in the shim;
@@ -217,9 +224,10 @@ uint64_t shim_file_size(const struct shim_file *f);
 int shim_fd_ensure(int fd, uint64_t off, uint64_t len);
 /*
  * Same, for a caller that reads bytes [off, off + len) of FD once, right after: the daemon may
- * answer as soon as those bytes are written, before their chunks are complete (MS_FILL_RANGE).
+ * answer as soon as those bytes are written, before their chunks are complete (MS_FILL_RANGE),
+ * or, given a DST of LEN bytes, with the bytes themselves: MS_CLIENT_BYTES, *GOT of them.
  */
-int shim_fd_ensure_read(int fd, uint64_t off, uint64_t len);
+int shim_fd_ensure_read(int fd, uint64_t off, uint64_t len, void *dst, size_t *got);
 void shim_fd_prefetch(int fd, uint64_t off, uint64_t len);
 /* Forgets FD (closed); copies FROM's entry to TO (dup). Both no-ops in a vfork child. */
 void shim_fd_forget(int fd);

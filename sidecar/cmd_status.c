@@ -218,14 +218,15 @@ status_json(const struct ms_config *cfg)
 	printf("{\"uptime_s\":%llu,\"clients\":%llu,\"requests\":%llu,\"fills\":%llu,"
 	    "\"bytes_fetched\":%llu,\"gets\":%llu,\"retries\":%llu,\"errors\":%llu,"
 	    "\"inflight\":%llu,\"cached_bytes\":%llu,\"evictions\":%llu,\"evicted_bytes\":%llu,"
-	    "\"fill_p50_us\":%llu,\"fill_p99_us\":%llu,\"tier_nodes\":[",
+	    "\"fill_p50_us\":%llu,\"fill_p99_us\":%llu,\"bytes_answers\":%llu,\"tier_nodes\":[",
 	    (unsigned long long)r.uptime_s, (unsigned long long)r.clients,
 	    (unsigned long long)r.requests, (unsigned long long)r.fills,
 	    (unsigned long long)r.bytes_fetched, (unsigned long long)r.gets,
 	    (unsigned long long)r.retries, (unsigned long long)r.errors,
 	    (unsigned long long)r.inflight, (unsigned long long)r.cached_bytes,
 	    (unsigned long long)r.evictions, (unsigned long long)r.evicted_bytes,
-	    (unsigned long long)r.fill_p50_us, (unsigned long long)r.fill_p99_us);
+	    (unsigned long long)r.fill_p50_us, (unsigned long long)r.fill_p99_us,
+	    (unsigned long long)r.bytes_answers);
 	status_json_tier_nodes(cfg, &r);
 	printf("]}}\n");
 	return 0;
@@ -304,8 +305,9 @@ cmd_status_exec(int argc, char **argv)
 	cmd_human(r.quota, b, sizeof b);
 	cmd_human(r.evicted_bytes, c, sizeof c);
 	printf("daemon: %s cached of a %s quota, %llu evictions (%s), fill latency p50 %.1f ms, "
-	    "p99 %.1f ms\n", a, r.quota ? b : "unlimited", (unsigned long long)r.evictions, c,
-	    (double)r.fill_p50_us / 1000, (double)r.fill_p99_us / 1000);
+	    "p99 %.1f ms, %llu reads answered with their bytes\n", a, r.quota ? b : "unlimited",
+	    (unsigned long long)r.evictions, c, (double)r.fill_p50_us / 1000,
+	    (double)r.fill_p99_us / 1000, (unsigned long long)r.bytes_answers);
 	for (i = 0; i < cfg.nmounts && i < r.nmounts && i < MS_STATUS_MOUNTS; i++) {
 		cmd_human(r.mounts[i].bytes_fetched, a, sizeof a);
 		printf("daemon: mount %s (tenant %s): %llu requests, %.0f%% of their chunks from the "

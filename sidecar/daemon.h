@@ -45,6 +45,7 @@ struct waiter {
 	uint32_t pending;   /* chunks still being fetched */
 	uint64_t off, len;  /* the bytes asked for */
 	bool range_ok;      /* MS_FILL_RANGE: answered once its bytes are written (obj_range_written) */
+	bool bytes_ok;      /* MS_FILL_BYTES: answered with its bytes once received (obj_range_received) */
 	int status;         /* first error seen, 0 if none */
 	bool demand;        /* a program waits on it (not a warm-up): its latency is recorded */
 	uint64_t start_ms;
@@ -174,6 +175,13 @@ int client_fd(const struct client *cl);
 void client_reply_done(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
 /* The same reply, not counted as a request's error (a lookup's answer). */
 void client_reply(struct daemon *d, struct client *cl, uint64_t id, int status, const char *msg);
+/*
+ * Answers fill ID with LEN bytes of the object from OFF (MS_MSG_FILL_BYTES). False if the
+ * socket has no room for the message now (the request is to be answered the usual way); true
+ * once sent, or if the client is gone (dropped).
+ */
+bool client_reply_bytes(struct daemon *d, struct client *cl, uint64_t id, uint64_t off,
+    const uint8_t *bytes, uint32_t len);
 
 /* daemon_evict.c */
 /* One scan of the cache dir: the totals, and the index of cached objects eviction picks from. */
@@ -216,17 +224,23 @@ void warm_tier_request(struct daemon *d, struct obj *o, struct client *cl, uint6
 /*
  * KIND: a program's demand fill (waits), a lazy mapping's fault (a demand fill without the
  * sequential readahead: its handler reads ahead itself), a warm-up (waits, low priority), or a
- * prefetch hint.
+ * prefetch hint. ANSWERS: the early answers a demand fill accepts (MS_FILL_RANGE, MS_FILL_BYTES).
  */
 enum fill_kind { FILL_DEMAND, FILL_FAULT, FILL_WARM, FILL_PREFETCH };
 int obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
-    uint64_t len, enum fill_kind kind, bool range_ok);
+    uint64_t len, enum fill_kind kind, uint32_t answers);
 /*
  * The first PREFIX bytes of chunk CHUNK of O are in the cache file (its fill goes on): answers
  * with MS_FILL_RANGE_READY the waiters that accept it whose bytes are all there now. True if
  * it answered one.
  */
 bool obj_range_written(struct daemon *d, struct obj *o, uint32_t chunk, uint32_t prefix);
+/*
+ * The first FILLED bytes of chunk CHUNK of O are in its receive buffer BUF: answers with their
+ * bytes the waiters that accept them (MS_FILL_BYTES) whose bytes are all there now.
+ */
+void obj_range_received(struct daemon *d, struct obj *o, uint32_t chunk, const uint8_t *buf,
+    uint32_t filled);
 void obj_chunk_done(struct daemon *d, struct obj *o, uint32_t chunk, int status, const char *msg);
 void objs_close_all(struct daemon *d);
 /* Queues GETs (prefetch unless DEMAND) for the absent chunks of [first, end) of O. */
@@ -297,6 +311,8 @@ bool chunk_fill_served(const struct chunk_fill *cf);
  * goes on); if so a reader is answered from them, which that fill remembers.
  */
 bool chunk_fill_covers(struct obj *o, uint32_t chunk, uint32_t end);
+/* The receive buffer of a fill of chunk CHUNK of O that holds its first END bytes, or NULL. */
+const uint8_t *chunk_fill_received(const struct obj *o, uint32_t chunk, uint32_t end);
 void chunk_fill_abandon(struct daemon *d, struct chunk_fill *cf);
 void write_reap_one(struct daemon *d, struct io_uring_cqe *cqe);
 /* Reaps the ring's finished writes (its eventfd polled readable). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -104,6 +105,33 @@ client_reply(struct daemon *d, struct client *cl, uint64_t id, int status, const
 	char buf[MS_MSG_MAX];
 
 	client_send(d, cl, buf, ms_proto_fill_done(buf, sizeof buf, id, status, msg));
+}
+
+bool
+client_reply_bytes(struct daemon *d, struct client *cl, uint64_t id, uint64_t off,
+    const uint8_t *bytes, uint32_t len)
+{
+	char head[MS_FILL_BYTES_HEAD];
+	struct iovec iov[2] = { { head, sizeof head }, { (void *)bytes, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
+
+	if (cl->fd < 0)
+		return true;
+	if (ms_proto_fill_bytes_head(head, sizeof head, id, off, len) < 0)
+		return false;
+	do
+		n = sendmsg(cl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		d->stats.bytes_answers++;
+		return true;
+	}
+	/* No room in the socket for so large a message now: the client is answered the other way. */
+	if (errno == EAGAIN || errno == ENOBUFS || errno == EMSGSIZE)
+		return false;
+	client_drop(d, cl);
+	return true;
 }
 
 void
@@ -228,7 +256,7 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 		return;
 	}
 	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, kind,
-	    kind == FILL_DEMAND && (msg->u.fill.flags & MS_FILL_RANGE) != 0);
+	    kind == FILL_DEMAND ? msg->u.fill.flags & (MS_FILL_RANGE | MS_FILL_BYTES) : 0);
 	if (rc < 0 && demand)
 		client_reply_done(d, cl, msg->hdr.id, rc, strerror(-rc));
 	obj_unref(d, o);

@@ -165,6 +165,9 @@ daemon_totals(FILE *f, const struct daemon *d)
 		    "daemon's socket.", "", d->nclients, false },
 		{ "modelshim_chunks_in_flight", "gauge", "Chunks being fetched from the object store.",
 		    "", s->inflight, false },
+		{ "modelshim_bytes_answers_total", "counter", "Reads answered with their bytes from a "
+		    "receive buffer, before those bytes were in the cache file.", "", s->bytes_answers,
+		    false },
 		{ "modelshim_store_requests_total", "counter", "Requests sent to the object store, "
 		    "retries included.", "{op=\"GET\"}", s->gets, false },
 		{ "modelshim_store_retries_total", "counter", "Object store requests retried after a "

@@ -351,10 +351,32 @@ range_written(struct obj *o, uint64_t off, uint64_t len, uint32_t first, uint32_
 	return chunk_fill_covers(o, i, (uint32_t)(need - start));
 }
 
+/*
+ * Whether a waiter for bytes [off, off + len) in chunks [first, end), accepting ANSWERS, may be
+ * answered with its bytes: asked for, small, and all in one chunk (one receive buffer).
+ */
+static bool
+bytes_acceptable(uint32_t answers, uint64_t len, uint32_t first, uint32_t end)
+{
+	return (answers & MS_FILL_RANGE) != 0 && (answers & MS_FILL_BYTES) != 0 &&
+	    len <= MS_FILL_BYTES_MAX && end == first + 1;
+}
+
+/* Answers W with its bytes, which BUF holds from the start of its chunk: true if sent. */
+static bool
+answer_bytes(struct daemon *d, struct client *cl, uint64_t id, uint64_t off, uint64_t len,
+    uint64_t chunk_start, const uint8_t *buf)
+{
+	return client_reply_bytes(d, cl, id, off, buf + (off - chunk_start), (uint32_t)len);
+}
+
 int
 obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uint64_t off,
-    uint64_t len, enum fill_kind kind, bool range_ok)
+    uint64_t len, enum fill_kind kind, uint32_t answers)
 {
+	bool range_ok = (answers & MS_FILL_RANGE) != 0;
+	const uint8_t *buf;
+	uint64_t start;
 	const struct ms_map_header *h = &o->map.hdr;
 	bool demand = kind == FILL_DEMAND || kind == FILL_FAULT, waits = kind != FILL_PREFETCH;
 	struct waiter *w;
@@ -399,6 +421,12 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		client_reply_done(d, cl, id, MS_FILL_RANGE_READY, NULL);
 		return 0;
 	}
+	/* Not in the file yet, but received: the bytes themselves, from the receive buffer. */
+	start = (uint64_t)first * h->chunk_size;
+	if (bytes_acceptable(answers, len, first, end) &&
+	    (buf = chunk_fill_received(o, first, (uint32_t)(off + len - start))) != NULL &&
+	    answer_bytes(d, cl, id, off, len, start, buf))
+		return 0;
 	w = calloc(1, sizeof *w);
 	if (w == NULL)
 		return -ENOMEM;
@@ -412,6 +440,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	w->off = off;
 	w->len = len;
 	w->range_ok = range_ok;
+	w->bytes_ok = bytes_acceptable(answers, len, first, end);
 	TAILQ_INSERT_TAIL(&o->waiters, w, link);
 	client_ref(cl);
 	o->refs++;
@@ -428,16 +457,23 @@ record_latency(struct daemon *d, uint64_t ms)
 	metrics_observe_fill(d, ms);
 }
 
+/* W, answered, leaves O's waiters. */
 static void
-waiter_answer(struct daemon *d, struct obj *o, struct waiter *w, int status)
+waiter_free(struct daemon *d, struct obj *o, struct waiter *w)
 {
 	TAILQ_REMOVE(&o->waiters, w, link);
-	if (w->demand && status >= 0)
-		record_latency(d, ms_now_ms() - w->start_ms);
-	client_reply_done(d, w->cl, w->id, status, status < 0 ? w->msg : NULL);
 	client_unref(d, w->cl);
 	free(w);
 	obj_unref(d, o);
+}
+
+static void
+waiter_answer(struct daemon *d, struct obj *o, struct waiter *w, int status)
+{
+	if (w->demand && status >= 0)
+		record_latency(d, ms_now_ms() - w->start_ms);
+	client_reply_done(d, w->cl, w->id, status, status < 0 ? w->msg : NULL);
+	waiter_free(d, o, w);
 }
 
 void
@@ -483,6 +519,26 @@ obj_range_written(struct daemon *d, struct obj *o, uint32_t chunk, uint32_t pref
 		answered = true;
 	}
 	return answered;
+}
+
+void
+obj_range_received(struct daemon *d, struct obj *o, uint32_t chunk, const uint8_t *buf,
+    uint32_t filled)
+{
+	uint64_t start = (uint64_t)chunk * o->map.hdr.chunk_size;
+	struct waiter *w, *tmp;
+
+	TAILQ_FOREACH_SAFE(w, &o->waiters, link, tmp) {
+		/* Its one chunk is this one, still pending, and its bytes are all in the buffer. */
+		if (!w->bytes_ok || w->pending != 1 || w->status != 0 || w->first != chunk ||
+		    w->off + w->len > start + filled)
+			continue;
+		if (!answer_bytes(d, w->cl, w->id, w->off, w->len, start, buf))
+			continue;
+		if (w->demand)
+			record_latency(d, ms_now_ms() - w->start_ms);
+		waiter_free(d, o, w);
+	}
 }
 
 static void

@@ -4,7 +4,9 @@
  * (io_uring writes from the buffer, which stays until the chunk ends), so that writing into page
  * cache overlaps the transfer and a chunk is marked one piece after its last byte, not one whole
  * chunk's write later. Each write that completes extends the chunk's written prefix, and the
- * waiters whose bytes lie in it are answered before the chunk is complete (obj_range_written).
+ * waiters whose bytes lie in it are answered before the chunk is complete (obj_range_written);
+ * waiters that take the bytes themselves are answered from the buffer as soon as they are
+ * received (obj_range_received).
  * A chunk is marked present in its map only once every piece is written in full (invariant 9);
  * a failed write fails the chunk. Never marks a chunk another way, and never punches a hole under
  * bytes a reader was told are there.
@@ -154,6 +156,7 @@ chunk_fill_take(struct daemon *d, struct chunk_fill *cf, const uint8_t *ptr, uin
 {
 	memcpy(cf->buf + cf->filled, ptr, n);
 	cf->filled += n;
+	obj_range_received(d, cf->o, cf->chunk, cf->buf, cf->filled);
 	if (cf->filled == cf->len) {
 		cf->sum = XXH3_64bits(cf->buf, cf->len);
 		return submit_piece(d, cf, cf->len);
@@ -186,6 +189,17 @@ chunk_fill_covers(struct obj *o, uint32_t chunk, uint32_t end)
 		return true;
 	}
 	return false;
+}
+
+const uint8_t *
+chunk_fill_received(const struct obj *o, uint32_t chunk, uint32_t end)
+{
+	const struct chunk_fill *cf;
+
+	TAILQ_FOREACH(cf, &o->fills, link)
+		if (cf->chunk == chunk && !cf->abandoned && cf->err == 0 && cf->filled >= end)
+			return cf->buf;
+	return NULL;
 }
 
 /*

@@ -1,5 +1,6 @@
 /*
- * fuzz_proto.c: libFuzzer target for the daemon's wire decoder (ms_proto_decode) and the key
+ * fuzz_proto.c: libFuzzer target for the wire decoders (ms_proto_decode, and the head of an
+ * answer with bytes the shim decodes: ms_proto_decode_fill_bytes) and the key
  * check the daemon runs on every decoded FILL/PREFETCH/TOUCH/VERIFY. A message that decodes
  * must stay inside the buffer and encode back to the same bytes. Never does I/O and never keeps
  * state between runs; built only by scripts/fuzz.
@@ -107,6 +108,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ms_msg m;
 	int n, rc;
 
+	/* An answer with bytes: its head decoded as the client does, the packet's length its size. */
+	if (size >= MS_FILL_BYTES_HEAD) {
+		rc = ms_proto_decode_fill_bytes(data, size, &m);
+		CHECK(rc == 0 || rc == -EBADMSG || rc == -EPROTO);
+		if (rc == 0)
+			CHECK(m.hdr.type == MS_MSG_FILL_BYTES && m.hdr.len == size &&
+			    m.u.bytes.len == size - MS_FILL_BYTES_HEAD && m.u.bytes.len <= MS_FILL_BYTES_MAX);
+	}
 	rc = ms_proto_decode(data, size, &m);
 	CHECK(rc == 0 || rc == -EBADMSG || rc == -EPROTO);
 	if (rc != 0)

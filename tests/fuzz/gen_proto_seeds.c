@@ -96,6 +96,13 @@ main(int argc, char **argv)
 	put("creds-reply", b, ms_proto_creds_reply(b, sizeof b, 15, &cr));
 	put("fill-done", b, ms_proto_fill_done(b, sizeof b, 7, -ESTALE, "object changed (412)"));
 	put("fill-done-ok", b, ms_proto_fill_done(b, sizeof b, 7, 0, NULL));
+	/* An answer with bytes: its head, then 64 of the bytes it announces. */
+	n = ms_proto_fill_bytes_head(b, sizeof b, 7, 4096, 64);
+	if (n > 0)
+		memset(b + n, 0xab, 64);
+	put("fill-bytes", b, n > 0 ? n + 64 : n);
+	put("fill-read", b, ms_proto_fill_flags(b, sizeof b, MS_MSG_FILL, 16, "models",
+	    "sd/model.safetensors", 0, 4096, 5, MS_FILL_RANGE | MS_FILL_BYTES));
 	memset(&gc, 0, sizeof gc);
 	gc.target = UINT64_MAX;
 	gc.need = 1ull << 30;

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# t-read-range: a read under the shim is answered once its own bytes are in the cache file, before
-# their chunk is complete (MS_FILL_RANGE), and never with a byte that did not arrive. Chunks are
-# written in 2 MiB pieces; the front sends bodies at 1 MiB/s and resets every one after 3 MiB, so
-# chunk 0 (4 MiB) can never complete: a pread of 4 KiB at offset 100 and one at 700000 under the
-# shim return the source's bytes (their piece arrived whole before the break), while nothing is
-# marked present; a pread at 3.5 MiB (never arrived) fails with EIO and returns nothing. Once the
-# store heals the whole object reads right.
+# t-read-range: a read under the shim is answered once its own bytes are in the cache file, or, for
+# a small read, with the bytes themselves once they are in the daemon's receive buffer (before
+# their 2 MiB piece is written), before their chunk is complete (MS_FILL_RANGE, MS_FILL_BYTES),
+# and never with a byte that did not arrive. The front sends bodies at 1 MiB/s and resets every
+# one after 3 MiB, so chunk 0 (4 MiB) can never complete: a pread of 4 KiB at offset 100 and one
+# at 700000 under the shim return the source's bytes, handed over by the daemon (its counter of
+# such answers says 2: the first 2 MiB piece takes 2 s to arrive), while nothing is marked
+# present; a pread at 3.5 MiB (never arrived) fails with EIO and returns nothing. Once the store
+# heals the whole object reads right.
 # No timing is asserted: the chunk cannot complete while the cut is on, whatever the load.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -50,8 +52,13 @@ if ((rc == 0)) && cmp -s "$T/early.out" "$T/early.want"; then
 else
 	ms_bad "cut after 3 MiB: preads at 100 and 700000: exit $rc, $(ms_why_differs "$T/early.out" "$T/early.want"); $(head -c 300 "$T/early.err")"
 fi
-read -r cached partial < <(ms_status_fields mount.cached_bytes mount.partial)
+read -r cached partial answers < <(ms_status_fields mount.cached_bytes mount.partial daemon.bytes_answers)
 ((cached == 0)) || ms_bad "cut after 3 MiB: $cached bytes marked present, yet no chunk can arrive whole"
+if ((answers == 2)); then
+	ms_ok "both preads were answered with their bytes from the receive buffer"
+else
+	ms_bad "$answers preads answered with their bytes, want 2 (their piece takes 2 s to arrive)"
+fi
 
 rc=0
 pread_at "$T/late.out" $((7 * MiB / 2)) 2>"$T/late.err" || rc=$?

@@ -196,7 +196,7 @@ drain(void)
 static int
 fill(struct obj *o, uint64_t id, uint64_t off, uint64_t len, char *msg, size_t msglen)
 {
-	cr_assert_eq(obj_request(D, o, CL, id, off, len, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, id, off, len, FILL_DEMAND, 0), 0);
 	return reply(id, msg, msglen);
 }
 
@@ -405,7 +405,7 @@ four_prefetches_held(struct obj **o, unsigned n)
 		store_mem_fault_next(S, MEM_HOLD);
 	}
 	for (unsigned i = 0; i < 4; i++)
-		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH, false), 0);
+		cr_assert_eq(obj_request(D, o[i], NULL, 0, 0, SIZE, FILL_PREFETCH, 0), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 3);
 }
@@ -416,7 +416,7 @@ Test(daemon_fetch, demand_keeps_a_quarter_of_the_connections)
 	char msg[256];
 
 	four_prefetches_held(o, 5);
-	cr_assert_eq(obj_request(D, o[4], CL, 9, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o[4], CL, 9, 0, SIZE, FILL_DEMAND, 0), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 4);
 	cr_assert_str_eq(store_mem_get_at(S, 3)->key, "m/obj4",
@@ -436,7 +436,7 @@ Test(daemon_fetch, a_demand_fill_promotes_the_queued_prefetch_of_its_chunks)
 	char msg[256];
 
 	four_prefetches_held(o, 4); /* object 3's prefetch waits in the queue */
-	cr_assert_eq(obj_request(D, o[3], CL, 7, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o[3], CL, 7, 0, SIZE, FILL_DEMAND, 0), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 4, "the queued prefetch was not promoted");
 	cr_assert_str_eq(store_mem_get_at(S, 3)->key, "m/obj3");
@@ -455,8 +455,8 @@ Test(daemon_fetch, readers_of_the_same_chunks_share_one_get)
 
 	start();
 	o = object(0, "\"v1\"");
-	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, false), 0);
-	cr_assert_eq(obj_request(D, o, CL, 2, CHUNK, CHUNK, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, 0), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, CHUNK, CHUNK, FILL_DEMAND, 0), 0);
 	cr_assert_eq(reply(1, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(reply(2, msg, sizeof msg), 0, "%s", msg);
 	cr_assert_eq(store_mem_gets(S), 1);
@@ -473,7 +473,7 @@ Test(daemon_fetch, stopping_fails_the_fills_in_flight)
 	start();
 	o = object(0, "\"v1\"");
 	store_mem_fault_next(S, MEM_HOLD);
-	cr_assert_eq(obj_request(D, o, CL, 5, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 5, 0, SIZE, FILL_DEMAND, 0), 0);
 	pump();
 	cr_assert_eq(store_mem_running(S), 1);
 	fetch_cancel_all(D);
@@ -497,7 +497,7 @@ Test(daemon_fetch, the_bandwidth_limit_pauses_and_resumes_transfers)
 	D->bw_tokens = 0;
 	D->bw_last_ms = ms_now_ms();
 	o = object(0, "\"v1\"");
-	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, 0), 0);
 	fetch_start_due(D);
 	S->ops->progress(S);
 	paused = store_mem_paused(S) == 1 && D->npaused == 1;
@@ -516,15 +516,15 @@ Test(daemon_fetch, a_reader_that_accepts_a_range_is_answered_before_its_chunk_is
 	start();
 	o = object(0, "\"v1\"");
 	store_mem_fault_next(S, MEM_HOLD_HALF); /* chunk 0's GET: half of it comes, then it waits */
-	cr_assert_eq(obj_request(D, o, CL, 1, 100, 4096, FILL_DEMAND, true), 0);
-	cr_assert_eq(obj_request(D, o, CL, 2, 100, 4096, FILL_DEMAND, false), 0);
-	cr_assert_eq(obj_request(D, o, CL, 3, CHUNK - 4096, 4096, FILL_DEMAND, true), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 100, 4096, FILL_DEMAND, MS_FILL_RANGE), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, 100, 4096, FILL_DEMAND, 0), 0);
+	cr_assert_eq(obj_request(D, o, CL, 3, CHUNK - 4096, 4096, FILL_DEMAND, MS_FILL_RANGE), 0);
 	cr_assert_eq(reply(1, msg, sizeof msg), MS_FILL_RANGE_READY, "%s", msg);
 	cr_assert(cached_bytes_right(o, 0, 100, 4096), "answered before its bytes were written");
 	cr_assert_neq(o->state[0], MS_CHUNK_PRESENT);
 	cr_assert_not(ms_map_range_present(&o->map, 0, CHUNK), "a chunk marked before it was whole");
 	/* A new reader of bytes already written is answered at once; past them it waits. */
-	cr_assert_eq(obj_request(D, o, CL, 4, 0, 8192, FILL_DEMAND, true), 0);
+	cr_assert_eq(obj_request(D, o, CL, 4, 0, 8192, FILL_DEMAND, MS_FILL_RANGE), 0);
 	cr_assert_eq(reply(4, msg, sizeof msg), MS_FILL_RANGE_READY, "%s", msg);
 	for (unsigned i = 0; i < 20; i++)
 		pump_and_collect();
@@ -550,7 +550,7 @@ Test(daemon_fetch, a_range_over_a_present_chunk_waits_only_for_the_bytes_of_the_
 	cr_assert_eq(fill(o, 1, CHUNK, CHUNK, msg, sizeof msg), 0, "%s", msg);
 	drain();
 	store_mem_fault_next(S, MEM_HOLD_HALF);
-	cr_assert_eq(obj_request(D, o, CL, 2, 2 * CHUNK - 4096, 8192, FILL_DEMAND, true), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, 2 * CHUNK - 4096, 8192, FILL_DEMAND, MS_FILL_RANGE), 0);
 	cr_assert_eq(reply(2, msg, sizeof msg), MS_FILL_RANGE_READY, "%s", msg);
 	cr_assert(cached_bytes_right(o, 0, 2 * CHUNK - 4096, 8192));
 	store_mem_release(S);
@@ -573,7 +573,7 @@ Test(daemon_fetch, a_transfer_takes_at_most_a_mebibyte_a_pass_and_goes_on_in_the
 	    "\"b1\""), 0);
 	store_mem_put(S, 0, "m/big", big, sizeof big, "\"b1\"");
 	cr_assert_eq(obj_get(D, 0, "m/big", 0, &o, err, sizeof err), 0, "%s", err);
-	cr_assert_eq(obj_request(D, o, CL, 1, 0, sizeof big, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, sizeof big, FILL_DEMAND, 0), 0);
 	fetch_start_due(D);
 	fetch_next_pass(D);
 	S->ops->progress(S); /* one pass: the store would hand over all 3 MiB */
@@ -619,11 +619,78 @@ Test(daemon_fetch, an_idle_daemon_primes_receive_buffers_one_a_pass_and_never_wh
 	}
 	cr_assert_eq(D->nfree_bufs, 0, "the fills take the primed buffers");
 	o = object(0, "\"v1\"");
-	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, false), 0);
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, 0), 0);
 	cr_assert_not(recv_bufs_want_prime(D), "a GET runs or waits");
 	recv_bufs_prime_one(D);
 	cr_assert_eq(D->nfree_bufs, 0, "primed while a GET ran");
 	for (i = 0; i < 4; i++)
 		recv_buf_put(D, taken[i], D->cfg.chunk_size);
+	obj_unref(D, o);
+}
+
+/*
+ * Runs the loop until a message reaches the test client; decodes it into M (an answer with bytes
+ * puts them in DATA, MS_FILL_BYTES_MAX bytes of room). False if none came within ROUNDS turns.
+ */
+static bool
+next_message(unsigned rounds, struct ms_msg *m, uint8_t *data)
+{
+	static uint8_t buf[MS_FILL_BYTES_HEAD + MS_FILL_BYTES_MAX];
+	ssize_t n = -1;
+
+	for (unsigned i = 0; i < rounds && n < 0; i++) {
+		n = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+		if (n < 0)
+			pump();
+	}
+	if (n < 0)
+		return false;
+	if (n >= (ssize_t)sizeof(struct ms_msg_hdr) &&
+	    ((const struct ms_msg_hdr *)(const void *)buf)->type == MS_MSG_FILL_BYTES) {
+		cr_assert_eq(ms_proto_decode_fill_bytes(buf, (size_t)n, m), 0);
+		memcpy(data, buf + MS_FILL_BYTES_HEAD, m->u.bytes.len);
+		return true;
+	}
+	cr_assert_eq(ms_proto_decode(buf, (size_t)n, m), 0);
+	return true;
+}
+
+Test(daemon_fetch, a_reader_that_takes_bytes_gets_them_from_the_receive_buffer_once_received)
+{
+	static uint8_t data[MS_FILL_BYTES_MAX];
+	const uint32_t both = MS_FILL_RANGE | MS_FILL_BYTES;
+	struct ms_msg m;
+	struct obj *o;
+
+	start();
+	o = object(0, "\"v1\"");
+	store_mem_fault_next(S, MEM_HOLD_HALF); /* chunk 0's GET: half of it comes, then it waits */
+	cr_assert_eq(obj_request(D, o, CL, 1, 100, 4096, FILL_DEMAND, both), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, CHUNK - 4096, 4096, FILL_DEMAND, both), 0);
+	cr_assert(next_message(PUMP_ROUNDS, &m, data), "no answer to a reader whose bytes came");
+	cr_assert_eq(m.hdr.type, MS_MSG_FILL_BYTES, "answered with %u, not its bytes", m.hdr.type);
+	cr_assert_eq(m.hdr.id, 1);
+	cr_assert_eq(m.u.bytes.off, 100);
+	cr_assert_eq(m.u.bytes.len, 4096);
+	cr_assert(memcmp(data, bytes[0] + 100, 4096) == 0, "bytes other than the object's");
+	cr_assert_neq(o->state[0], MS_CHUNK_PRESENT);
+	/* Over chunks 0 and 1: not in one receive buffer, answered the usual way. */
+	cr_assert_eq(obj_request(D, o, CL, 3, CHUNK - 100, 200, FILL_DEMAND, both), 0);
+	/* Bytes past what came: nothing, while the rest is held. */
+	cr_assert_not(next_message(20, &m, data), "answer %llu to bytes that never came",
+	    (unsigned long long)m.hdr.id);
+	store_mem_release(S);
+	cr_assert(next_message(PUMP_ROUNDS, &m, data));
+	cr_assert_eq(m.hdr.type, MS_MSG_FILL_BYTES, "the chunk's end: answered with %u", m.hdr.type);
+	cr_assert_eq(m.hdr.id, 2);
+	cr_assert_eq(m.u.bytes.off, CHUNK - 4096);
+	cr_assert(memcmp(data, bytes[0] + CHUNK - 4096, 4096) == 0);
+	cr_assert(next_message(PUMP_ROUNDS, &m, data));
+	cr_assert_eq(m.hdr.type, MS_MSG_FILL_DONE, "over two chunks: answered with %u", m.hdr.type);
+	cr_assert_eq(m.hdr.id, 3);
+	cr_assert_geq(m.u.done.status, 0);
+	cr_assert_eq(D->stats.bytes_answers, 2);
+	drain();
+	cr_assert(cached_bytes_right(o, 0, 0, 2 * CHUNK), "the file got the same bytes");
 	obj_unref(D, o);
 }

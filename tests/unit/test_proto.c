@@ -147,6 +147,48 @@ Test(proto, lookup_and_tier_warm_round_trip)
 	n = ms_proto_fill_done(buf, sizeof buf, 9, MS_FILL_RANGE_READY, NULL);
 	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), 0);
 	cr_expect_eq(m.u.done.status, MS_FILL_RANGE_READY);
-	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 9, "models", "m.bin", 0, 0, 0, 0x10);
+	n = ms_proto_fill_flags(buf, sizeof buf, MS_MSG_FILL, 9, "models", "m.bin", 0, 0, 0, 0x20);
 	cr_assert_eq(ms_proto_decode(buf, (size_t)n, &m), -EBADMSG, "an unknown flag is refused");
+}
+
+/*
+ * An answer with bytes: its head round-trips; the plain decoder refuses it (it may be larger
+ * than MS_MSG_MAX); its own decoder refuses a length that disagrees with the packet, more bytes
+ * than MS_FILL_BYTES_MAX, another type or version, and a truncated head.
+ */
+Test(proto, fill_bytes_head_round_trip_and_refusals)
+{
+	char head[MS_FILL_BYTES_HEAD], bad[MS_FILL_BYTES_HEAD];
+	struct ms_msg m;
+	struct ms_msg_hdr h;
+	size_t total = MS_FILL_BYTES_HEAD + 4096;
+
+	cr_assert_eq(ms_proto_fill_bytes_head(head, sizeof head, 7, 100, 4096), (int)MS_FILL_BYTES_HEAD);
+	cr_assert_eq(ms_proto_decode_fill_bytes(head, total, &m), 0);
+	cr_expect_eq(m.hdr.type, MS_MSG_FILL_BYTES);
+	cr_expect_eq(m.hdr.id, 7);
+	cr_expect_eq(m.u.bytes.off, 100);
+	cr_expect_eq(m.u.bytes.len, 4096);
+	cr_expect_eq(ms_proto_decode(head, MS_FILL_BYTES_HEAD, &m), -EBADMSG);
+	cr_expect_eq(ms_proto_decode_fill_bytes(head, total - 1, &m), -EBADMSG, "short packet");
+	cr_expect_eq(ms_proto_decode_fill_bytes(head, total + 1, &m), -EBADMSG, "long packet");
+	cr_expect_eq(ms_proto_decode_fill_bytes(head, MS_FILL_BYTES_HEAD - 1, &m), -EBADMSG);
+	cr_expect_eq(ms_proto_fill_bytes_head(head, sizeof head, 7, 0, MS_FILL_BYTES_MAX + 1),
+	    -EMSGSIZE);
+	cr_expect_eq(ms_proto_fill_bytes_head(head, sizeof head - 1, 7, 0, 1), -EMSGSIZE);
+
+	memcpy(bad, head, sizeof bad);
+	memcpy(&h, bad, sizeof h);
+	h.len = (uint32_t)(MS_FILL_BYTES_HEAD + MS_FILL_BYTES_MAX + 1);
+	memcpy(bad, &h, sizeof h);
+	cr_expect_eq(ms_proto_decode_fill_bytes(bad, h.len, &m), -EBADMSG, "past the bound");
+	memcpy(bad, head, sizeof bad);
+	h.len = (uint32_t)total;
+	h.type = MS_MSG_FILL_DONE;
+	memcpy(bad, &h, sizeof h);
+	cr_expect_eq(ms_proto_decode_fill_bytes(bad, total, &m), -EBADMSG, "another type");
+	h.type = MS_MSG_FILL_BYTES;
+	h.version = 99;
+	memcpy(bad, &h, sizeof h);
+	cr_expect_eq(ms_proto_decode_fill_bytes(bad, total, &m), -EPROTO);
 }
