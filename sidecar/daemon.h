@@ -135,6 +135,7 @@ struct daemon {
 	unsigned writes_inflight;
 	uint8_t **free_bufs;
 	unsigned nfree_bufs, cap_free_bufs;
+	unsigned nlent_bufs; /* chunk-size receive buffers out of the pool, receiving or being written */
 
 	struct ms_msg_status_reply stats;
 

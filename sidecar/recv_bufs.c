@@ -2,7 +2,8 @@
  * recv_bufs.c: the daemon's pool of chunk receive buffers (a chunk's bytes are copied into one
  * as they arrive, and written into the cache file from it). Owns getting, keeping and freeing
  * them, and priming the pool while the daemon is idle. Never holds more than cap_free_bufs
- * buffers, and never primes while a GET runs or waits, nor more than one buffer per loop pass.
+ * buffers, never primes while a GET runs or waits or a write is in flight, nor more than one
+ * buffer per loop pass, nor past its target counting the buffers lent out (they come back).
  *
  * Why prime: on VMs whose freed memory goes back to the host (virtio-balloon free-page
  * reporting, this project's test machines), the first write into a page the daemon was just
@@ -38,9 +39,25 @@ buf_map(uint32_t size)
 uint8_t *
 recv_buf_get(struct daemon *d, uint32_t size)
 {
-	if (size == d->cfg.chunk_size && d->nfree_bufs > 0)
-		return d->free_bufs[--d->nfree_bufs];
-	return buf_map(size);
+	uint8_t *buf;
+
+	if (size != d->cfg.chunk_size)
+		return buf_map(size);
+	buf = d->nfree_bufs > 0 ? d->free_bufs[--d->nfree_bufs] : buf_map(size);
+	if (buf != NULL)
+		d->nlent_bufs++;
+	return buf;
+}
+
+/* Back into the pool if it has room (a buffer of the configured chunk size), or unmapped. */
+static void
+pool_or_unmap(struct daemon *d, uint8_t *buf, uint32_t size)
+{
+	if (size == d->cfg.chunk_size && d->nfree_bufs < d->cap_free_bufs) {
+		d->free_bufs[d->nfree_bufs++] = buf;
+		return;
+	}
+	munmap(buf, size);
 }
 
 void
@@ -48,11 +65,9 @@ recv_buf_put(struct daemon *d, uint8_t *buf, uint32_t size)
 {
 	if (buf == NULL)
 		return;
-	if (size == d->cfg.chunk_size && d->nfree_bufs < d->cap_free_bufs) {
-		d->free_bufs[d->nfree_bufs++] = buf;
-		return;
-	}
-	munmap(buf, size);
+	if (size == d->cfg.chunk_size)
+		d->nlent_bufs--;
+	pool_or_unmap(d, buf, size);
 }
 
 static unsigned
@@ -65,11 +80,17 @@ prime_target(const struct daemon *d)
 	return n < d->cap_free_bufs ? n : d->cap_free_bufs;
 }
 
+/*
+ * Short of the target, counting the buffers lent out; and idle: no GET running or waiting, no
+ * write in flight (priming a 4 MiB buffer takes ~7 ms of the loop on such a VM: a waiting
+ * reader would wait that much longer for its chunk's last piece to be reaped).
+ */
 bool
 recv_bufs_want_prime(const struct daemon *d)
 {
-	return d->nfree_bufs < prime_target(d) && d->nactive == 0 && TAILQ_EMPTY(&d->demand_q) &&
-	    TAILQ_EMPTY(&d->prefetch_q) && TAILQ_EMPTY(&d->retry_q);
+	return d->nfree_bufs + d->nlent_bufs < prime_target(d) && d->nactive == 0 &&
+	    d->writes_inflight == 0 && TAILQ_EMPTY(&d->demand_q) && TAILQ_EMPTY(&d->prefetch_q) &&
+	    TAILQ_EMPTY(&d->retry_q);
 }
 
 void
@@ -83,7 +104,7 @@ recv_bufs_prime_one(struct daemon *d)
 		return;
 	for (off = 0; off < d->cfg.chunk_size; off += step)
 		((volatile uint8_t *)buf)[off] = 0;
-	recv_buf_put(d, buf, d->cfg.chunk_size);
+	pool_or_unmap(d, buf, d->cfg.chunk_size);
 }
 
 void

@@ -596,7 +596,7 @@ Test(daemon_fetch, a_transfer_takes_at_most_a_mebibyte_a_pass_and_goes_on_in_the
 	obj_unref(D, o);
 }
 
-Test(daemon_fetch, an_idle_daemon_primes_receive_buffers_one_a_pass_and_never_while_a_get_waits)
+Test(daemon_fetch, an_idle_daemon_primes_receive_buffers_one_a_pass_never_while_busy_nor_past_those_lent)
 {
 	uint8_t *taken[4];
 	struct obj *o;
@@ -604,6 +604,9 @@ Test(daemon_fetch, an_idle_daemon_primes_receive_buffers_one_a_pass_and_never_wh
 
 	start(); /* 64 KiB chunks, 4 connections: one buffer per connection */
 	cr_assert_eq(D->nfree_bufs, 0);
+	D->writes_inflight = 1;
+	cr_assert_not(recv_bufs_want_prime(D), "primed while a write was in flight");
+	D->writes_inflight = 0;
 	cr_assert(recv_bufs_want_prime(D));
 	recv_bufs_prime_one(D);
 	cr_assert_eq(D->nfree_bufs, 1, "one buffer a pass");
@@ -618,6 +621,7 @@ Test(daemon_fetch, an_idle_daemon_primes_receive_buffers_one_a_pass_and_never_wh
 		cr_assert_eq(taken[i][D->cfg.chunk_size - 1], 0);
 	}
 	cr_assert_eq(D->nfree_bufs, 0, "the fills take the primed buffers");
+	cr_assert_not(recv_bufs_want_prime(D), "the buffers lent out come back: none to prime");
 	o = object(0, "\"v1\"");
 	cr_assert_eq(obj_request(D, o, CL, 1, 0, SIZE, FILL_DEMAND, 0), 0);
 	cr_assert_not(recv_bufs_want_prime(D), "a GET runs or waits");
