@@ -321,6 +321,15 @@ ms_need_shim() {
 	[[ ! -e /models ]] || ms_skip "/models exists on this host: the virtual prefix must not exist on disk"
 }
 
+# ms_have_uffd: true if this process may use userfaultfd(2) as the shim does (full, not
+# user-mode only): CAP_SYS_PTRACE in its effective set, or vm.unprivileged_userfaultfd = 1.
+# Without it the shim never makes an mmap lazy.
+ms_have_uffd() {
+	local cap
+	cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
+	(((0x$cap >> 19) & 1)) || [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null) == 1 ]]
+}
+
 # ms_daemon_detach: imports $MS_CONFIG's namespace, then starts the daemon as clients do
 # (`daemon --detach`, its output appended to the cache dir's daemon.log); fails the test unless
 # a daemon serves $MS_CACHE_DIR afterwards.

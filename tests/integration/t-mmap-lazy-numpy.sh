@@ -4,10 +4,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 ms_need_shim
-# userfaultfd(2) for this process: CAP_SYS_PTRACE, or vm.unprivileged_userfaultfd = 1.
-cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
-(((0x$cap >> 19) & 1)) || [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null) == 1 ]] ||
-	ms_skip "no userfaultfd here (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd = 0): mmap is never lazy"
+ms_have_uffd || ms_skip "no userfaultfd here (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd = 0): mmap is never lazy"
 py=/usr/bin/python3
 "$py" -c 'import numpy' 2>/dev/null || ms_skip "python3-numpy is not installed for $py"
 chunk=$((1024 * 1024))

@@ -4,10 +4,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 ms_need_shim
-# userfaultfd(2) for this process: CAP_SYS_PTRACE, or vm.unprivileged_userfaultfd = 1.
-cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
-(((0x$cap >> 19) & 1)) || [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null) == 1 ]] ||
-	ms_skip "no userfaultfd here (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd = 0): mmap is never lazy"
+ms_have_uffd || ms_skip "no userfaultfd here (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd = 0): mmap is never lazy"
 [[ -x $MS_SHIMTESTS/shim_mmap_lazy ]] || ms_fail "shim_mmap_lazy is not built in $MS_SHIMTESTS"
 chunk=$((256 * 1024))
 export MS_CHUNK=256K

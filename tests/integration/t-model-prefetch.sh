@@ -88,8 +88,7 @@ settle model.safetensors "$want" "a 4 KiB read at tensor 6 ($t_begin-$t_end) fet
 
 # --- a fault of a lazy mmap in a tensor fetches the chunk it touches, not on to the tensor's end
 # (the lazy-mmap handler reads ahead on its own pattern); needs userfaultfd, as t-mmap-lazy
-cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
-if (((0x$cap >> 19) & 1)) || [[ $(cat /proc/sys/vm/unprivileged_userfaultfd 2>/dev/null) == 1 ]]; then
+if ms_have_uffd; then
 	t8=$(layout 'L["safetensors"]["tensors"][8][0]')
 	t8_end=$(layout 'L["safetensors"]["tensors"][8][1]')
 	(((t8_end - 1) >> 20 > t8 >> 20)) || ms_fail "tensor 8 ($t8-$t8_end) lies in one chunk: the case shows nothing"
