@@ -38,7 +38,13 @@ ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end, uint3
 {
 	if (ra->next > 0 && first >= ra->last && end <= ra->next)
 		return 0; /* the same chunks again: still sequential, nothing new to read ahead */
-	if (first == ra->next) {
+	/*
+	 * Forward from where the last read ended, or from inside its chunks on past them: reads
+	 * that do not end on a chunk boundary (a tensor's pread) start in the chunk the last ended
+	 * in, and are as sequential as the rest.
+	 */
+	if (first == ra->next || (ra->next > 0 && first >= ra->last && first < ra->next &&
+	    end > ra->next)) {
 		uint32_t w = ra->window == 0 ? initial : ra->window * 2;
 		ra->window = w > max ? max : w;
 	} else {

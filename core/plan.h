@@ -31,9 +31,10 @@ struct ms_readahead {
 /*
  * Records a demand read of chunks [first, end) and returns the window to prefetch after END
  * (0 for none): INITIAL chunks when the read starts where the last ended (or at chunk 0 of a
- * fresh object), doubling on each further sequential read up to MAX. A read within the last
- * read's chunks (a reader answered from a chunk's first bytes asks again for the next ones)
- * changes nothing and returns 0.
+ * fresh object), doubling on each further sequential read up to MAX; a read from inside the
+ * last read's chunks on past their end is sequential too (reads that end mid-chunk). A read
+ * within the last read's chunks (a reader answered from a chunk's first bytes asks again for
+ * the next ones) changes nothing and returns 0.
  */
 uint32_t ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end,
     uint32_t initial, uint32_t max);

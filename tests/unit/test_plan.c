@@ -91,3 +91,16 @@ Test(readahead, the_same_chunks_asked_again_keep_the_window)
 	cr_expect_eq(ms_readahead_update(&ra, 0, 1, 2, 16), 0, "a jump back is no sequential read");
 	cr_expect_eq(ms_readahead_update(&ra, 1, 2, 2, 16), 2);
 }
+
+Test(readahead, reads_that_end_inside_a_chunk_are_sequential_too)
+{
+	struct ms_readahead ra = { 0, 0, 0 };
+
+	/* Tensors read whole, in file order, none ending on a chunk boundary. */
+	cr_expect_eq(ms_readahead_update(&ra, 0, 2, 2, 16), 2);
+	cr_expect_eq(ms_readahead_update(&ra, 1, 3, 2, 16), 4, "the window was lost");
+	cr_expect_eq(ms_readahead_update(&ra, 2, 5, 2, 16), 8);
+	cr_expect_eq(ms_readahead_update(&ra, 4, 6, 2, 16), 16);
+	cr_expect_eq(ms_readahead_update(&ra, 5, 8, 2, 16), 16, "from inside the last read, on");
+	cr_expect_eq(ms_readahead_update(&ra, 4, 9, 2, 16), 0, "from before the last read's start");
+}
