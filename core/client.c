@@ -332,6 +332,11 @@ request_done(struct ms_client *cl, uint16_t type, const char *mount, const char 
 	if (rc == 0)
 		rc = (flags & MS_FILL_BYTES) != 0 ? recv_fill_reply(cl, id, buf, &msg, dst, len) :
 		    recv_reply(cl, id, buf, &msg);
+	if (rc == -EFAULT && (flags & MS_FILL_BYTES) != 0) {
+		/* The bytes came, into a buffer the caller cannot write: its read's own error. */
+		snprintf(err, errlen, "the read's buffer is not writable");
+		return -EFAULT;
+	}
 	if (rc < 0) {
 		snprintf(err, errlen, "lost the modelshim daemon (%s)", strerror(-rc));
 		return MS_CLIENT_LOST;

@@ -48,7 +48,8 @@ int ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uin
 /*
  * A read's fill (FLAGS has MS_FILL_RANGE): as ms_client_fill, but for LEN <= MS_FILL_BYTES_MAX
  * the daemon may answer with the bytes themselves, received into DST (LEN bytes of room): then
- * returns MS_CLIENT_BYTES with their count in *GOT (the file may not hold them yet).
+ * returns MS_CLIENT_BYTES with their count in *GOT (the file may not hold them yet); -EFAULT if
+ * DST could not be written (the answer is then gone: ask again with another buffer).
  */
 #define MS_CLIENT_BYTES 2
 int ms_client_fill_read(struct ms_client *cl, const char *mount, const char *key, uint64_t off,

@@ -237,7 +237,8 @@ shim_file_warn_once(struct shim_file *f, const char *msg)
 
 /*
  * Makes bytes [off, off + len) of F present: 0, or -EIO. With DST (a read's, MS_FILL_RANGE) the
- * daemon may hand the bytes over instead: MS_CLIENT_BYTES, their count in *GOT.
+ * daemon may hand the bytes over instead: MS_CLIENT_BYTES, their count in *GOT (-EFAULT if DST
+ * cannot be written).
  */
 static int
 file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t flags, void *dst,
@@ -267,6 +268,8 @@ file_ensure(struct shim_file *f, int fd, uint64_t off, uint64_t len, uint32_t fl
 		return -EIO;
 	rc = shim_conn_fill(f->mount, f->key, off, len, (uint64_t)f->ino, flags, dst, got, err,
 	    sizeof err);
+	if (rc == -EFAULT) /* the caller's buffer, not the file: no warning */
+		return rc;
 	if (rc < 0) {
 		shim_file_warn_once(f, err);
 		return -EIO;

@@ -41,7 +41,7 @@ shim_read_fill(int fd, off_t off, void *buf, size_t len)
 		return 0;
 	rc = shim_fd_ensure_read(fd, (uint64_t)off, len, buf, &got);
 	if (rc < 0) {
-		errno = EIO;
+		errno = rc == -EFAULT ? EFAULT : EIO;
 		return -1;
 	}
 	return rc == MS_CLIENT_BYTES ? (ssize_t)got : 0;

@@ -195,8 +195,9 @@ void shim_conn_prefetch(unsigned mount, const char *key, uint64_t off, uint64_t 
 /* read.c: bytes [off, off + len) of FD made present; false with errno EIO if they cannot be. */
 bool shim_read_ensure(int fd, off_t off, size_t len);
 /*
- * For a read of LEN bytes at OFF into BUF: -1 (errno EIO), 0 (the file has them now: read it),
- * or the count of bytes the daemon handed over into BUF (the read's result).
+ * For a read of LEN bytes at OFF into BUF: -1 (errno EIO, or EFAULT for a BUF that cannot be
+ * written), 0 (the file has them now: read it), or the count of bytes the daemon handed over
+ * into BUF (the read's result).
  */
 ssize_t shim_read_fill(int fd, off_t off, void *buf, size_t len);
 /*

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t-shim-calls: one C program per tricky call (preadv2/preadv/readv, sendfile, copy_file_range, splice, fopen+fread/getline, dup/dup2/dup3/F_DUPFD, mmap/mremap, chdir + relative open) under the shim, cold (fresh import) and warm (after a full read): every byte equals the source's, never zeros.
+# t-shim-calls: one C program per tricky call (read/pread answered with the daemon's bytes, EFAULT, preadv2/preadv/readv, sendfile, copy_file_range, splice, fopen+fread/getline, dup/dup2/dup3/F_DUPFD, mmap/mremap, chdir + relative open) under the shim, cold (fresh import) and warm (after a full read): every byte equals the source's, never zeros.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -8,6 +8,7 @@ big=$MS_SRC/big.bin
 nested=$MS_SRC/dir/sub/nested.bin
 
 ms_prog_cold_warm shim_preadv2 big.bin /models/big.bin "$big"
+ms_prog_cold_warm shim_read big.bin /models/big.bin "$big"
 ms_prog_cold_warm shim_sendfile big.bin /models/big.bin "$big"
 ms_prog_cold_warm shim_copyrange big.bin /models/big.bin "$big" "$T/copyrange.out"
 ms_prog_cold_warm shim_splice big.bin /models/big.bin "$big"
