@@ -371,8 +371,8 @@ int
 ms_client_fill(struct ms_client *cl, const char *mount, const char *key, uint64_t off,
     uint64_t len, uint64_t ino, uint32_t flags, char *err, size_t errlen)
 {
-	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, flags & ~MS_FILL_BYTES,
-	    NULL, NULL, err, errlen);
+	return request_done(cl, MS_MSG_FILL, mount, key, off, len, ino, flags, NULL, NULL, err,
+	    errlen);
 }
 
 int

@@ -19,18 +19,6 @@
 #include "client.h"
 #include "shim.h"
 
-bool
-shim_read_ensure(int fd, off_t off, size_t len)
-{
-	if (off < 0 || len == 0)
-		return true;
-	if (shim_fd_ensure_read(fd, (uint64_t)off, len, NULL, NULL) < 0) {
-		errno = EIO;
-		return false;
-	}
-	return true;
-}
-
 ssize_t
 shim_read_fill(int fd, off_t off, void *buf, size_t len)
 {
@@ -45,6 +33,13 @@ shim_read_fill(int fd, off_t off, void *buf, size_t len)
 		return -1;
 	}
 	return rc == MS_CLIENT_BYTES ? (ssize_t)got : 0;
+}
+
+/* Without a buffer the daemon never hands bytes over: only made present, or EIO. */
+bool
+shim_read_ensure(int fd, off_t off, size_t len)
+{
+	return shim_read_fill(fd, off, NULL, len) == 0;
 }
 
 /*
@@ -62,13 +57,11 @@ read_fill_at_cursor(int fd, void *buf, size_t n)
 	return got;
 }
 
-/* The current offset of a tracked FD, for the calls that read from it. */
+/* The bytes at the current offset of a tracked FD, for the calls that read from it. */
 static bool
 ensure_at_cursor(int fd, size_t len)
 {
-	off_t off = REAL(lseek)(fd, 0, SEEK_CUR);
-
-	return off < 0 || shim_read_ensure(fd, off, len);
+	return read_fill_at_cursor(fd, NULL, len) == 0;
 }
 
 static size_t

@@ -362,7 +362,10 @@ bytes_acceptable(uint32_t answers, uint64_t len, uint32_t first, uint32_t end)
 	    len <= MS_FILL_BYTES_MAX && end == first + 1;
 }
 
-/* Answers W with its bytes, which BUF holds from the start of its chunk: true if sent. */
+/*
+ * Answers request ID with bytes [off, off + len) from BUF, which holds their chunk from its
+ * start: true if sent.
+ */
 static bool
 answer_bytes(struct daemon *d, struct client *cl, uint64_t id, uint64_t off, uint64_t len,
     uint64_t chunk_start, const uint8_t *buf)
