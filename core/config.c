@@ -1,6 +1,7 @@
 /*
- * config.c: reads and validates the modelshim INI file into a struct ms_config, parses sizes and
- * durations, and maps virtual paths to mounts. It never reads credentials, never touches the cache,
+ * config.c: reads and validates the modelshim INI file into a struct ms_config (the values'
+ * grammars are in config_value.c, the lookups in a loaded config in config_lookup.c). It never
+ * reads credentials, never touches the cache,
  * never prints (errors go back in the caller's buffer as "FILE:LINE: [section] key: ...") and never
  * exits. The shim calls it inside host processes, so it allocates nothing it does not free.
  */
@@ -147,75 +148,6 @@ norm_path(struct parse *p, const char *in, char *out)
 	return 0;
 }
 
-/* Decimal digits only (strtoull alone would accept "-1", " 1" and "+1"). */
-static int
-parse_u64(const char *s, uint64_t *out, const char **end)
-{
-	unsigned long long v;
-	char *e;
-
-	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &e, 10);
-	if (errno)
-		return -EINVAL;
-	*out = v;
-	*end = e;
-	return 0;
-}
-
-int
-ms_parse_size(const char *s, uint64_t *out)
-{
-	const char *end;
-	unsigned shift = 0;
-	uint64_t n;
-
-	if (!s || parse_u64(s, &n, &end))
-		return -EINVAL;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; break;
-	case 'M': case 'm': shift = 20; break;
-	case 'G': case 'g': shift = 30; break;
-	case 'T': case 't': shift = 40; break;
-	}
-	if (shift)
-		end++;
-	if (end[0] == 'B')
-		end++;
-	else if (shift && end[0] == 'i' && end[1] == 'B')
-		end += 2;
-	if (*end || n > (UINT64_MAX >> shift))
-		return -EINVAL;
-	*out = n << shift;
-	return 0;
-}
-
-int
-ms_parse_duration_ms(const char *s, unsigned *out)
-{
-	const char *end;
-	uint64_t n, mult;
-
-	if (!s || parse_u64(s, &n, &end))
-		return -EINVAL;
-	if (!strcmp(end, "") || !strcmp(end, "s"))
-		mult = 1000;
-	else if (!strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "m"))
-		mult = 60 * 1000;
-	else if (!strcmp(end, "h"))
-		mult = 3600 * 1000;
-	else
-		return -EINVAL;
-	if (n > UINT_MAX / mult)
-		return -EINVAL;
-	*out = (unsigned)(n * mult);
-	return 0;
-}
-
 static int
 check_dir(struct parse *p, const char *v)
 {
@@ -271,61 +203,6 @@ set_source(struct parse *p, const char *v)
 	memcpy(m->prefix, pre, plen + 1);
 	if (plen && pre[plen - 1] != '/')
 		strlcat(m->prefix, "/", sizeof m->prefix);
-	return 0;
-}
-
-/* Says in WHY what is wrong with a value parsed outside a struct parse; returns -EINVAL. */
-static int __attribute__((format(printf, 3, 4)))
-why_bad(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-int
-ms_config_endpoint(const char *v, char *out, size_t outlen, char *why, size_t whylen)
-{
-	const char *h, *end, *s, *pend;
-	size_t len = strlen(v);
-	uint64_t port;
-
-	if (!strncmp(v, "http://", 7))
-		h = v + 7;
-	else if (!strncmp(v, "https://", 8))
-		h = v + 8;
-	else
-		return why_bad(why, whylen, "'%.64s' must start with http:// or https://", v);
-	while (len > (size_t)(h - v) && v[len - 1] == '/')
-		len--;
-	end = v + len;
-	s = h;
-	if (*s == '[') {
-		while (++s < end && (isxdigit((unsigned char)*s) || *s == ':' || *s == '.'))
-			;
-		if (s == end || *s != ']' || s == h + 1)
-			return why_bad(why, whylen, "'%.64s': bad [IPv6] host", v);
-		s++;
-	} else {
-		while (s < end && (isalnum((unsigned char)*s) || *s == '.' || *s == '-'))
-			s++;
-	}
-	if (s == h)
-		return why_bad(why, whylen, "'%.64s' has no host", v);
-	if (s < end && *s == ':') {
-		if (parse_u64(s + 1, &port, &pend) || pend != end || port < 1 || port > 65535)
-			return why_bad(why, whylen, "'%.64s': port must be 1 to 65535", v);
-		s = end;
-	}
-	if (s != end)
-		return why_bad(why, whylen, "'%.64s' must be http[s]://HOST[:PORT], with no path", v);
-	if (len >= outlen)
-		return why_bad(why, whylen, "too long (max %zu characters)", outlen - 1);
-	memcpy(out, v, len);
-	out[len] = '\0';
 	return 0;
 }
 
@@ -468,7 +345,7 @@ set_metrics(struct parse *p, const char *v)
 	if (v6 ? inet_pton(AF_INET6, host, &a6) != 1 : inet_pton(AF_INET, host, &a4) != 1)
 		return bad(p, "'%.64s': '%s' is not a numeric IPv4 address or a bracketed IPv6 one "
 		    "(names are not looked up; 0.0.0.0 or [::] for every interface)", v, host);
-	if (parse_u64(colon + 1, &port, &end) || *end || port < 1 || port > 65535)
+	if (ms_parse_u64(colon + 1, &port, &end) || *end || port < 1 || port > 65535)
 		return bad(p, "'%.64s': port must be 1 to 65535", v);
 	strlcpy(p->cfg->metrics_host, host, sizeof p->cfg->metrics_host);
 	p->cfg->metrics_port = (uint16_t)port;
@@ -493,7 +370,7 @@ set_nodes(struct parse *p, const char *v)
 		node[n] = '\0';
 		s += n;
 		colon = strrchr(node, ':');
-		if (colon == NULL || colon == node || parse_u64(colon + 1, &port, &end) || *end ||
+		if (colon == NULL || colon == node || ms_parse_u64(colon + 1, &port, &end) || *end ||
 		    port == 0 || port > 65535)
 			return bad(p, "'%s' is not HOST:PORT (a port from 1 to 65535)", node);
 		if (node[0] == '[') {
@@ -535,7 +412,7 @@ set_allow(struct parse *p, const char *v)
 		snprintf(addr, sizeof addr, "%.*s", slash ? (int)(slash - cidr) : (int)n, cidr);
 		v6 = strchr(addr, ':') != NULL;
 		if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, buf) != 1 || slash == NULL ||
-		    parse_u64(slash + 1, &bits, &end) || *end || bits > (v6 ? 128u : 32u))
+		    ms_parse_u64(slash + 1, &bits, &end) || *end || bits > (v6 ? 128u : 32u))
 			return bad(p, "'%s' is not a network like 10.0.0.0/16 or fd00::/8", cidr);
 		if (p->tier->nallow == MS_MAX_TIER_ALLOW)
 			return bad(p, "more than %d networks", MS_MAX_TIER_ALLOW);
@@ -570,7 +447,7 @@ set_gid(struct parse *p, const char *v)
 	const char *end;
 	uint64_t n;
 
-	if (parse_u64(v, &n, &end) || *end || n == 0 || n >= UINT32_MAX)
+	if (ms_parse_u64(v, &n, &end) || *end || n == 0 || n >= UINT32_MAX)
 		return bad(p, "'%.64s' is not a numeric group id from 1 to %u", v, UINT32_MAX - 1);
 	p->tenant->gid = (uint32_t)n;
 	return 0;
@@ -661,13 +538,13 @@ set_value(struct parse *p, const struct key *k, const char *v)
 			return bad(p, "'%.64s' is not a size (like 200G or 64M; 0 for none)", v);
 		break;
 	case V_UINT:
-		if (parse_u64(v, &n, &end) || *end || n < k->min || n > k->max)
+		if (ms_parse_u64(v, &n, &end) || *end || n < k->min || n > k->max)
 			return bad(p, "'%.64s' is not a whole number from %u to %u", v, k->min,
 			    k->max);
 		*(unsigned *)(void *)f = (unsigned)n;
 		break;
 	case V_PCT:
-		if (parse_u64(v, &n, &end) || (*end && strcmp(end, "%")) || n < k->min || n > k->max)
+		if (ms_parse_u64(v, &n, &end) || (*end && strcmp(end, "%")) || n < k->min || n > k->max)
 			return bad(p, "'%.64s' is not a percentage from %u%% to %u%%", v, k->min, k->max);
 		*(unsigned *)(void *)f = (unsigned)n;
 		break;
@@ -894,15 +771,6 @@ read_line(char *buf, int num, void *stream)
 	return buf;
 }
 
-/* A is B or below it (whole components). */
-static bool
-path_within(const char *a, const char *b)
-{
-	size_t n = strlen(b);
-
-	return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
-}
-
 /* Who may use a tier without an allow key: loopback and the private ranges. */
 static const char *const default_allow[] = {
 	"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
@@ -977,17 +845,17 @@ finish(struct parse *p)
 		if (missing)
 			return fail(p, m->line, "[mount \"%s\"] %s: required key missing", m->name,
 			    missing);
-		if (path_within(m->path, cfg->cache_dir))
+		if (ms_path_within(m->path, cfg->cache_dir))
 			return fail(p, line, "[mount \"%s\"] path: %s is inside the cache dir %s",
 			    m->name, m->path, cfg->cache_dir);
-		if (path_within(cfg->cache_dir, m->path))
+		if (ms_path_within(cfg->cache_dir, m->path))
 			return fail(p, line, "[mount \"%s\"] path: %s contains the cache dir %s",
 			    m->name, m->path, cfg->cache_dir);
 		for (unsigned j = 0; j < i; j++) {
 			const struct ms_mount *o = &cfg->mounts[j];
 			const char *how = !strcmp(m->path, o->path) ? "is the same as" :
-			    path_within(m->path, o->path) ? "is inside" :
-			    path_within(o->path, m->path) ? "contains" : NULL;
+			    ms_path_within(m->path, o->path) ? "is inside" :
+			    ms_path_within(o->path, m->path) ? "contains" : NULL;
 
 			if (how)
 				return fail(p, line, "[mount \"%s\"] path: %s %s %s of "
@@ -1058,69 +926,4 @@ out:
 	}
 	ms_debug("config %s: %u mount(s), cache %s", cfg->file, cfg->nmounts, cfg->cache_dir);
 	return 0;
-}
-
-int
-ms_config_path(const char *explicit_path, char *out, size_t outlen)
-{
-	const char *s = explicit_path;
-
-	if (!s || !*s)
-		s = getenv("MODELSHIM_CONFIG");
-	if (!s || !*s)
-		return -ENOENT;
-	if (strlen(s) >= outlen)
-		return -ENAMETOOLONG;
-	strlcpy(out, s, outlen);
-	return 0;
-}
-
-/* Mounts never nest (finish() refuses it), so the first match is the only one. */
-const struct ms_mount *
-ms_config_mount_for_path(const struct ms_config *cfg, const char *path, const char **rel)
-{
-	if (!cfg || !path || path[0] != '/')
-		return NULL;
-	for (unsigned i = 0; i < cfg->nmounts; i++) {
-		const struct ms_mount *m = &cfg->mounts[i];
-		const char *r = path + strlen(m->path);
-
-		if (!path_within(path, m->path))
-			continue;
-		while (*r == '/')
-			r++;
-		if (rel)
-			*rel = r;
-		return m;
-	}
-	return NULL;
-}
-
-const struct ms_mount *
-ms_config_mount_by_name(const struct ms_config *cfg, const char *name)
-{
-	if (!cfg || !name)
-		return NULL;
-	for (unsigned i = 0; i < cfg->nmounts; i++)
-		if (!strcmp(cfg->mounts[i].name, name))
-			return &cfg->mounts[i];
-	return NULL;
-}
-
-const struct ms_tenant *
-ms_config_tenant(const struct ms_config *cfg, const char *name)
-{
-	for (unsigned i = 0; i < cfg->ntenants; i++)
-		if (!strcmp(cfg->tenants[i].name, name))
-			return &cfg->tenants[i];
-	return NULL;
-}
-
-bool
-ms_config_shared(const struct ms_config *cfg)
-{
-	for (unsigned i = 0; i < cfg->ntenants; i++)
-		if (cfg->tenants[i].gid != 0)
-			return true;
-	return false;
 }

@@ -150,6 +150,12 @@ int ms_config_endpoint(const char *v, char *out, size_t outlen, char *why, size_
 /* A name as keys such as region take it: 1-63 of A-Z a-z 0-9 . _ -, a letter or digit first. */
 bool ms_config_valid_name(const char *s);
 
+/*
+ * Decimal digits at S (strtoull alone would accept "-1", " 1" and "+1"): the value in *OUT, where
+ * they end in *END. -EINVAL if S does not start with a digit or the value overflows.
+ */
+int ms_parse_u64(const char *s, uint64_t *out, const char **end) __attribute__((warn_unused_result));
+
 /* Parses "200G", "4M", "4096", "512K" into bytes. -EINVAL on anything else or overflow. */
 int ms_parse_size(const char *s, uint64_t *out) __attribute__((warn_unused_result));
 
@@ -165,6 +171,8 @@ const struct ms_mount *ms_config_mount_for_path(const struct ms_config *cfg, con
 const struct ms_mount *ms_config_mount_by_name(const struct ms_config *cfg, const char *name);
 /* The [tenant "NAME"] section of NAME, or NULL (no limits of its own). */
 const struct ms_tenant *ms_config_tenant(const struct ms_config *cfg, const char *name);
+/* Path A is path B or below it (whole components). */
+bool ms_path_within(const char *a, const char *b);
 /* True if some tenant names a gid: the cache is shared between local users. */
 bool ms_config_shared(const struct ms_config *cfg);
 
