@@ -55,6 +55,16 @@ ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end, uint3
 	return ra->window;
 }
 
+bool
+ms_readahead_due(const uint8_t *state, uint32_t end, uint32_t stop, uint32_t window)
+{
+	uint32_t i = end;
+
+	while (i < stop && state[i] != MS_CHUNK_ABSENT)
+		i++;
+	return i < stop && i - end <= window / 2;
+}
+
 unsigned
 ms_backoff_ms(unsigned attempt)
 {

@@ -6,6 +6,7 @@
 #ifndef MS_PLAN_H
 #define MS_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum ms_chunk_state { MS_CHUNK_ABSENT = 0, MS_CHUNK_INFLIGHT = 1, MS_CHUNK_PRESENT = 2 };
@@ -38,6 +39,14 @@ struct ms_readahead {
  */
 uint32_t ms_readahead_update(struct ms_readahead *ra, uint32_t first, uint32_t end,
     uint32_t initial, uint32_t max);
+
+/*
+ * Whether the readahead of a window of WINDOW chunks after END (up to STOP) is due: true when
+ * the chunks right after END that are present or being fetched cover at most half the window.
+ * Topped up only then, the window is asked for in batches (GETs as long as the planner makes
+ * them) instead of one chunk per read as it slides.
+ */
+bool ms_readahead_due(const uint8_t *state, uint32_t end, uint32_t stop, uint32_t window);
 
 /* Delay before attempt ATTEMPT (1-based): exponential from 100 ms, capped at 10 s, full jitter. */
 unsigned ms_backoff_ms(unsigned attempt);

@@ -383,7 +383,7 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 	const struct ms_map_header *h = &o->map.hdr;
 	bool demand = kind == FILL_DEMAND || kind == FILL_FAULT, waits = kind != FILL_PREFETCH;
 	struct waiter *w;
-	uint32_t first, end, i, pending = 0, ra;
+	uint32_t first, end, i, pending = 0, ra, stop;
 
 	if (kind != FILL_PREFETCH)
 		obj_touch(d, o);
@@ -404,8 +404,9 @@ obj_request(struct daemon *d, struct obj *o, struct client *cl, uint64_t id, uin
 		ra = ms_readahead_update(&o->ra, first, end,
 		    bytes_to_chunks(READAHEAD_INITIAL_BYTES, h->chunk_size),
 		    bytes_to_chunks(d->cfg.readahead, h->chunk_size));
-		if (ra > 0 && end < h->nchunks)
-			obj_fetch_range(d, o, end, end + ra < h->nchunks ? end + ra : h->nchunks, false);
+		stop = end + ra < h->nchunks ? end + ra : h->nchunks;
+		if (ra > 0 && end < h->nchunks && ms_readahead_due(o->state, end, stop, ra))
+			obj_fetch_range(d, o, end, stop, false);
 	}
 	if (kind == FILL_DEMAND) /* a fault's readahead is the lazy-mmap handler's own */
 		model_readahead(d, o, off + len);

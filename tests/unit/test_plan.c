@@ -104,3 +104,25 @@ Test(readahead, reads_that_end_inside_a_chunk_are_sequential_too)
 	cr_expect_eq(ms_readahead_update(&ra, 5, 8, 2, 16), 16, "from inside the last read, on");
 	cr_expect_eq(ms_readahead_update(&ra, 4, 9, 2, 16), 0, "from before the last read's start");
 }
+
+Test(readahead, a_sliding_window_is_topped_up_in_batches)
+{
+	/* Window of 8 after chunk 2, chunks 3..10: a top-up only once at most half is on its way. */
+	uint8_t st[12] = { P, P, P, F, F, F, F, F, A, A, A, A };
+
+	cr_expect_not(ms_readahead_due(st, 3, 11, 8), "5 of 8 on their way: nothing asked yet");
+	st[7] = A;
+	cr_expect(ms_readahead_due(st, 3, 11, 8), "4 of 8 on their way: the rest is asked at once");
+	cr_expect(ms_readahead_due(st, 7, 8, 1), "a window of 1 with nothing on its way");
+	st[3] = P;
+	st[4] = F;
+	st[5] = P;
+	st[6] = F;
+	st[7] = F;
+	st[8] = P;
+	st[9] = P;
+	st[10] = F;
+	cr_expect_not(ms_readahead_due(st, 3, 11, 8), "nothing absent in the window");
+	cr_expect_not(ms_readahead_due(st, 3, 12, 9), "8 of 9 on their way, the last absent");
+	cr_expect_not(ms_readahead_due(st, 11, 11, 8), "an empty window");
+}
