@@ -275,7 +275,12 @@ extern const struct store_events fetch_events;
 int fetch_init(struct daemon *d);
 /* Frees d->store too. */
 void fetch_fini(struct daemon *d);
-void fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand);
+/*
+ * Queues a GET of O's chunks [first, end), marked in flight; joined to the job queued last when
+ * that one is O's, not started and ends at FIRST, and the two make at most MAX_CHUNKS.
+ */
+void fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand,
+    uint32_t max_chunks);
 void fetch_start_due(struct daemon *d);
 int fetch_next_timeout_ms(struct daemon *d);
 void fetch_cancel_all(struct daemon *d);

@@ -76,12 +76,39 @@ fetch_fini(struct daemon *d)
 	recv_bufs_free(d);
 }
 
-void
-fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand)
+/*
+ * The job queued last in Q, if it is O's, not started, ends at FIRST and may take chunks up to
+ * END within MAX_CHUNKS: requests for neighbouring chunks that come one by one (a lazy-mmap
+ * handler asks for each chunk of its run on its own) make one GET, not one each.
+ */
+static struct job *
+joinable(struct daemon *d, struct job_list *q, struct obj *o, uint32_t first, uint32_t end,
+    uint32_t max_chunks)
 {
+	struct job *j = TAILQ_LAST(q, job_list);
+
+	if (j == NULL || j->o != o || j->end != first || j->xfer != NULL || j->warm_cl != NULL ||
+	    j->attempt != 0 || end - j->first > max_chunks)
+		return NULL;
+	/* Through a tier, a job is one block: never two. */
+	return obj_tier_block(d, o) == 0 ? j : NULL;
+}
+
+void
+fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, bool demand,
+    uint32_t max_chunks)
+{
+	struct job_list *q = demand ? &d->demand_q : &d->prefetch_q;
 	struct job *j;
 	uint32_t i;
 
+	if ((j = joinable(d, q, o, first, end, max_chunks)) != NULL) {
+		for (i = first; i < end; i++)
+			o->state[i] = MS_CHUNK_INFLIGHT;
+		j->end = end;
+		d->stats.inflight += end - first;
+		return;
+	}
 	j = calloc(1, sizeof *j);
 	if (j == NULL) {
 		for (i = first; i < end; i++)
@@ -97,7 +124,7 @@ fetch_enqueue(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, boo
 	j->demand = demand;
 	o->refs++;
 	d->stats.inflight += end - first;
-	TAILQ_INSERT_TAIL(demand ? &d->demand_q : &d->prefetch_q, j, link);
+	TAILQ_INSERT_TAIL(q, j, link);
 }
 
 void

@@ -298,7 +298,8 @@ obj_fetch_range(struct daemon *d, struct obj *o, uint32_t first, uint32_t end, b
 			continue;
 		}
 		for (i = 0; i < n; i++)
-			fetch_enqueue(d, o, runs[i].first, runs[i].end, demand);
+			fetch_enqueue(d, o, runs[i].first, runs[i].end, demand,
+			    per_block ? per_block : max_run);
 		first = runs[n - 1].end;
 	}
 }

@@ -698,3 +698,31 @@ Test(daemon_fetch, a_reader_that_takes_bytes_gets_them_from_the_receive_buffer_o
 	cr_assert(cached_bytes_right(o, 0, 0, 2 * CHUNK), "the file got the same bytes");
 	obj_unref(D, o);
 }
+
+Test(daemon_fetch, neighbouring_chunks_asked_one_by_one_join_one_get_until_it_starts)
+{
+	struct obj *o;
+	char msg[256];
+
+	start();
+	o = object(0, "\"v1\"");
+	/* A lazy-mmap handler asks for each chunk of its run on its own, in one burst. */
+	cr_assert_eq(obj_request(D, o, CL, 1, 0, CHUNK, FILL_FAULT, 0), 0);
+	cr_assert_eq(obj_request(D, o, CL, 2, CHUNK, CHUNK, FILL_FAULT, 0), 0);
+	cr_assert_eq(reply(1, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(reply(2, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(store_mem_gets(S), 1, "two neighbouring chunks queued together: one GET");
+	cr_assert_eq(store_mem_get_at(S, 0)->off, 0);
+	cr_assert_eq(store_mem_get_at(S, 0)->len, 2 * CHUNK);
+	/* Once a GET has started, the next chunk is a GET of its own. */
+	cr_assert_eq(obj_request(D, o, CL, 3, 2 * CHUNK, CHUNK, FILL_FAULT, 0), 0);
+	fetch_start_due(D);
+	cr_assert_eq(obj_request(D, o, CL, 4, 3 * CHUNK, SIZE - 3 * CHUNK, FILL_FAULT, 0), 0);
+	cr_assert_eq(reply(3, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(reply(4, msg, sizeof msg), 0, "%s", msg);
+	cr_assert_eq(store_mem_gets(S), 3);
+	cr_assert_eq(store_mem_get_at(S, 2)->off, 3 * CHUNK);
+	cr_assert(ms_map_range_present(&o->map, 0, SIZE));
+	cr_assert(cached_bytes_right(o, 0, 0, SIZE));
+	obj_unref(D, o);
+}
