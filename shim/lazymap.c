@@ -489,10 +489,18 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 	if (win > win_max)
 		win = win_max;
 	end = j + 1 + win < r->n ? j + 1 + win : r->n;
-	for (k = r->ra_end > j + 1 ? r->ra_end : j + 1; k < end; k++)
-		want_chunk(r, slot, k, out, max, &n);
-	if (end > r->ra_end)
-		r->ra_end = end;
+	/*
+	 * Topped up only once at most half the window is left ahead of the fault: the chunks are
+	 * then asked in one burst, which the daemon joins into GETs of several chunks (slid one
+	 * chunk per fault, the window made one 4 MiB GET each, and per-request costs bounded a
+	 * touch-all from a slow origin).
+	 */
+	if (r->ra_end <= j + 1 + win / 2) {
+		for (k = r->ra_end > j + 1 ? r->ra_end : j + 1; k < end; k++)
+			want_chunk(r, slot, k, out, max, &n);
+		if (end > r->ra_end)
+			r->ra_end = end;
+	}
 	r->last = j;
 	unlock_regions(&old);
 	return n;
