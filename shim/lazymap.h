@@ -52,11 +52,14 @@ struct lazy_fill {
 	unsigned slot, gen; /* the region, as it was when the fill was asked for */
 	uint32_t chunk;     /* index in the region: asked as MS_FILL_FAULT, a fault's chunk or its
 	                     * readahead (lazymap.c sizes the window; the daemon adds none) */
+	int piece;          /* -1: the whole chunk; else the piece of it a fault lies in, asked
+	                     * with MS_FILL_RANGE too and mapped as soon as it is written */
 };
 
 /*
- * A fault at ADDR: fills to ask the daemon for (the chunk, and the next ones on a sequential
- * pattern) into OUT (at most MAX); a chunk already present is mapped and its waiters woken here.
+ * A fault at ADDR: fills to ask the daemon for (the chunk and, in a MAP_SHARED region, the piece
+ * of it the fault lies in; the next chunks on a sequential pattern) into OUT (at most MAX); a
+ * chunk already present is mapped and its waiters woken here.
  */
 unsigned shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max);
 /* What to ask the daemon for FILL: 0, or -ESTALE when its region or chunk went away. */
@@ -64,9 +67,13 @@ struct lazy_request {
 	unsigned mount;
 	char key[MS_MSG_MAX];
 	uint64_t off, len, ino;
+	uint32_t flags; /* MS_FILL_FAULT, with MS_FILL_RANGE for a piece */
 };
 int shim_lazy_request(const struct lazy_fill *fill, struct lazy_request *req);
-/* The daemon's answer to FILL: STATUS 0 maps the chunk, else it raises SIGBUS (ERR: why). */
+/*
+ * The daemon's answer to FILL: for a chunk, STATUS 0 maps it, else it raises SIGBUS (ERR: why);
+ * for a piece, 0 or MS_FILL_RANGE_READY maps the piece (a failure is left to its chunk's answer).
+ */
 void shim_lazy_done(const struct lazy_fill *fill, int status, const char *err);
 
 /* uffd.c */

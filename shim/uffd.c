@@ -27,7 +27,7 @@
 
 #define MAX_PENDING 4096       /* fills asked for and not answered yet */
 #define FAULT_BATCH 16         /* fault messages read at once */
-#define FILLS_PER_FAULT 17     /* the chunk and its readahead (lazymap.c's window is 16) */
+#define FILLS_PER_FAULT 18     /* the chunk, its piece and its readahead (lazymap.c's window is 16) */
 #define RECONNECT_PAUSE_MS 50
 #define DAEMON_START_INTERVAL_MS 2000
 #define DEFAULT_TIMEOUT_MS 30000
@@ -140,7 +140,7 @@ send_pending(void)
 			forget_pending(i);
 			continue;
 		}
-		if (ms_client_send_fill(&hcl, MS_FILL_FAULT, shim.cfg.mounts[req.mount].name,
+		if (ms_client_send_fill(&hcl, req.flags, shim.cfg.mounts[req.mount].name,
 		    req.key, req.off, req.len, req.ino, &pending[i].id) < 0) {
 			drop_connection();
 			lost_at_ms = ms_now_ms();

@@ -255,8 +255,10 @@ handle_fill(struct daemon *d, struct client *cl, const struct ms_msg *msg)
 		obj_unref(d, o);
 		return;
 	}
+	/* A lazy-mmap fault may take its piece's range once written, never bytes over the socket. */
 	rc = obj_request(d, o, cl, msg->hdr.id, msg->u.fill.off, msg->u.fill.len, kind,
-	    kind == FILL_DEMAND ? msg->u.fill.flags & (MS_FILL_RANGE | MS_FILL_BYTES) : 0);
+	    kind == FILL_DEMAND ? msg->u.fill.flags & (MS_FILL_RANGE | MS_FILL_BYTES) :
+	    kind == FILL_FAULT ? msg->u.fill.flags & MS_FILL_RANGE : 0);
 	if (rc < 0 && demand)
 		client_reply_done(d, cl, msg->hdr.id, rc, strerror(-rc));
 	obj_unref(d, o);
