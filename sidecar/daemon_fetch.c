@@ -25,7 +25,7 @@
 
 #define RING_DEPTH 64
 /* The bandwidth limit's smallest burst: one receive buffer of the S3 backend. */
-#define MIN_BURST_BYTES (512.0 * 1024)
+#define MIN_BURST_BYTES (128.0 * 1024)
 /*
  * Body bytes a transfer may take per pass of the loop. curl hands a transfer everything its
  * socket holds in one perform: from a fast origin a whole 4 MiB chunk and the next, while the
