@@ -116,6 +116,10 @@ P("| cores | %s |" % M["cpu"])
 P("| memory | %s |" % M["mem"])
 P("| kernel | %s (%s) |" % (M["kernel"], M["os"]))
 P("| file system of the caches | %s |" % M["fs"])
+if "pc_write_4m" in M:
+    P("| new page cache: 1 GiB written into a new file (dd, no fsync) | %s MB/s with 4 MiB writes, %s MB/s with "
+      "256 KiB writes (the page cache keeps the write's size as its folio size; see Cold path) |"
+      % (M["pc_write_4m"], M["pc_write_256k"]))
 P("| modelshim | commit %s; shim %s |" % (M["commit"], "built (LD_PRELOAD)" if M["shim"] == "1"
                                             else "NOT built: whole-file reads through `modelshim cat`, the rest n/a"))
 P("| peers | %s, %s, %s (origin), %s, fuse3 %s, s3rver %s on node %s |"
@@ -233,8 +237,9 @@ def builds_table(w, rows, metric, higher):
 
 seq_table("1", "1. Sequential read of the %s checkpoint, 1 MiB reads (MiB/s)" % ckpt_desc, True)
 P("curl: the checkpoint split into N equal ranges fetched at once by one curl, to /dev/null (the network "
-  "limit; best N of %s) and, for reference, into fresh files (what filling a cache costs when every page "
-  "written is new: first writes into fresh page cache are slow on this VM)." % "/".join(M["curl_streams"].split()))
+  "limit; best N of %s) and, for reference, into fresh files. curl writes its files in pieces of tens of KiB, "
+  "which the page cache keeps as small folios; modelshim writes 2 MiB pieces, kept as 2 MiB folios (what "
+  "a warm mmap maps whole, workload 2): the machine table gives what each costs here." % "/".join(M["curl_streams"].split()))
 P("")
 builds_table("1", [("cold-s3", "cold: empty cache, origin s3rver"), ("cold-nginx", "cold: empty cache, origin nginx")],
              "mibps", True)
