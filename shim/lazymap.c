@@ -595,12 +595,14 @@ shim_lazy_fault(uintptr_t addr, struct lazy_fill *out, unsigned max)
 	}
 	/*
 	 * A fault walking forward (the next chunk, or up to the first chunk past those asked for:
-	 * the program read the window's mapped chunks without faulting) continues its run; any
-	 * other starts a new one. The window grows with the run (READAHEAD_DIVISOR), like the
-	 * kernel's readahead ramp, but from nothing: a run of a few chunks (one expert's weights) is
-	 * fetched as it faults and no further.
+	 * the program read the window's mapped chunks without faulting) continues its run, and so
+	 * does one in the chunk of the last (past its piece mapped ahead); any other starts a new
+	 * one. The window grows with the run (READAHEAD_DIVISOR), like the kernel's readahead ramp,
+	 * but from nothing: a run of a few chunks (one expert's weights) is fetched as it faults and
+	 * no further.
 	 */
-	if (!((int64_t)j > r->last && ((int64_t)j == r->last + 1 || j <= r->ra_end))) {
+	if ((int64_t)j != r->last &&
+	    !((int64_t)j > r->last && ((int64_t)j == r->last + 1 || j <= r->ra_end))) {
 		r->run = j;
 		r->ra_end = j + 1;
 	}

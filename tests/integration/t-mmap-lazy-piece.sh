@@ -81,4 +81,31 @@ if ((rc == 0)) && [[ $(cat "$T/sum") == $(ms_sha "$T/src/r.bin") ]]; then
 else
 	ms_bad "store healed: exit $rc, $(cat "$T/sum") $(head -c 200 "$T/err")"
 fi
+
+# A walk through a cold mapping keeps its readahead although each chunk now faults twice (its
+# piece mapped ahead, then the rest): a fault in the chunk of the last one continues the run.
+# Each fault in a chunk not asked for yet asks for the chunk and its piece, so with the run
+# reset at every chunk's second fault each of the 24 chunks is asked twice (48 requests); kept,
+# the window reaches one chunk after ten and the later chunks are asked for ahead, once (38
+# requests here).
+head -c $((24 * 4 * MiB)) /dev/urandom >"$T/src/walk.bin"
+ms_put "$T/src"
+"$MS_BIN" import -q --config "$MS_CONFIG" || ms_fail "import failed"
+read -r before < <(ms_status_fields daemon.requests)
+rc=0
+ms_shim python3 -c '
+import mmap, os
+fd = os.open("/models/walk.bin", os.O_RDONLY)
+m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)
+print(sum(m[i] for i in range(0, len(m), 4096)))
+' >"$T/walk.sum" 2>"$T/walk.err" || rc=$?
+read -r after < <(ms_status_fields daemon.requests)
+want=$(python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); print(sum(d[i] for i in range(0, len(d), 4096)))' "$T/src/walk.bin")
+if ((rc != 0)) || [[ $(cat "$T/walk.sum") != "$want" ]]; then
+	ms_bad "walking the cold mapping of walk.bin: exit $rc, sum $(cat "$T/walk.sum") want $want: $(head -c 200 "$T/walk.err")"
+elif ((after - before > 44)); then
+	ms_bad "walking the cold mapping of walk.bin (24 chunks) asked the daemon $((after - before)) times: the readahead run was lost at each chunk's second fault"
+else
+	ms_ok "walking the cold mapping of walk.bin (24 chunks): right bytes, $((after - before)) requests to the daemon"
+fi
 ms_done
