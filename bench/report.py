@@ -237,9 +237,10 @@ def builds_table(w, rows, metric, higher):
 
 seq_table("1", "1. Sequential read of the %s checkpoint, 1 MiB reads (MiB/s)" % ckpt_desc, True)
 P("curl: the checkpoint split into N equal ranges fetched at once by one curl, to /dev/null (the network "
-  "limit; best N of %s) and, for reference, into fresh files. curl writes its files in pieces of tens of KiB, "
-  "which the page cache keeps as small folios; modelshim writes 2 MiB pieces, kept as 2 MiB folios (what "
-  "a warm mmap maps whole, workload 2): the machine table gives what each costs here." % "/".join(M["curl_streams"].split()))
+  "limit; best N of %s) and, for reference, into fresh files. curl writes its files in pieces of at most "
+  "16 KiB (what libcurl hands its write callback), which the page cache keeps as small folios; modelshim "
+  "writes 2 MiB pieces, kept as 2 MiB folios (what a warm mmap maps whole, workload 2): the machine table "
+  "gives what each costs here." % "/".join(M["curl_streams"].split()))
 P("")
 builds_table("1", [("cold-s3", "cold: empty cache, origin s3rver"), ("cold-nginx", "cold: empty cache, origin nginx")],
              "mibps", True)
