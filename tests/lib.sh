@@ -279,6 +279,28 @@ ms_import_src() {
 	"$MS_BIN" import -q --config "$T/ms.ini" || ms_fail "import failed"
 }
 
+# ms_range_setup: chunks of 4 MiB and $T/src/r.bin of 6 of them (20 MiB + 123 bytes: past the
+# shim's small objects, filled whole at open), uploaded, imported with retries = 2, the daemon
+# detached: the object the tests of answers before a chunk is complete cut and read.
+ms_range_setup() {
+	export MS_CHUNK=4M
+	ms_start_s3
+	mkdir -p "$T/src"
+	head -c $((20 * 1048576 + 123)) /dev/urandom >"$T/src/r.bin"
+	ms_put "$T/src"
+	ms_write_config "$T/ms.ini" "retries = 2"
+	ms_daemon_detach
+}
+
+# ms_src_pages FILE OFF...: the 4 KiB of FILE at each byte offset OFF, on stdout.
+ms_src_pages() {
+	local f=$1 off
+	shift
+	for off in "$@"; do
+		dd if="$f" bs=4096 skip="$off" count=1 iflag=skip_bytes status=none
+	done
+}
+
 # ms_quota_setup: the quota tests' cache: twelve objects of 2 MiB ($T/src/o01.bin..o12.bin) behind
 # an 8 MiB quota (3x less than they hold), imported, the daemon started.
 ms_quota_setup() {

@@ -12,15 +12,8 @@ set -euo pipefail
 ms_need_shim
 ms_have_uffd || ms_skip "no userfaultfd here (no CAP_SYS_PTRACE, vm.unprivileged_userfaultfd = 0): mmap is never lazy"
 
-export MS_CHUNK=4M
 MiB=1048576
-size=$((20 * MiB + 123)) # 6 chunks: past the shim's small objects (filled whole at open)
-ms_start_s3
-mkdir -p "$T/src"
-head -c $size /dev/urandom >"$T/src/r.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini" "retries = 2"
-ms_daemon_detach
+ms_range_setup
 
 # map_read OUT OFF...: python3 under the shim maps /models/r.bin (MAP_SHARED, read-only, lazy:
 # the file is cold) and writes the 4 KiB at each OFF of the mapping into OUT.
@@ -36,18 +29,11 @@ with open(sys.argv[1], "wb") as out:
     out.write(data)
 ' "$out" "$@"
 }
-# want OFF...: the source's 4 KiB at each OFF.
-want() {
-	local off
-	for off in "$@"; do
-		dd if="$T/src/r.bin" bs=4096 skip="$off" count=1 iflag=skip_bytes status=none
-	done
-}
 
 ms_front_config '{"rate": 1048576, "reset_after": 3145728}'
 rc=0
 map_read "$T/early.out" 100 $((3 * MiB / 2)) 2>"$T/early.err" || rc=$?
-want 100 $((3 * MiB / 2)) >"$T/early.want"
+ms_src_pages "$T/src/r.bin" 100 $((3 * MiB / 2)) >"$T/early.want"
 if ((rc == 0)) && cmp -s "$T/early.out" "$T/early.want"; then
 	ms_ok "cut after 3 MiB: the mapping's bytes at 100 and 1.5 MiB are the source's (their piece was mapped before its chunk could complete)"
 else
@@ -59,7 +45,7 @@ read -r cached < <(ms_status_fields mount.cached_bytes)
 rc=0
 map_read "$T/late.out" $((7 * MiB / 2)) 2>"$T/late.err" || rc=$?
 if ((rc == 0)); then
-	ms_bad "reading the mapping at 3.5 MiB succeeded although no byte past 3 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(want $((7 * MiB / 2))))"
+	ms_bad "reading the mapping at 3.5 MiB succeeded although no byte past 3 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(ms_src_pages "$T/src/r.bin" $((7 * MiB / 2))))"
 elif ((rc != 128 + 7)) || [[ -s $T/late.out ]]; then
 	ms_bad "reading the mapping at 3.5 MiB: exit $rc, $(stat -c %s "$T/late.out") bytes, want SIGBUS (exit 135) and none: $(head -c 300 "$T/late.err")"
 else

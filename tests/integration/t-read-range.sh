@@ -13,15 +13,9 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 ms_need_shim
 
-export MS_CHUNK=4M
 MiB=1048576
-size=$((20 * MiB + 123)) # 6 chunks: past the shim's small objects (filled whole at open)
-ms_start_s3
-mkdir -p "$T/src"
-head -c $size /dev/urandom >"$T/src/r.bin"
-ms_put "$T/src"
-ms_write_config "$T/ms.ini" "retries = 2"
-ms_daemon_detach
+size=$((20 * MiB + 123))
+ms_range_setup
 
 # pread_at OUT OFF...: python3 under the shim preads 4 KiB at each OFF of /models/r.bin into OUT.
 pread_at() {
@@ -35,18 +29,11 @@ with open(sys.argv[1], "wb") as out:
         out.write(os.pread(fd, 4096, int(off)))
 ' "$out" "$@"
 }
-# want OFF...: the source's 4 KiB at each OFF.
-want() {
-	local off
-	for off in "$@"; do
-		dd if="$T/src/r.bin" bs=4096 skip="$off" count=1 iflag=skip_bytes status=none
-	done
-}
 
 ms_front_config '{"rate": 1048576, "reset_after": 3145728}'
 rc=0
 pread_at "$T/early.out" 100 700000 2>"$T/early.err" || rc=$?
-want 100 700000 >"$T/early.want"
+ms_src_pages "$T/src/r.bin" 100 700000 >"$T/early.want"
 if ((rc == 0)) && cmp -s "$T/early.out" "$T/early.want"; then
 	ms_ok "cut after 3 MiB: preads at 100 and 700000 return the source's bytes"
 else
@@ -63,7 +50,7 @@ fi
 rc=0
 pread_at "$T/late.out" $((7 * MiB / 2)) 2>"$T/late.err" || rc=$?
 if ((rc == 0)); then
-	ms_bad "a pread at 3.5 MiB succeeded although no byte past 3 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(want $((7 * MiB / 2))))"
+	ms_bad "a pread at 3.5 MiB succeeded although no byte past 3 MiB of chunk 0 ever arrived: $(ms_why_differs "$T/late.out" <(ms_src_pages "$T/src/r.bin" $((7 * MiB / 2))))"
 elif [[ -s $T/late.out ]] || ! grep -q "Input/output error" "$T/late.err"; then
 	ms_bad "a pread at 3.5 MiB: exit $rc, $(stat -c %s "$T/late.out") bytes, want EIO and none: $(head -c 300 "$T/late.err")"
 else
