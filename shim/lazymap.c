@@ -62,7 +62,8 @@ struct region {
 	int fd;               /* our dup of the program's fd: keeps its open file (and flock pin) */
 	uint32_t first, n;    /* the region covers file chunks [first, first + n) */
 	uint8_t *state;       /* enum chunk_state, per chunk */
-	uint16_t *ahead;      /* per chunk: 1 + its piece asked ahead of it, | AHEAD_MAPPED once mapped */
+	uint16_t *ahead;      /* per chunk: 1 + its piece asked ahead of it, | AHEAD_MAPPED once mapped
+	                       * (NULL where no piece is mapped ahead: pieces_ahead) */
 	uint32_t nahead;      /* chunks with a piece asked ahead, not closed yet (<= AHEAD_MAX) */
 	uint32_t open;        /* chunks still UNFILLED or FILLING */
 	uint32_t vmas;        /* VMAs reserved for it (worst case: every other chunk mapped, plus
@@ -199,11 +200,18 @@ piece_span(const struct region *r, uint32_t j, unsigned piece, char **addr, size
 	return true;
 }
 
+/* Chunk J's piece asked ahead of it: 1 + the piece, | AHEAD_MAPPED once mapped; 0 if none. */
+static uint16_t
+ahead_of(const struct region *r, uint32_t j)
+{
+	return r->ahead != NULL ? r->ahead[j] : 0;
+}
+
 /* Chunk J of R is filled no more; with none left the region is done (never a lazy one again). */
 static void
 chunk_closed(struct region *r, uint32_t j)
 {
-	if (r->ahead[j] != 0) {
+	if (ahead_of(r, j) != 0) {
 		r->ahead[j] = 0;
 		r->nahead--;
 	}
@@ -254,8 +262,8 @@ map_chunk(struct region *r, uint32_t j, bool present)
 	bool ok, ok_after;
 
 	chunk_span(r, j, &a, &len, &foff);
-	if ((r->ahead[j] & AHEAD_MAPPED) != 0 &&
-	    piece_span(r, j, (r->ahead[j] & ~AHEAD_MAPPED) - 1u, &pa, &plen, &pfoff)) {
+	if ((ahead_of(r, j) & AHEAD_MAPPED) != 0 &&
+	    piece_span(r, j, (ahead_of(r, j) & ~AHEAD_MAPPED) - 1u, &pa, &plen, &pfoff)) {
 		before = (size_t)(pa - a);
 		ok = map_span(r, a, before, foff, present);
 		ok_after = map_span(r, pa + plen, len - before - plen, pfoff + plen, present);
@@ -472,9 +480,10 @@ shim_lazy_map(void **out, void *addr, size_t len, int prot, int flags, int fd, o
 	}
 	r = &regions[slot];
 	r->state = calloc(n, 1);
-	r->ahead = calloc(n, sizeof *r->ahead);
+	if (pieces_ahead(flags & MAP_TYPE, cs))
+		r->ahead = calloc(n, sizeof *r->ahead);
 	dfd = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 0);
-	if (r->state == NULL || r->ahead == NULL || dfd < 0) {
+	if (r->state == NULL || (pieces_ahead(flags & MAP_TYPE, cs) && r->ahead == NULL) || dfd < 0) {
 		if (dfd >= 0)
 			REAL(close)(dfd);
 		unclaim_slot(slot);
@@ -542,21 +551,19 @@ want_chunk(struct region *r, unsigned slot, uint32_t j, struct lazy_fill *out, u
 
 /*
  * Asks (under the lock) for the piece of chunk J of R that ADDR lies in, J being asked for,
- * when the region may map it ahead of the rest (PIECE_BYTES).
+ * when the region may map it ahead of the rest (PIECE_BYTES). The piece holds ADDR, so its
+ * span in the region is never empty.
  */
 static void
 want_piece(struct region *r, unsigned slot, uint32_t j, uintptr_t addr, struct lazy_fill *out,
     unsigned max, unsigned *n)
 {
-	uint64_t cs = r->f->chunk_size, foff;
+	uint64_t cs = r->f->chunk_size;
 	uint64_t at = r->off + (addr - (uintptr_t)r->addr) - (uint64_t)(r->first + j) * cs;
 	unsigned piece = (unsigned)(at / PIECE_BYTES);
-	size_t len;
-	char *a;
 
 	if (!pieces_ahead(r->type, cs) || r->state[j] != CH_FILLING ||
-	    r->ahead[j] != 0 || r->nahead >= AHEAD_MAX || *n >= max ||
-	    !piece_span(r, j, piece, &a, &len, &foff))
+	    r->ahead[j] != 0 || r->nahead >= AHEAD_MAX || *n >= max)
 		return;
 	r->ahead[j] = (uint16_t)(piece + 1);
 	r->nahead++;
