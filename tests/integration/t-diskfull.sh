@@ -161,7 +161,7 @@ ms_untrack_pid "$rpid"
 ((rc == 15)) || ms_fail "the reader of o1.bin on a full disk: exit $rc, not 15 (EIO)"
 got=$(stat -c %s "$T/out1")
 cmp -s -n "$got" "$T/out1" "$T/src/o1.bin" || ms_fail "the $got bytes read before EIO are wrong: $(ms_why_differs "$T/out1" "$T/src/o1.bin")"
-grep -Eq 'cache write failed for o1.bin: (No space left on device|only [0-9]+ of [0-9]+ bytes written)' "$T/daemon.log" ||
+grep -Eq 'cache write failed for o1.bin: (No space left on device|only [0-9]+ bytes of a piece written)' "$T/daemon.log" ||
 	ms_fail "no failed write of o1.bin in the daemon log: $(tail -n 5 "$T/daemon.log")"
 verify "after writes failed on a full disk"
 ms_ok "disk filled under a fill: EIO after $got right bytes, '$(grep -m1 -o 'cache write failed for o1.bin: .*' "$T/daemon.log")' in the daemon log; no failed chunk marked present or left allocated"
